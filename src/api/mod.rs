@@ -1,0 +1,36 @@
+//! The HTTP API under `/api/v1`: poem-openapi handlers, one file per tag, with their request and
+//! response types beside them.
+
+pub mod admin;
+pub mod auth;
+pub mod error;
+pub mod paging;
+pub mod security;
+
+use poem_openapi::{OpenApiService, Tags};
+
+pub const API_PREFIX: &str = "/api/v1";
+
+#[derive(Tags)]
+pub enum ApiTags {
+    /// Logging in and out, and who you are
+    Auth,
+    /// City administration: staff accounts
+    Admin,
+}
+
+/// Every API object, in one tuple: what the server serves and what `xinhuoban spec` writes.
+pub fn service() -> OpenApiService<(auth::AuthApi, admin::AdminApi), ()> {
+    OpenApiService::new((auth::AuthApi, admin::AdminApi), "xinhuoban", env!("CARGO_PKG_VERSION"))
+        .description(
+            "Backend of the xinhuoban (新伙伴) mini-program for delivery riders, couriers and drivers: \
+         stations, parking zones, tap-to-report and governance points. Errors always have the shape \
+         {\"code\", \"message\", \"details\"}; every coordinate names its system (gcj02 or wgs84).",
+        )
+        .server(API_PREFIX)
+}
+
+/// The spec as YAML, exactly as `api-spec/openapi.yaml` holds it. Building it needs no database.
+pub fn spec_yaml() -> String {
+    service().spec_yaml()
+}

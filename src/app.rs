@@ -1,0 +1,272 @@
+//! Builds the service: state, the poem route (API, docs, health, metrics) and the server.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use chrono_tz::Tz;
+use poem::endpoint::make_sync;
+use poem::http::{HeaderValue, Method, StatusCode};
+use poem::listener::{Acceptor, Listener};
+use poem::middleware::CatchPanic;
+use poem::web::Json;
+use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response, Route, Server, get, handler};
+use poem_openapi::OperationId;
+use serde_json::json;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::api::{self, error::ApiError, error::Lang};
+use crate::config::Config;
+use crate::integrations::wechat::WechatClient;
+use crate::metrics::Metrics;
+use crate::store::{self, Db};
+
+/// The deployment's city: every row the service writes carries its id.
+#[derive(Debug, Clone)]
+pub struct CityContext {
+    pub id: String,
+    pub name: String,
+    pub tz: Tz,
+}
+
+/// Everything a handler may need, cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub db: Db,
+    pub wechat: WechatClient,
+    pub city: Arc<CityContext>,
+    pub metrics: Arc<Metrics>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Database(#[from] store::ConnectError),
+    #[error("cannot prepare the service: {0}")]
+    Prepare(String),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen { addr: SocketAddr, source: std::io::Error },
+}
+
+impl AppState {
+    /// Connects and migrates the database, makes sure the city exists, and seeds the demo city
+    /// when demo mode finds an empty database.
+    pub async fn prepare(config: Config) -> Result<AppState, StartError> {
+        let db = Db::connect(&config.database_url, config.database_max_connections).await?;
+        db.migrate().await?;
+        let city = store::cities::ensure_default(&db, &config.city_name, config.city_time_zone.name())
+            .await
+            .map_err(|e| StartError::Prepare(e.to_string()))?;
+        let tz: Tz =
+            city.time_zone.parse().map_err(|_| StartError::Prepare(format!("city time zone `{}`", city.time_zone)))?;
+        let wechat = WechatClient::new(&config.wechat_api_base, config.wechat.clone(), config.wechat_timeout)
+            .map_err(|e| StartError::Prepare(format!("HTTP client: {e}")))?;
+        let state = AppState {
+            config: Arc::new(config),
+            db,
+            wechat,
+            city: Arc::new(CityContext { id: city.id, name: city.name, tz }),
+            metrics: Arc::new(Metrics::default()),
+        };
+        if state.config.demo {
+            crate::demo::seed_if_empty(&state).await.map_err(|e| StartError::Prepare(format!("demo seed: {e}")))?;
+        }
+        Ok(state)
+    }
+}
+
+/// The whole HTTP surface.
+pub fn route(state: AppState) -> impl Endpoint {
+    let api = api::service();
+    let docs = api.swagger_ui();
+    let spec = api.spec_endpoint();
+    Route::new()
+        .nest(api::API_PREFIX, api)
+        .nest("/docs", docs)
+        .at("/openapi.json", spec)
+        .at("/healthz", get(healthz))
+        .at("/readyz", get(readyz))
+        .at("/metrics", get(metrics_text))
+        .at("/", get(make_sync(|_| poem::web::Redirect::see_other("/docs"))))
+        .with(CatchPanic::new())
+        .around(observe)
+        .data(state)
+}
+
+#[handler]
+fn healthz() -> Json<serde_json::Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+#[handler]
+async fn readyz(state: poem::web::Data<&AppState>) -> poem::Result<Json<serde_json::Value>> {
+    match state.db.ping().await {
+        Ok(()) => Ok(Json(json!({ "status": "ready" }))),
+        Err(e) => {
+            tracing::warn!(error = %e, "database not reachable");
+            Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "database_unavailable",
+                "数据库不可用",
+                "the database is unreachable",
+            )
+            .into())
+        }
+    }
+}
+
+#[handler]
+fn metrics_text(state: poem::web::Data<&AppState>) -> Response {
+    Response::builder().content_type("text/plain; version=0.0.4; charset=utf-8").body(state.metrics.render())
+}
+
+/// Every request: one error shape, a request id, a log line and metrics.
+/// Logs carry the path only: query strings hold riders' locations, and bodies hold secrets.
+async fn observe<E: Endpoint>(next: E, req: Request) -> poem::Result<Response> {
+    let started = Instant::now();
+    let method = method_label(req.method());
+    let path = req.uri().path().to_string();
+    let lang = Lang::from_headers(req.headers());
+    let request_id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 64 && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+        .map(str::to_string)
+        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+    let metrics = req.data::<AppState>().map(|s| s.metrics.clone());
+
+    let (mut resp, operation) = match next.call(req).await {
+        Ok(resp) => {
+            let resp = resp.into_response();
+            let op = resp.data::<OperationId>().map(|o| o.0);
+            (resp, op)
+        }
+        Err(err) => {
+            let op = err.data::<OperationId>().map(|o| o.0);
+            (ApiError::from_poem(&err).to_response(lang), op)
+        }
+    };
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        resp.headers_mut().insert("x-request-id", value);
+    }
+    let status = resp.status();
+    let elapsed = started.elapsed();
+    let route = operation.unwrap_or_else(|| fixed_route_label(&path, status));
+    if let Some(m) = metrics {
+        m.observe(route, method, status.as_u16(), elapsed);
+    }
+    tracing::info!(
+        target: "xinhuoban::http",
+        %request_id,
+        method,
+        path = %path,
+        route,
+        status = status.as_u16(),
+        latency_ms = elapsed.as_secs_f64() * 1000.0,
+        "request"
+    );
+    Ok(resp)
+}
+
+fn method_label(m: &Method) -> &'static str {
+    match *m {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => "OTHER",
+    }
+}
+
+/// A bounded label for requests that no API operation answered.
+fn fixed_route_label(path: &str, status: StatusCode) -> &'static str {
+    match path {
+        "/healthz" => "healthz",
+        "/readyz" => "readyz",
+        "/metrics" => "metrics",
+        "/openapi.json" => "openapi_json",
+        p if p.starts_with("/docs") => "docs",
+        _ if status == StatusCode::NOT_FOUND => "unmatched",
+        _ => "other",
+    }
+}
+
+/// A server that is listening, with the address it got and a way to stop it.
+pub struct RunningServer {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl RunningServer {
+    /// Stops accepting, lets requests in flight finish, and waits.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        let _ = (&mut self.task).await;
+    }
+
+    /// Waits until the server ends (after a shutdown signal).
+    pub async fn wait(mut self) -> std::io::Result<()> {
+        (&mut self.task).await.unwrap_or_else(|e| Err(std::io::Error::other(e)))
+    }
+}
+
+/// Starts serving `state` on `bind`; `stop` or the future `signal` ends it gracefully.
+pub async fn start(
+    state: AppState,
+    bind: SocketAddr,
+    signal: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<RunningServer, StartError> {
+    let listener = poem::listener::TcpListener::bind(bind);
+    let acceptor = listener.into_acceptor().await.map_err(|source| StartError::Listen { addr: bind, source })?;
+    let addr = acceptor
+        .local_addr()
+        .first()
+        .and_then(|a| a.as_socket_addr().copied())
+        .ok_or_else(|| StartError::Prepare("listener has no socket address".into()))?;
+    let grace = state.config.shutdown_grace;
+    let (tx, rx) = oneshot::channel::<()>();
+    let app = route(state.clone());
+    let task = tokio::spawn(async move {
+        let stop = async move {
+            tokio::select! {
+                _ = rx => {},
+                _ = signal => {},
+            }
+        };
+        Server::new_with_acceptor(acceptor).run_with_graceful_shutdown(app, stop, Some(grace)).await
+    });
+    Ok(RunningServer { addr, state, shutdown: Some(tx), task })
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutdown signal received; finishing requests in flight");
+}

@@ -1,0 +1,288 @@
+//! Typed configuration from `XHB_*` environment variables and an optional TOML file.
+//!
+//! Every setting has a key (the TOML key, and `XHB_<KEY>` in the environment, which wins over the
+//! file). Invalid values stop the start with a message that names the setting.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use chrono_tz::Tz;
+
+/// The database used when `XHB_DATABASE_URL` is not set: an embedded SQLite file.
+pub const EMBEDDED_DATABASE_URL: &str = "sqlite://./data/xinhuoban.db";
+/// The token secret demo mode uses when none is configured. Demo mode only listens on loopback.
+const DEMO_TOKEN_SECRET: &str = "xinhuoban-demo-token-secret-not-for-production-use";
+const MIN_TOKEN_SECRET_BYTES: usize = 32;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("setting `{setting}` (env XHB_{env}) is invalid: {reason}", env = setting.to_uppercase())]
+    Invalid { setting: &'static str, reason: String },
+    #[error("cannot read config file {path}: {reason}")]
+    File { path: String, reason: String },
+}
+
+#[derive(Clone, Debug)]
+pub struct WechatConfig {
+    pub app_id: String,
+    pub app_secret: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Address the HTTP server listens on.
+    pub bind: SocketAddr,
+    /// sqlx URL: `sqlite://path` or `postgres://…`.
+    pub database_url: String,
+    pub database_max_connections: u32,
+    /// Demo mode: seeds a demo city on an empty database, allows `demo-<name>` rider logins
+    /// when WeChat is not configured, and refuses non-loopback addresses.
+    pub demo: bool,
+    pub token_secret: String,
+    pub rider_session_ttl: Duration,
+    pub staff_session_ttl: Duration,
+    pub wechat: Option<WechatConfig>,
+    pub wechat_api_base: String,
+    pub wechat_timeout: Duration,
+    pub city_name: String,
+    pub city_time_zone: Tz,
+    pub media_dir: PathBuf,
+    pub reports_per_rider_per_hour: u32,
+    pub json_logs: bool,
+    pub shutdown_grace: Duration,
+}
+
+/// Where settings come from: the TOML file's top-level keys, overridden by `XHB_*` variables.
+struct Sources {
+    file: toml::Table,
+    env: HashMap<String, String>,
+}
+
+impl Sources {
+    fn raw(&self, key: &'static str) -> Option<String> {
+        if let Some(v) = self.env.get(&format!("XHB_{}", key.to_uppercase())) {
+            return Some(v.clone());
+        }
+        self.file.get(key).map(|v| match v {
+            toml::Value::String(s) => s.clone(),
+            toml::Value::Integer(i) => i.to_string(),
+            toml::Value::Float(f) => f.to_string(),
+            toml::Value::Boolean(b) => b.to_string(),
+            other => format!("{other:?}"),
+        })
+    }
+
+    fn string(&self, key: &'static str, default: &str) -> String {
+        self.raw(key).unwrap_or_else(|| default.to_string())
+    }
+
+    fn optional(&self, key: &'static str) -> Option<String> {
+        self.raw(key).filter(|v| !v.trim().is_empty())
+    }
+
+    fn parsed<T>(&self, key: &'static str, default: T) -> Result<T, ConfigError>
+    where
+        T: std::str::FromStr,
+        T::Err: std::fmt::Display,
+    {
+        match self.raw(key) {
+            None => Ok(default),
+            Some(v) => v.trim().parse().map_err(|e: T::Err| invalid(key, e.to_string())),
+        }
+    }
+
+    fn bool(&self, key: &'static str, default: bool) -> Result<bool, ConfigError> {
+        match self.raw(key).map(|v| v.trim().to_ascii_lowercase()) {
+            None => Ok(default),
+            Some(v) => match v.as_str() {
+                "1" | "true" | "yes" | "on" => Ok(true),
+                "0" | "false" | "no" | "off" => Ok(false),
+                _ => Err(invalid(key, format!("`{v}` is not a boolean (true/false)"))),
+            },
+        }
+    }
+
+    fn seconds(&self, key: &'static str, default: u64, min: u64) -> Result<Duration, ConfigError> {
+        let secs: u64 = self.parsed(key, default)?;
+        if secs < min {
+            return Err(invalid(key, format!("must be at least {min} seconds")));
+        }
+        Ok(Duration::from_secs(secs))
+    }
+}
+
+fn invalid(setting: &'static str, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid { setting, reason: reason.into() }
+}
+
+impl Config {
+    /// Reads the process environment and, when `XHB_CONFIG` names one, a TOML file.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let env: HashMap<String, String> = std::env::vars().filter(|(k, _)| k.starts_with("XHB_")).collect();
+        Self::from_sources(env)
+    }
+
+    /// Builds a config from explicit `XHB_*` variables (the process environment is not read).
+    pub fn from_vars<I, K, V>(vars: I) -> Result<Self, ConfigError>
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: Into<String>,
+        V: Into<String>,
+    {
+        Self::from_sources(vars.into_iter().map(|(k, v)| (k.into(), v.into())).collect())
+    }
+
+    fn from_sources(env: HashMap<String, String>) -> Result<Self, ConfigError> {
+        let file = match env.get("XHB_CONFIG") {
+            Some(path) => read_toml(path)?,
+            None => toml::Table::new(),
+        };
+        let s = Sources { file, env };
+
+        let explicit_database = s.optional("database_url");
+        let database_url = explicit_database.clone().unwrap_or_else(|| EMBEDDED_DATABASE_URL.to_string());
+        if !(database_url.starts_with("sqlite:")
+            || database_url.starts_with("postgres:")
+            || database_url.starts_with("postgresql:"))
+        {
+            return Err(invalid("database_url", "must start with sqlite: or postgres:"));
+        }
+        // Demo mode is on by default only for the out-of-the-box start on the embedded database.
+        let demo = s.bool("demo", explicit_database.is_none())?;
+
+        let bind: SocketAddr = s.parsed("bind", SocketAddr::from(([127, 0, 0, 1], 8080)))?;
+        if demo && !bind.ip().is_loopback() {
+            return Err(invalid(
+                "bind",
+                format!("demo mode only listens on a loopback address, not {bind}; set XHB_DEMO=false for production"),
+            ));
+        }
+
+        let token_secret = match s.optional("token_secret") {
+            Some(secret) => secret,
+            None if demo => DEMO_TOKEN_SECRET.to_string(),
+            None => {
+                return Err(invalid("token_secret", "required outside demo mode (at least 32 bytes of random text)"));
+            }
+        };
+        if token_secret.len() < MIN_TOKEN_SECRET_BYTES {
+            return Err(invalid(
+                "token_secret",
+                format!("must be at least {MIN_TOKEN_SECRET_BYTES} bytes, got {}", token_secret.len()),
+            ));
+        }
+
+        let wechat = match (s.optional("wechat_app_id"), s.optional("wechat_app_secret")) {
+            (Some(app_id), Some(app_secret)) => Some(WechatConfig { app_id, app_secret }),
+            (None, None) => None,
+            (Some(_), None) => {
+                return Err(invalid("wechat_app_secret", "required when wechat_app_id is set"));
+            }
+            (None, Some(_)) => {
+                return Err(invalid("wechat_app_id", "required when wechat_app_secret is set"));
+            }
+        };
+        if wechat.is_none() && !demo {
+            return Err(invalid("wechat_app_id", "riders cannot log in without WeChat outside demo mode"));
+        }
+        let wechat_api_base =
+            s.string("wechat_api_base", "https://api.weixin.qq.com").trim_end_matches('/').to_string();
+        if !(wechat_api_base.starts_with("http://") || wechat_api_base.starts_with("https://")) {
+            return Err(invalid("wechat_api_base", "must be an http(s) URL"));
+        }
+
+        let tz_name = s.string("city_time_zone", "Asia/Shanghai");
+        let city_time_zone: Tz =
+            tz_name.parse().map_err(|_| invalid("city_time_zone", format!("unknown time zone `{tz_name}`")))?;
+
+        let database_max_connections: u32 = s.parsed("database_max_connections", 10)?;
+        if !(1..=200).contains(&database_max_connections) {
+            return Err(invalid("database_max_connections", "must be between 1 and 200"));
+        }
+        let reports_per_rider_per_hour: u32 = s.parsed("reports_per_rider_per_hour", 20)?;
+        if reports_per_rider_per_hour == 0 {
+            return Err(invalid("reports_per_rider_per_hour", "must be at least 1"));
+        }
+
+        Ok(Config {
+            bind,
+            database_url,
+            database_max_connections,
+            demo,
+            token_secret,
+            rider_session_ttl: s.seconds("rider_session_ttl_secs", 30 * 24 * 3600, 60)?,
+            staff_session_ttl: s.seconds("staff_session_ttl_secs", 12 * 3600, 60)?,
+            wechat,
+            wechat_api_base,
+            wechat_timeout: Duration::from_millis(s.parsed("wechat_timeout_ms", 5000)?),
+            city_name: s.string("city_name", "示范市"),
+            city_time_zone,
+            media_dir: PathBuf::from(s.string("media_dir", "./data/media")),
+            reports_per_rider_per_hour,
+            json_logs: s.string("log_format", "pretty") == "json",
+            shutdown_grace: s.seconds("shutdown_grace_secs", 10, 0)?,
+        })
+    }
+
+    /// Demo rider logins (`demo-<name>`) exist only in demo mode without WeChat configured.
+    pub fn demo_logins_enabled(&self) -> bool {
+        self.demo && self.wechat.is_none()
+    }
+}
+
+fn read_toml(path: &str) -> Result<toml::Table, ConfigError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ConfigError::File { path: path.to_string(), reason: e.to_string() })?;
+    text.parse::<toml::Table>().map_err(|e| ConfigError::File { path: path.to_string(), reason: e.to_string() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn out_of_the_box_is_demo_on_loopback_with_embedded_sqlite() {
+        let c = Config::from_vars(Vec::<(String, String)>::new()).expect("defaults are valid");
+        assert!(c.demo);
+        assert!(c.demo_logins_enabled());
+        assert_eq!(c.database_url, EMBEDDED_DATABASE_URL);
+        assert_eq!(c.bind.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.city_time_zone, chrono_tz::Asia::Shanghai);
+    }
+
+    #[test]
+    fn demo_refuses_a_public_address() {
+        let err = Config::from_vars([("XHB_BIND", "0.0.0.0:8080")]).unwrap_err();
+        assert!(err.to_string().contains("`bind`"), "{err}");
+    }
+
+    #[test]
+    fn production_needs_a_long_token_secret() {
+        let err = Config::from_vars([
+            ("XHB_DATABASE_URL", "postgres://db/x"),
+            ("XHB_TOKEN_SECRET", "short"),
+            ("XHB_WECHAT_APP_ID", "wx1"),
+            ("XHB_WECHAT_APP_SECRET", "s"),
+        ])
+        .unwrap_err();
+        assert!(err.to_string().contains("`token_secret`"), "{err}");
+    }
+
+    #[test]
+    fn a_bad_number_names_its_setting() {
+        let err = Config::from_vars([("XHB_WECHAT_TIMEOUT_MS", "soon")]).unwrap_err();
+        assert!(err.to_string().contains("`wechat_timeout_ms`"), "{err}");
+    }
+
+    #[test]
+    fn environment_wins_over_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.toml");
+        std::fs::write(&path, "city_name = \"杭州\"\nbind = \"127.0.0.1:9000\"\n").unwrap();
+        let c = Config::from_vars([("XHB_CONFIG", path.to_str().unwrap()), ("XHB_BIND", "127.0.0.1:9001")]).unwrap();
+        assert_eq!(c.city_name, "杭州");
+        assert_eq!(c.bind.port(), 9001);
+    }
+}

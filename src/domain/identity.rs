@@ -1,0 +1,140 @@
+//! Who is calling: riders and the three kinds of staff, and what each may reach.
+
+use std::fmt;
+use std::str::FromStr;
+
+use super::DomainError;
+
+/// A role carried by every session token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    Rider,
+    StationManager,
+    Clerk,
+    CityAdmin,
+}
+
+impl Role {
+    pub const STAFF: [Role; 3] = [Role::StationManager, Role::Clerk, Role::CityAdmin];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Rider => "rider",
+            Role::StationManager => "station_manager",
+            Role::Clerk => "clerk",
+            Role::CityAdmin => "city_admin",
+        }
+    }
+
+    pub fn is_staff(self) -> bool {
+        self != Role::Rider
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Role {
+    type Err = DomainError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "rider" => Ok(Role::Rider),
+            "station_manager" => Ok(Role::StationManager),
+            "clerk" => Ok(Role::Clerk),
+            "city_admin" => Ok(Role::CityAdmin),
+            other => Err(DomainError::invalid("role", format!("unknown role `{other}`"))),
+        }
+    }
+}
+
+/// An authenticated caller, as the session token names it.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub account_id: String,
+    pub city_id: String,
+    pub role: Role,
+    /// The office a clerk works for.
+    pub office_id: Option<String>,
+    pub display_name: String,
+}
+
+impl Caller {
+    pub fn require_role(&self, allowed: &[Role]) -> Result<(), DomainError> {
+        if allowed.contains(&self.role) { Ok(()) } else { Err(DomainError::Forbidden("role")) }
+    }
+
+    pub fn require_rider(&self) -> Result<(), DomainError> {
+        self.require_role(&[Role::Rider])
+    }
+
+    pub fn require_city_admin(&self) -> Result<(), DomainError> {
+        self.require_role(&[Role::CityAdmin])
+    }
+}
+
+/// A staff username: 3 to 32 characters of lowercase letters, digits, `-`, `_` and `.`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Username(String);
+
+impl Username {
+    pub fn parse(raw: &str) -> Result<Self, DomainError> {
+        let name = raw.trim().to_ascii_lowercase();
+        let ok_chars = name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_.".contains(c));
+        if !(3..=32).contains(&name.len()) || !ok_chars {
+            return Err(DomainError::invalid("username", "3 to 32 characters: letters, digits, '-', '_' or '.'"));
+        }
+        Ok(Username(name))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A new password: at least 8 characters outside demo seeding, at most 128.
+pub struct NewPassword(String);
+
+impl NewPassword {
+    pub const MIN_CHARS: usize = 8;
+
+    pub fn parse(raw: &str) -> Result<Self, DomainError> {
+        let n = raw.chars().count();
+        if n < Self::MIN_CHARS || n > 128 {
+            return Err(DomainError::invalid("password", "8 to 128 characters"));
+        }
+        Ok(NewPassword(raw.to_string()))
+    }
+
+    /// The demo accounts' password `demo` is shorter than any real one may be.
+    pub fn demo(raw: &str) -> Self {
+        NewPassword(raw.to_string())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usernames_are_folded_and_checked() {
+        assert_eq!(Username::parse(" Demo-Clerk ").unwrap().as_str(), "demo-clerk");
+        assert!(Username::parse("ab").is_err());
+        assert!(Username::parse("中文名").is_err());
+        assert!(Username::parse("a b c").is_err());
+    }
+
+    #[test]
+    fn roles_round_trip() {
+        for role in [Role::Rider, Role::StationManager, Role::Clerk, Role::CityAdmin] {
+            assert_eq!(role.as_str().parse::<Role>().unwrap(), role);
+        }
+        assert!("root".parse::<Role>().is_err());
+    }
+}

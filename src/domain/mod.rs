@@ -1,0 +1,8 @@
+//! The rules of the service, free of HTTP and SQL.
+
+pub mod credentials;
+pub mod error;
+pub mod identity;
+pub mod time;
+
+pub use error::{DomainError, DomainResult};

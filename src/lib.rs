@@ -1,0 +1,14 @@
+//! xinhuoban (新伙伴): the backend of a WeChat mini-program for delivery riders, couriers and
+//! drivers. Read top-down: `config` → `app` (state and routes) → `api` (HTTP) → `service` (use
+//! cases) → `domain` (rules) and `store` (SQL); `integrations` talk to WeChat.
+
+pub mod api;
+pub mod app;
+pub mod config;
+pub mod demo;
+pub mod domain;
+pub mod integrations;
+pub mod metrics;
+pub mod service;
+pub mod store;
+pub mod telemetry;

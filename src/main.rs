@@ -1,0 +1,132 @@
+//! The `xinhuoban` command: `serve` (default), `migrate`, `spec`, `admin create`.
+
+use std::io::BufRead;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use xinhuoban::app::{self, AppState};
+use xinhuoban::config::Config;
+use xinhuoban::domain::identity::{NewPassword, Username};
+use xinhuoban::service::staff::{self, StaffSpec};
+
+#[derive(Parser)]
+#[command(
+    name = "xinhuoban",
+    version,
+    about = "Backend of the xinhuoban (新伙伴) mini-program. Configured by XHB_* variables; see README.md."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP server (the default).
+    Serve,
+    /// Run the database migrations and exit.
+    Migrate,
+    /// Print the OpenAPI spec as YAML (what api-spec/openapi.yaml holds).
+    Spec,
+    /// Manage staff accounts from the command line.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create a staff account; the password is read from standard input.
+    Create {
+        #[arg(long)]
+        username: String,
+        /// station_manager, clerk or city_admin
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        display_name: Option<String>,
+        /// The office, for a clerk.
+        #[arg(long)]
+        office_id: Option<String>,
+    },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Some(Command::Spec) = cli.command {
+        print!("{}", xinhuoban::api::spec_yaml());
+        return ExitCode::SUCCESS;
+    }
+    let config = match Config::from_env() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("xinhuoban: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    xinhuoban::telemetry::init(config.json_logs);
+    match run(cli.command.unwrap_or(Command::Serve), config).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e}");
+            eprintln!("xinhuoban: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command, config: Config) -> Result<(), Box<dyn std::error::Error>> {
+    match command {
+        Command::Serve => serve(config).await,
+        Command::Migrate => {
+            let db = xinhuoban::store::Db::connect(&config.database_url, 1).await?;
+            db.migrate().await?;
+            tracing::info!("migrations applied");
+            Ok(())
+        }
+        Command::Spec => Ok(()),
+        Command::Admin { command: AdminCommand::Create { username, role, display_name, office_id } } => {
+            let state = AppState::prepare(config).await?;
+            let password = read_password()?;
+            let username = Username::parse(&username)?;
+            let account = staff::register(
+                &state.db,
+                &state.city.id,
+                StaffSpec {
+                    display_name: display_name.unwrap_or_else(|| username.as_str().to_string()),
+                    username,
+                    password: NewPassword::parse(&password)?,
+                    role: role.parse()?,
+                    office_id,
+                },
+            )
+            .await?;
+            println!("created {} ({}) with id {}", account.username.unwrap_or_default(), account.role, account.id);
+            Ok(())
+        }
+    }
+}
+
+async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
+    let bind = config.bind;
+    if config.demo {
+        tracing::warn!(
+            "DEMO MODE: demo city, demo accounts and `demo-<name>` rider logins; loopback only. Set XHB_DEMO=false in production."
+        );
+    }
+    let state = AppState::prepare(config).await?;
+    let server = app::start(state, bind, app::shutdown_signal()).await?;
+    tracing::info!("xinhuoban listening on http://{} (docs at /docs)", server.addr);
+    server.wait().await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+fn read_password() -> Result<String, Box<dyn std::error::Error>> {
+    eprintln!("password (8 to 128 characters), then Enter:");
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_string())
+}

@@ -1,0 +1,5 @@
+//! Use cases that join the domain's rules to the store: what the API, the CLI and the demo
+//! seeding share.
+
+pub mod sessions;
+pub mod staff;

@@ -1,0 +1,138 @@
+//! Rider and staff accounts.
+
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::{Db, is_unique_violation, new_id};
+use crate::domain::identity::{Role, Username};
+use crate::domain::time::Millis;
+use crate::domain::{DomainError, DomainResult};
+
+#[derive(Debug, Clone)]
+pub struct AccountRow {
+    pub id: String,
+    pub city_id: String,
+    pub role: Role,
+    pub username: Option<String>,
+    pub display_name: String,
+    pub office_id: Option<String>,
+    pub disabled: bool,
+    pub created_at: Millis,
+}
+
+/// `SELECT <account columns> FROM accounts <rest>`, built at compile time.
+macro_rules! select_accounts {
+    ($rest:literal) => {
+        concat!("SELECT id, city_id, role, username, display_name, office_id, disabled, created_at, password_hash FROM accounts ", $rest)
+    };
+}
+
+fn from_row(r: &AnyRow) -> DomainResult<AccountRow> {
+    Ok(AccountRow {
+        id: r.try_get("id")?,
+        city_id: r.try_get("city_id")?,
+        role: r.try_get::<String, _>("role")?.parse()?,
+        username: r.try_get("username")?,
+        display_name: r.try_get("display_name")?,
+        office_id: r.try_get("office_id")?,
+        disabled: r.try_get::<i32, _>("disabled")? != 0,
+        created_at: Millis(r.try_get("created_at")?),
+    })
+}
+
+/// Finds the rider with this WeChat openid, creating the account on first login.
+pub async fn upsert_rider(db: &Db, city_id: &str, openid: &str, display_name: &str) -> DomainResult<AccountRow> {
+    let now = Millis::now().0;
+    sqlx::query(
+        "INSERT INTO accounts (id, city_id, role, wechat_openid, display_name, disabled, created_at, updated_at) \
+         VALUES ($1, $2, 'rider', $3, $4, 0, $5, $5) ON CONFLICT (wechat_openid) DO NOTHING",
+    )
+    .bind(new_id())
+    .bind(city_id)
+    .bind(openid)
+    .bind(display_name)
+    .bind(now)
+    .execute(&db.pool)
+    .await?;
+    let row = sqlx::query(select_accounts!("WHERE wechat_openid = $1")).bind(openid).fetch_one(&db.pool).await?;
+    from_row(&row)
+}
+
+pub struct NewStaff<'a> {
+    pub city_id: &'a str,
+    pub username: &'a Username,
+    pub password_hash: &'a str,
+    pub role: Role,
+    pub display_name: &'a str,
+    pub office_id: Option<&'a str>,
+}
+
+pub async fn create_staff(db: &Db, staff: NewStaff<'_>) -> DomainResult<AccountRow> {
+    let id = new_id();
+    let now = Millis::now().0;
+    let result = sqlx::query(
+        "INSERT INTO accounts (id, city_id, role, username, password_hash, display_name, office_id, disabled, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $8)",
+    )
+    .bind(&id)
+    .bind(staff.city_id)
+    .bind(staff.role.as_str())
+    .bind(staff.username.as_str())
+    .bind(staff.password_hash)
+    .bind(staff.display_name)
+    .bind(staff.office_id)
+    .bind(now)
+    .execute(&db.pool)
+    .await;
+    match result {
+        Err(e) if is_unique_violation(&e) => {
+            Err(DomainError::conflict("username_taken", format!("username `{}` is taken", staff.username.as_str())))
+        }
+        other => {
+            other?;
+            get(db, &id).await?.ok_or(DomainError::NotFound("account"))
+        }
+    }
+}
+
+pub async fn get(db: &Db, id: &str) -> DomainResult<Option<AccountRow>> {
+    let row = sqlx::query(select_accounts!("WHERE id = $1")).bind(id).fetch_optional(&db.pool).await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// A staff account and its password hash, for login.
+pub async fn find_staff_credentials(db: &Db, username: &Username) -> DomainResult<Option<(AccountRow, String)>> {
+    let row = sqlx::query(select_accounts!("WHERE username = $1 AND role <> 'rider'"))
+        .bind(username.as_str())
+        .fetch_optional(&db.pool)
+        .await?;
+    match row {
+        None => Ok(None),
+        Some(r) => Ok(Some((from_row(&r)?, r.try_get("password_hash")?))),
+    }
+}
+
+/// Staff of a city in id order, starting after `after`.
+pub async fn list_staff(db: &Db, city_id: &str, after: Option<&str>, limit: u32) -> DomainResult<Vec<AccountRow>> {
+    let rows = sqlx::query(select_accounts!("WHERE city_id = $1 AND role <> 'rider' AND id > $2 ORDER BY id LIMIT $3"))
+        .bind(city_id)
+        .bind(after.unwrap_or(""))
+        .bind(i64::from(limit))
+        .fetch_all(&db.pool)
+        .await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// Disables or re-enables a staff account of this city; false when there is none.
+pub async fn set_staff_disabled(db: &Db, city_id: &str, id: &str, disabled: bool) -> DomainResult<bool> {
+    let done = sqlx::query(
+        "UPDATE accounts SET disabled = $1, updated_at = $2 WHERE id = $3 AND city_id = $4 AND role <> 'rider'",
+    )
+    .bind(super::bool_to_int(disabled))
+    .bind(Millis::now().0)
+    .bind(id)
+    .bind(city_id)
+    .execute(&db.pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
