@@ -91,6 +91,7 @@ pub fn route(state: AppState) -> impl Endpoint {
         .at("/metrics", get(metrics_text))
         .at("/", get(make_sync(|_| poem::web::Redirect::see_other("/docs"))))
         .with(CatchPanic::new())
+        .around(limit_body)
         .around(observe)
         .data(state)
 }
@@ -120,6 +121,40 @@ async fn readyz(state: poem::web::Data<&AppState>) -> poem::Result<Json<serde_js
 #[handler]
 fn metrics_text(state: poem::web::Data<&AppState>) -> Response {
     Response::builder().content_type("text/plain; version=0.0.4; charset=utf-8").body(state.metrics.render())
+}
+
+/// The largest request body accepted: a 10 MB photo in its multipart envelope fits.
+pub const MAX_BODY_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Refuses bodies over `MAX_BODY_BYTES`: by `Content-Length` at once, and for chunked bodies
+/// by cutting the stream off where it passes the limit.
+async fn limit_body<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Response> {
+    use futures_util::StreamExt;
+    let too_large =
+        || poem::Error::from(ApiError::from(crate::domain::DomainError::TooLarge { limit_bytes: MAX_BODY_BYTES }));
+    let declared = req
+        .headers()
+        .get(poem::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    match declared {
+        Some(len) if len > MAX_BODY_BYTES => return Err(too_large()),
+        Some(_) => {}
+        None => {
+            let mut seen: u64 = 0;
+            let stream = req.take_body().into_bytes_stream().map(move |chunk| {
+                let chunk = chunk?;
+                seen += chunk.len() as u64;
+                if seen > MAX_BODY_BYTES {
+                    Err(std::io::Error::other("request body over the size limit"))
+                } else {
+                    Ok(chunk)
+                }
+            });
+            req.set_body(poem::Body::from_bytes_stream(stream));
+        }
+    }
+    next.call(req).await.map(IntoResponse::into_response)
 }
 
 /// Every request: one error shape, a request id, a log line and metrics.

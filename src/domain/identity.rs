@@ -102,7 +102,7 @@ impl NewPassword {
 
     pub fn parse(raw: &str) -> Result<Self, DomainError> {
         let n = raw.chars().count();
-        if n < Self::MIN_CHARS || n > 128 {
+        if !(Self::MIN_CHARS..=128).contains(&n) {
             return Err(DomainError::invalid("password", "8 to 128 characters"));
         }
         Ok(NewPassword(raw.to_string()))

@@ -2,6 +2,7 @@
 
 pub mod credentials;
 pub mod error;
+pub mod geo;
 pub mod identity;
 pub mod time;
 

@@ -1,0 +1,235 @@
+//! Coordinates. Phones in China and the mini-program map speak GCJ-02; GPS and open data speak
+//! WGS-84. The two are different types so they cannot be mixed by accident: the store keeps
+//! GCJ-02, and the API converts at the edge in whichever system the request names.
+
+use std::fmt;
+use std::str::FromStr;
+
+use super::DomainError;
+
+/// Mean earth radius used by haversine, in metres.
+pub const EARTH_RADIUS_M: f64 = 6_371_008.8;
+
+/// The coordinate system a request or response uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum CoordSystem {
+    #[default]
+    Gcj02,
+    Wgs84,
+}
+
+impl CoordSystem {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CoordSystem::Gcj02 => "gcj02",
+            CoordSystem::Wgs84 => "wgs84",
+        }
+    }
+}
+
+impl FromStr for CoordSystem {
+    type Err = DomainError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "gcj02" | "gcj-02" => Ok(CoordSystem::Gcj02),
+            "wgs84" | "wgs-84" => Ok(CoordSystem::Wgs84),
+            other => {
+                Err(DomainError::invalid("coord", format!("unknown coordinate system `{other}` (gcj02 or wgs84)")))
+            }
+        }
+    }
+}
+
+impl fmt::Display for CoordSystem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+fn check_lat_lng(lat: f64, lng: f64) -> Result<(), DomainError> {
+    if !lat.is_finite() || !(-90.0..=90.0).contains(&lat) {
+        return Err(DomainError::invalid("lat", "latitude must be between -90 and 90"));
+    }
+    if !lng.is_finite() || !(-180.0..=180.0).contains(&lng) {
+        return Err(DomainError::invalid("lng", "longitude must be between -180 and 180"));
+    }
+    Ok(())
+}
+
+/// A point in GCJ-02, the system the service stores.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Gcj02 {
+    lat: f64,
+    lng: f64,
+}
+
+/// A point in WGS-84 (GPS, most open data).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Wgs84 {
+    lat: f64,
+    lng: f64,
+}
+
+impl Gcj02 {
+    pub fn new(lat: f64, lng: f64) -> Result<Self, DomainError> {
+        check_lat_lng(lat, lng)?;
+        Ok(Gcj02 { lat, lng })
+    }
+
+    pub fn lat(self) -> f64 {
+        self.lat
+    }
+
+    pub fn lng(self) -> f64 {
+        self.lng
+    }
+
+    /// The inverse of the GCJ-02 shift, by fixed-point iteration (error well under a centimetre).
+    pub fn to_wgs84(self) -> Wgs84 {
+        if out_of_china(self.lat, self.lng) {
+            return Wgs84 { lat: self.lat, lng: self.lng };
+        }
+        let mut wgs = Wgs84 { lat: self.lat, lng: self.lng };
+        for _ in 0..10 {
+            let shifted = wgs.to_gcj02();
+            let (dlat, dlng) = (shifted.lat - self.lat, shifted.lng - self.lng);
+            wgs = Wgs84 { lat: wgs.lat - dlat, lng: wgs.lng - dlng };
+            if dlat.abs() < 1e-10 && dlng.abs() < 1e-10 {
+                break;
+            }
+        }
+        wgs
+    }
+
+    /// This point in the system a client asked for, as (lat, lng).
+    pub fn in_system(self, system: CoordSystem) -> (f64, f64) {
+        match system {
+            CoordSystem::Gcj02 => (self.lat, self.lng),
+            CoordSystem::Wgs84 => {
+                let w = self.to_wgs84();
+                (w.lat, w.lng)
+            }
+        }
+    }
+
+    /// Reads a client's point in the system it names, into GCJ-02.
+    pub fn from_system(lat: f64, lng: f64, system: CoordSystem) -> Result<Self, DomainError> {
+        match system {
+            CoordSystem::Gcj02 => Gcj02::new(lat, lng),
+            CoordSystem::Wgs84 => Ok(Wgs84::new(lat, lng)?.to_gcj02()),
+        }
+    }
+
+    /// Great-circle distance in metres (haversine).
+    pub fn distance_m(self, other: Gcj02) -> f64 {
+        haversine_m(self.lat, self.lng, other.lat, other.lng)
+    }
+
+    /// The geohash of this point at `precision` characters (1 to 12).
+    pub fn geohash(self, precision: usize) -> String {
+        geohash::encode(geohash::Coord { x: self.lng, y: self.lat }, precision.clamp(1, 12)).unwrap_or_default()
+    }
+}
+
+impl Wgs84 {
+    pub fn new(lat: f64, lng: f64) -> Result<Self, DomainError> {
+        check_lat_lng(lat, lng)?;
+        Ok(Wgs84 { lat, lng })
+    }
+
+    pub fn lat(self) -> f64 {
+        self.lat
+    }
+
+    pub fn lng(self) -> f64 {
+        self.lng
+    }
+
+    /// The published GCJ-02 transform (Krasovsky 1940 ellipsoid). Outside mainland China the
+    /// point is returned unshifted, as the mini-program map does.
+    pub fn to_gcj02(self) -> Gcj02 {
+        if out_of_china(self.lat, self.lng) {
+            return Gcj02 { lat: self.lat, lng: self.lng };
+        }
+        const A: f64 = 6_378_245.0;
+        const EE: f64 = 0.006_693_421_622_965_943;
+        let (x, y) = (self.lng - 105.0, self.lat - 35.0);
+        let mut dlat = transform_lat(x, y);
+        let mut dlng = transform_lng(x, y);
+        let rad_lat = self.lat.to_radians();
+        let magic = 1.0 - EE * rad_lat.sin().powi(2);
+        let sqrt_magic = magic.sqrt();
+        dlat = (dlat * 180.0) / ((A * (1.0 - EE)) / (magic * sqrt_magic) * std::f64::consts::PI);
+        dlng = (dlng * 180.0) / (A / sqrt_magic * rad_lat.cos() * std::f64::consts::PI);
+        Gcj02 { lat: self.lat + dlat, lng: self.lng + dlng }
+    }
+}
+
+fn transform_lat(x: f64, y: f64) -> f64 {
+    use std::f64::consts::PI;
+    let mut r = -100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * x.abs().sqrt();
+    r += (20.0 * (6.0 * x * PI).sin() + 20.0 * (2.0 * x * PI).sin()) * 2.0 / 3.0;
+    r += (20.0 * (y * PI).sin() + 40.0 * (y / 3.0 * PI).sin()) * 2.0 / 3.0;
+    r += (160.0 * (y / 12.0 * PI).sin() + 320.0 * (y * PI / 30.0).sin()) * 2.0 / 3.0;
+    r
+}
+
+fn transform_lng(x: f64, y: f64) -> f64 {
+    use std::f64::consts::PI;
+    let mut r = 300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * x.abs().sqrt();
+    r += (20.0 * (6.0 * x * PI).sin() + 20.0 * (2.0 * x * PI).sin()) * 2.0 / 3.0;
+    r += (20.0 * (x * PI).sin() + 40.0 * (x / 3.0 * PI).sin()) * 2.0 / 3.0;
+    r += (150.0 * (x / 12.0 * PI).sin() + 300.0 * (x / 30.0 * PI).sin()) * 2.0 / 3.0;
+    r
+}
+
+/// The published rough box of mainland China, outside which GCJ-02 equals WGS-84.
+pub fn out_of_china(lat: f64, lng: f64) -> bool {
+    !(72.004..=137.8347).contains(&lng) || !(0.8293..=55.8271).contains(&lat)
+}
+
+/// Great-circle distance in metres between two (lat, lng) points of the same system.
+pub fn haversine_m(lat1: f64, lng1: f64, lat2: f64, lng2: f64) -> f64 {
+    let (p1, p2) = (lat1.to_radians(), lat2.to_radians());
+    let dp = p2 - p1;
+    let dl = (lng2 - lng1).to_radians();
+    let h = (dp / 2.0).sin().powi(2) + p1.cos() * p2.cos() * (dl / 2.0).sin().powi(2);
+    2.0 * EARTH_RADIUS_M * h.sqrt().min(1.0).asin()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conversion_round_trips_inside_china() {
+        let wgs = Wgs84::new(39.908_692, 116.397_477).unwrap();
+        let gcj = wgs.to_gcj02();
+        // The shift in Beijing is a few hundred metres.
+        let shift = haversine_m(wgs.lat(), wgs.lng(), gcj.lat(), gcj.lng());
+        assert!((100.0..700.0).contains(&shift), "shift {shift}");
+        let back = gcj.to_wgs84();
+        assert!(haversine_m(back.lat(), back.lng(), wgs.lat(), wgs.lng()) < 0.01);
+    }
+
+    #[test]
+    fn points_outside_china_are_not_shifted() {
+        let london = Wgs84::new(51.5074, -0.1278).unwrap();
+        assert_eq!(london.to_gcj02().in_system(CoordSystem::Gcj02), (51.5074, -0.1278));
+    }
+
+    #[test]
+    fn out_of_range_and_unknown_systems_are_refused() {
+        assert!(Gcj02::new(91.0, 0.0).is_err());
+        assert!(Gcj02::new(0.0, 181.0).is_err());
+        assert!(Gcj02::new(f64::NAN, 0.0).is_err());
+        assert!("bd09".parse::<CoordSystem>().is_err());
+    }
+
+    #[test]
+    fn haversine_matches_a_known_distance() {
+        // One degree of latitude is about 111.2 km.
+        let d = haversine_m(30.0, 120.0, 31.0, 120.0);
+        assert!((d - 111_195.0).abs() < 10.0, "{d}");
+    }
+}
