@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod auth;
 pub mod error;
+pub mod media;
 pub mod paging;
 pub mod security;
 
@@ -17,11 +18,16 @@ pub enum ApiTags {
     Auth,
     /// City administration: staff accounts
     Admin,
+    /// Photos for reports and places
+    Media,
 }
 
+/// Every API object of the service.
+pub type Apis = (auth::AuthApi, admin::AdminApi, media::MediaApi);
+
 /// Every API object, in one tuple: what the server serves and what `xinhuoban spec` writes.
-pub fn service() -> OpenApiService<(auth::AuthApi, admin::AdminApi), ()> {
-    OpenApiService::new((auth::AuthApi, admin::AdminApi), "xinhuoban", env!("CARGO_PKG_VERSION"))
+pub fn service() -> OpenApiService<Apis, ()> {
+    OpenApiService::new((auth::AuthApi, admin::AdminApi, media::MediaApi), "xinhuoban", env!("CARGO_PKG_VERSION"))
         .description(
             "Backend of the xinhuoban (新伙伴) mini-program for delivery riders, couriers and drivers: \
          stations, parking zones, tap-to-report and governance points. Errors always have the shape \

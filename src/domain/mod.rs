@@ -4,6 +4,7 @@ pub mod credentials;
 pub mod error;
 pub mod geo;
 pub mod identity;
+pub mod photo;
 pub mod time;
 
 pub use error::{DomainError, DomainResult};

@@ -3,4 +3,5 @@
 mod auth;
 mod errors;
 mod helpers;
+mod media;
 mod service;

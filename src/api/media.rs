@@ -1,0 +1,101 @@
+//! Photo uploads, as `wx.uploadFile` sends them, and reading them back.
+
+use chrono::{DateTime, Utc};
+use poem::web::Data;
+use poem_openapi::param::Path;
+use poem_openapi::payload::{Binary, Json};
+use poem_openapi::types::multipart::Upload;
+use poem_openapi::{ApiResponse, Multipart, Object, OpenApi};
+
+use super::ApiTags;
+use super::error::ApiResult;
+use super::security::BearerAuth;
+use crate::app::AppState;
+use crate::domain::DomainError;
+use crate::domain::photo::MAX_UPLOAD_BYTES;
+use crate::service;
+use crate::store;
+use crate::store::media::MediaRow;
+
+/// `multipart/form-data` with the photo in the field `file`; other form fields are ignored.
+#[derive(Debug, Multipart)]
+pub struct UploadForm {
+    /// A JPEG, PNG or WebP photo of at most 10 MB.
+    pub file: Upload,
+}
+
+#[derive(Debug, Object)]
+pub struct Media {
+    pub id: String,
+    /// `image/jpeg` or `image/png`: what the server stored after re-encoding.
+    pub content_type: String,
+    pub width: i32,
+    pub height: i32,
+    pub bytes: i64,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<MediaRow> for Media {
+    fn from(m: MediaRow) -> Self {
+        Media {
+            id: m.id,
+            content_type: m.content_type,
+            width: m.width,
+            height: m.height,
+            bytes: m.bytes,
+            created_at: m.created_at.to_utc(),
+        }
+    }
+}
+
+#[derive(ApiResponse)]
+pub enum Created {
+    /// Stored, without any metadata
+    #[oai(status = 201)]
+    Created(Json<Media>),
+}
+
+#[derive(ApiResponse)]
+pub enum Photo {
+    /// The stored photo
+    #[oai(status = 200)]
+    Jpeg(Binary<Vec<u8>>, #[oai(header = "content-type")] String, #[oai(header = "cache-control")] String),
+}
+
+pub struct MediaApi;
+
+#[OpenApi(tag = "ApiTags::Media")]
+impl MediaApi {
+    /// Upload a photo
+    ///
+    /// JPEG, PNG or WebP, recognised by content; at most 10 MB (413 above). EXIF position and camera
+    /// data are removed: the photo is decoded, turned upright and re-encoded before it is stored.
+    #[oai(path = "/media", method = "post", operation_id = "media_upload")]
+    async fn upload(&self, state: Data<&AppState>, auth: BearerAuth, form: UploadForm) -> ApiResult<Created> {
+        if form.file.size() > MAX_UPLOAD_BYTES {
+            return Err(DomainError::TooLarge { limit_bytes: MAX_UPLOAD_BYTES as u64 }.into());
+        }
+        let bytes = form.file.into_vec().await.map_err(|e| DomainError::invalid("file", e.to_string()))?;
+        let row = service::media::upload(&state.db, &state.config.media_dir, auth.caller(), bytes).await?;
+        Ok(Created::Created(Json(row.into())))
+    }
+
+    /// Download a photo
+    ///
+    /// Any signed-in user of the same city may read a photo by its id (ids are unguessable);
+    /// photos carry no metadata.
+    #[oai(path = "/media/:id", method = "get", operation_id = "media_get")]
+    async fn get(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        #[oai(validator(max_length = 64))] id: Path<String>,
+    ) -> ApiResult<Photo> {
+        let row = store::media::get(&state.db, &id.0)
+            .await?
+            .filter(|m| m.city_id == auth.caller().city_id)
+            .ok_or(DomainError::NotFound("media"))?;
+        let bytes = service::media::read(&state.config.media_dir, &row).await?;
+        Ok(Photo::Jpeg(Binary(bytes), row.content_type, "private, max-age=86400, immutable".into()))
+    }
+}

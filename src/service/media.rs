@@ -1,0 +1,58 @@
+//! Storing an uploaded photo: clean it, write the file under a name the server makes, then record it.
+
+use std::path::{Path, PathBuf};
+
+use crate::domain::identity::Caller;
+use crate::domain::photo::{self, CleanPhoto};
+use crate::domain::time::Millis;
+use crate::domain::{DomainError, DomainResult};
+use crate::store::media::MediaRow;
+use crate::store::{self, Db};
+
+pub async fn upload(db: &Db, media_dir: &Path, caller: &Caller, bytes: Vec<u8>) -> DomainResult<MediaRow> {
+    let cleaned: CleanPhoto =
+        tokio::task::spawn_blocking(move || photo::clean(&bytes)).await.map_err(DomainError::internal)??;
+    let id = store::new_id();
+    let now = Millis::now();
+    let day = now.to_utc().format("%Y/%m/%d").to_string();
+    let storage_key = format!("{day}/{id}.{}", cleaned.extension);
+    write_atomically(&media_dir.join(&storage_key), &cleaned.bytes).await?;
+    let row = MediaRow {
+        id,
+        city_id: caller.city_id.clone(),
+        owner_id: caller.account_id.clone(),
+        content_type: cleaned.content_type.to_string(),
+        width: cleaned.width as i32,
+        height: cleaned.height as i32,
+        bytes: cleaned.bytes.len() as i64,
+        storage_key,
+        created_at: now,
+    };
+    if let Err(e) = store::media::insert(db, &row).await {
+        let _ = tokio::fs::remove_file(media_dir.join(&row.storage_key)).await;
+        return Err(e);
+    }
+    Ok(row)
+}
+
+/// The stored bytes of a photo.
+pub async fn read(media_dir: &Path, row: &MediaRow) -> DomainResult<Vec<u8>> {
+    tokio::fs::read(media_dir.join(&row.storage_key))
+        .await
+        .map_err(|e| DomainError::internal(format!("media file {}: {e}", row.id)))
+}
+
+/// Writes to a temporary name, syncs, then renames: a crash leaves no half-written photo.
+async fn write_atomically(path: &PathBuf, bytes: &[u8]) -> DomainResult<()> {
+    use tokio::io::AsyncWriteExt;
+    let io = |e: std::io::Error| DomainError::internal(format!("writing {}: {e}", path.display()));
+    if let Some(dir) = path.parent() {
+        tokio::fs::create_dir_all(dir).await.map_err(io)?;
+    }
+    let tmp = path.with_extension("part");
+    let mut file = tokio::fs::File::create(&tmp).await.map_err(io)?;
+    file.write_all(bytes).await.map_err(io)?;
+    file.sync_all().await.map_err(io)?;
+    drop(file);
+    tokio::fs::rename(&tmp, path).await.map_err(io)
+}
