@@ -1,6 +1,7 @@
 //! Integration tests: one binary, one module per area, all through real HTTP on loopback.
 
 mod auth;
+mod cli;
 mod errors;
 mod helpers;
 mod media;
