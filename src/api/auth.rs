@@ -6,13 +6,12 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 
 use super::ApiTags;
-use super::error::{ApiError, ApiResult};
+use super::error::ApiResult;
 use super::security::BearerAuth;
 use crate::app::AppState;
 use crate::domain::DomainError;
-use crate::domain::credentials::{decoy_hash, verify_password};
 use crate::domain::error::AuthFailure;
-use crate::domain::identity::{Role, Username};
+use crate::domain::identity::Role;
 use crate::service::sessions::{self, IssuedSession};
 use crate::store;
 
@@ -137,30 +136,16 @@ impl AuthApi {
     }
 
     /// Log a staff member in with username and password
+    ///
+    /// Ten failed attempts for one username within 15 minutes make the next wait (429 with
+    /// Retry-After), whoever makes it.
     #[oai(path = "/auth/staff-login", method = "post", operation_id = "auth_staff_login")]
     async fn staff_login(
         &self,
         state: Data<&AppState>,
         body: Json<StaffLoginRequest>,
     ) -> ApiResult<Json<LoginResponse>> {
-        let bad_credentials = || ApiError::from(DomainError::Unauthenticated(AuthFailure::BadCredentials));
-        let found = match Username::parse(&body.username) {
-            Ok(username) => store::accounts::find_staff_credentials(&state.db, &username).await?,
-            Err(_) => None,
-        };
-        // An unknown name costs a full verification too, so timing does not tell names apart.
-        let stored_hash = found.as_ref().map(|(_, h)| h.clone()).unwrap_or_else(|| decoy_hash().to_string());
-        let candidate = body.password.clone();
-        let verified = tokio::task::spawn_blocking(move || verify_password(&candidate, &stored_hash))
-            .await
-            .map_err(|e| ApiError::from(DomainError::internal(e)))?;
-        let account = match found {
-            Some((account, _)) if verified => account,
-            _ => return Err(bad_credentials()),
-        };
-        if account.disabled {
-            return Err(DomainError::Unauthenticated(AuthFailure::AccountDisabled).into());
-        }
+        let account = sessions::verify_staff(&state.db, &body.username, &body.password).await?;
         let issued = sessions::issue(
             &state.db,
             &state.config.token_secret,

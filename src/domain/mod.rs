@@ -5,6 +5,7 @@ pub mod error;
 pub mod geo;
 pub mod identity;
 pub mod photo;
+pub mod throttle;
 pub mod time;
 
 pub use error::{DomainError, DomainResult};

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod cities;
+pub mod login_failures;
 pub mod media;
 pub mod offices;
 pub mod sessions;

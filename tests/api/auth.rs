@@ -207,3 +207,41 @@ async fn an_admin_creates_and_disables_staff_and_their_sessions_end() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn password_guessing_is_throttled_per_username_and_a_success_clears_it() {
+    let app = spawn_app().await;
+    app.create_staff("zhou.manager", Role::StationManager, None).await;
+    let guess = |password: &'static str| {
+        app.post("/api/v1/auth/staff-login", None, json!({ "username": "zhou.manager", "password": password }))
+    };
+    for _ in 0..10 {
+        assert_eq!(guess("wrong guess").await.0, StatusCode::UNAUTHORIZED);
+    }
+    let resp = app
+        .client
+        .post(app.url("/api/v1/auth/staff-login"))
+        .json(&json!({ "username": "zhou.manager", "password": STAFF_PASSWORD }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry_after: u64 = resp.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=900).contains(&retry_after));
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(error_code(&body), "rate_limited");
+
+    // Another username is not affected.
+    app.create_staff("qian.manager", Role::StationManager, None).await;
+    app.staff_token("qian.manager").await;
+
+    // Once the window has passed, the right password works and clears the count.
+    sqlx::query("UPDATE login_failures SET at = at - 1000000").execute(&app.state.db.pool).await.unwrap();
+    app.staff_token("zhou.manager").await;
+    let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM login_failures WHERE username = 'zhou.manager'")
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(left, 0);
+    app.stop().await;
+}
