@@ -92,3 +92,31 @@ async fn demo_mode_seeds_the_demo_city_and_lets_demo_riders_in() {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn readiness_fails_with_503_when_the_database_is_gone() {
+    let app = spawn_app().await;
+    app.state.db.pool.close().await;
+    let (status, body) = app.get("/readyz", None).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(error_code(&body), "database_unavailable");
+    let (status, _) = app.get("/healthz", None).await;
+    assert_eq!(status, StatusCode::OK, "the process is still up");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_graceful_stop_lets_the_request_in_flight_finish() {
+    let app = spawn_app().await;
+    // A WeChat login waits on the fake WeChat's slow answer, then times out with a 503; stopping
+    // the server meanwhile must not cut it off.
+    let client = app.client.clone();
+    let url = app.url("/api/v1/auth/wechat-login");
+    let in_flight = tokio::spawn(async move { client.post(url).json(&json!({ "code": "slow-2" })).send().await });
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let addr = app.addr;
+    app.stop().await;
+    let resp = in_flight.await.unwrap().expect("the request in flight was answered");
+    assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(std::net::TcpStream::connect(addr).is_err(), "still accepting after stop");
+}
