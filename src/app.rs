@@ -271,6 +271,7 @@ pub async fn start(
     let grace = state.config.shutdown_grace;
     let (tx, rx) = oneshot::channel::<()>();
     let app = route(state.clone());
+    let outbox = crate::outbox::spawn(state.clone());
     let task = tokio::spawn(async move {
         let stop = async move {
             tokio::select! {
@@ -278,7 +279,10 @@ pub async fn start(
                 _ = signal => {},
             }
         };
-        Server::new_with_acceptor(acceptor).run_with_graceful_shutdown(app, stop, Some(grace)).await
+        let served = Server::new_with_acceptor(acceptor).run_with_graceful_shutdown(app, stop, Some(grace)).await;
+        // A delivery cut off here stays leased in the outbox and is retried after the lease.
+        outbox.abort();
+        served
     });
     Ok(RunningServer { addr, state, shutdown: Some(tx), task })
 }

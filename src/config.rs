@@ -52,6 +52,12 @@ pub struct Config {
     pub reports_per_rider_per_hour: u32,
     pub json_logs: bool,
     pub shutdown_grace: Duration,
+    /// Template of the report-progress subscribe message; no messages are queued without one.
+    pub notify_report_template_id: Option<String>,
+    /// `formal`, `trial` or `developer`: which build of the mini-program a message opens.
+    pub miniprogram_state: String,
+    pub outbox_poll: Duration,
+    pub outbox_retry_base: Duration,
 }
 
 /// Where settings come from: the TOML file's top-level keys, overridden by `XHB_*` variables.
@@ -206,6 +212,11 @@ impl Config {
             return Err(invalid("reports_per_rider_per_hour", "must be at least 1"));
         }
 
+        let miniprogram_state = s.string("miniprogram_state", "formal");
+        if !["formal", "trial", "developer"].contains(&miniprogram_state.as_str()) {
+            return Err(invalid("miniprogram_state", "formal, trial or developer"));
+        }
+
         Ok(Config {
             bind,
             database_url,
@@ -223,6 +234,10 @@ impl Config {
             reports_per_rider_per_hour,
             json_logs: s.string("log_format", "pretty") == "json",
             shutdown_grace: s.seconds("shutdown_grace_secs", 10, 0)?,
+            notify_report_template_id: s.optional("notify_report_template_id"),
+            miniprogram_state,
+            outbox_poll: Duration::from_millis(s.parsed("outbox_poll_ms", 1000)?),
+            outbox_retry_base: Duration::from_millis(s.parsed("outbox_retry_base_ms", 5000)?),
         })
     }
 

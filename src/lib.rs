@@ -9,6 +9,7 @@ pub mod demo;
 pub mod domain;
 pub mod integrations;
 pub mod metrics;
+pub mod outbox;
 pub mod service;
 pub mod store;
 pub mod telemetry;

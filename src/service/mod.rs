@@ -2,5 +2,6 @@
 //! seeding share.
 
 pub mod media;
+pub mod notify;
 pub mod sessions;
 pub mod staff;

@@ -136,3 +136,12 @@ pub async fn set_staff_disabled(db: &Db, city_id: &str, id: &str, disabled: bool
     .await?;
     Ok(done.rows_affected() == 1)
 }
+
+/// A rider's WeChat openid, for addressing a subscribe message. Never leaves the server.
+pub async fn wechat_openid(db: &Db, account_id: &str) -> DomainResult<Option<String>> {
+    let row = sqlx::query("SELECT wechat_openid FROM accounts WHERE id = $1")
+        .bind(account_id)
+        .fetch_optional(&db.pool)
+        .await?;
+    Ok(row.map(|r| r.try_get::<Option<String>, _>("wechat_openid")).transpose()?.flatten())
+}

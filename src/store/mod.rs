@@ -7,6 +7,7 @@ pub mod cities;
 pub mod login_failures;
 pub mod media;
 pub mod offices;
+pub mod outbox;
 pub mod sessions;
 
 use std::str::FromStr;

@@ -145,6 +145,15 @@ impl TestApp {
         }
     }
 
+    /// Stops the server but keeps its files (the SQLite database), as a restart would find them.
+    #[allow(dead_code)]
+    pub async fn stop_keeping_files(mut self) -> tempfile::TempDir {
+        if let Some(server) = self.server.take() {
+            server.stop().await;
+        }
+        self._dir
+    }
+
     /// Sends a request and returns the status and the JSON body (Null when there is none).
     pub async fn send(&self, req: reqwest::RequestBuilder) -> (StatusCode, Value) {
         let resp = req.send().await.expect("request reaches the app");
@@ -230,6 +239,20 @@ fn with_token(req: reqwest::RequestBuilder, token: Option<&str>) -> reqwest::Req
     match token {
         Some(t) => req.bearer_auth(t),
         None => req,
+    }
+}
+
+/// Waits until `check` holds, polling; fails the test after 10 s.
+#[allow(dead_code)]
+pub async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !check().await {
+        assert!(std::time::Instant::now() < deadline, "never happened: {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 

@@ -5,4 +5,5 @@ mod cli;
 mod errors;
 mod helpers;
 mod media;
+mod notifications;
 mod service;

@@ -1,0 +1,71 @@
+//! What riders are told, and in which words, when something they follow changes.
+//!
+//! The report-progress subscribe message expects a template (chosen in the mini-program's admin
+//! console, its id in `XHB_NOTIFY_REPORT_TEMPLATE_ID`) with the fields `thing1` (category),
+//! `phrase2` (status), `time3` (time) and `thing4` (note).
+
+use chrono::DateTime;
+use chrono_tz::Tz;
+use serde_json::json;
+
+/// WeChat's limits: `thing` up to 20 characters, `phrase` up to 5 Chinese characters.
+const THING_MAX_CHARS: usize = 20;
+const PHRASE_MAX_CHARS: usize = 5;
+
+/// A report-progress message's contents, before they are addressed to anyone.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportProgress<'a> {
+    pub report_id: &'a str,
+    pub category: &'a str,
+    pub status: &'a str,
+    pub note: &'a str,
+    pub at: DateTime<Tz>,
+}
+
+/// The page the message opens, and the template data.
+pub fn report_progress_fields(p: &ReportProgress<'_>) -> (String, serde_json::Value) {
+    let page = format!("pages/report/detail?id={}", p.report_id);
+    let note = if p.note.trim().is_empty() { "点击查看处理进展" } else { p.note };
+    let data = json!({
+        "thing1": { "value": clip(p.category, THING_MAX_CHARS) },
+        "phrase2": { "value": clip(p.status, PHRASE_MAX_CHARS) },
+        "time3": { "value": p.at.format("%Y-%m-%d %H:%M").to_string() },
+        "thing4": { "value": clip(note, THING_MAX_CHARS) },
+    });
+    (page, data)
+}
+
+/// Cuts text to `max` characters (not bytes), marking the cut with an ellipsis.
+fn clip(text: &str, max: usize) -> String {
+    let text = text.trim();
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let mut out: String = text.chars().take(max - 1).collect();
+    out.push('…');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn fields_respect_wechat_limits_in_characters() {
+        let at = chrono_tz::Asia::Shanghai.with_ymd_and_hms(2026, 11, 25, 9, 5, 0).unwrap();
+        let long_note = "井盖已经更换完毕，感谢您的反馈，我们会持续关注该路段的安全状况";
+        let (page, data) = report_progress_fields(&ReportProgress {
+            report_id: "r1",
+            category: "道路损坏",
+            status: "已解决",
+            note: long_note,
+            at,
+        });
+        assert_eq!(page, "pages/report/detail?id=r1");
+        assert_eq!(data["time3"]["value"], "2026-11-25 09:05");
+        assert_eq!(data["thing4"]["value"].as_str().unwrap().chars().count(), 20);
+        assert!(data["thing4"]["value"].as_str().unwrap().ends_with('…'));
+        assert_eq!(data["phrase2"]["value"], "已解决");
+    }
+}
