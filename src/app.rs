@@ -8,7 +8,7 @@ use chrono_tz::Tz;
 use poem::endpoint::make_sync;
 use poem::http::{HeaderValue, Method, StatusCode};
 use poem::listener::{Acceptor, Listener};
-use poem::middleware::CatchPanic;
+use poem::middleware::{CatchPanic, Cors};
 use poem::web::Json;
 use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response, Route, Server, get, handler};
 use poem_openapi::OperationId;
@@ -82,6 +82,14 @@ pub fn route(state: AppState) -> impl Endpoint {
     let api = api::service();
     let docs = api.swagger_ui();
     let spec = api.spec_endpoint();
+    let cors = (!state.config.cors_origins.is_empty()).then(|| {
+        Cors::new()
+            .allow_origins(state.config.cors_origins.iter().cloned())
+            .allow_methods([Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE])
+            .allow_headers(["authorization", "content-type", "idempotency-key", "accept-language", "x-request-id"])
+            .expose_headers(["x-request-id", "retry-after"])
+            .max_age(3600)
+    });
     Route::new()
         .nest(api::API_PREFIX, api)
         .nest("/docs", docs)
@@ -91,6 +99,7 @@ pub fn route(state: AppState) -> impl Endpoint {
         .at("/metrics", get(metrics_text))
         .at("/", get(make_sync(|_| poem::web::Redirect::see_other("/docs"))))
         .with(CatchPanic::new())
+        .with_if(cors.is_some(), cors.unwrap_or_default())
         .around(limit_body)
         .around(observe)
         .data(state)

@@ -58,6 +58,9 @@ pub struct Config {
     pub miniprogram_state: String,
     pub outbox_poll: Duration,
     pub outbox_retry_base: Duration,
+    /// Origins of the staff web console allowed by CORS; none means no CORS headers at all
+    /// (the mini-program itself does not need them).
+    pub cors_origins: Vec<String>,
 }
 
 /// Where settings come from: the TOML file's top-level keys, overridden by `XHB_*` variables.
@@ -212,6 +215,17 @@ impl Config {
             return Err(invalid("reports_per_rider_per_hour", "must be at least 1"));
         }
 
+        let cors_origins: Vec<String> = s
+            .string("cors_origins", "")
+            .split(',')
+            .map(str::trim)
+            .filter(|o| !o.is_empty())
+            .map(str::to_string)
+            .collect();
+        if let Some(bad) = cors_origins.iter().find(|o| !(o.starts_with("http://") || o.starts_with("https://"))) {
+            return Err(invalid("cors_origins", format!("`{bad}` is not an http(s) origin")));
+        }
+
         let miniprogram_state = s.string("miniprogram_state", "formal");
         if !["formal", "trial", "developer"].contains(&miniprogram_state.as_str()) {
             return Err(invalid("miniprogram_state", "formal, trial or developer"));
@@ -238,6 +252,7 @@ impl Config {
             miniprogram_state,
             outbox_poll: Duration::from_millis(s.parsed("outbox_poll_ms", 1000)?),
             outbox_retry_base: Duration::from_millis(s.parsed("outbox_retry_base_ms", 5000)?),
+            cors_origins,
         })
     }
 

@@ -120,3 +120,27 @@ async fn a_graceful_stop_lets_the_request_in_flight_finish() {
     assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert!(std::net::TcpStream::connect(addr).is_err(), "still accepting after stop");
 }
+
+#[tokio::test]
+async fn the_staff_console_origin_is_allowed_by_cors_and_no_other() {
+    let app = spawn_app_with(Options { extra: vec![("XHB_CORS_ORIGINS", "https://console.example.cn".into())] }).await;
+    let preflight = |origin: &'static str| {
+        app.client
+            .request(reqwest::Method::OPTIONS, app.url("/api/v1/me"))
+            .header("origin", origin)
+            .header("access-control-request-method", "GET")
+            .header("access-control-request-headers", "authorization")
+            .send()
+    };
+    let allowed = preflight("https://console.example.cn").await.unwrap();
+    assert_eq!(allowed.headers()["access-control-allow-origin"], "https://console.example.cn");
+    let other = preflight("https://evil.example.com").await.unwrap();
+    assert!(!other.headers().contains_key("access-control-allow-origin"));
+    app.stop().await;
+
+    let plain = spawn_app().await;
+    let resp =
+        plain.client.get(plain.url("/healthz")).header("origin", "https://console.example.cn").send().await.unwrap();
+    assert!(!resp.headers().contains_key("access-control-allow-origin"));
+    plain.stop().await;
+}
