@@ -3,7 +3,10 @@
 pub mod credentials;
 pub mod error;
 pub mod geo;
+pub mod hours;
 pub mod identity;
+pub mod place_files;
+pub mod places;
 pub mod time;
 
 pub use error::{DomainError, DomainResult};

@@ -1,5 +1,6 @@
 //! Use cases that join the domain's rules to the store: what the API, the CLI and the demo
 //! seeding share.
 
+pub mod places;
 pub mod sessions;
 pub mod staff;

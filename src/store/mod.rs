@@ -6,6 +6,7 @@ pub mod audit;
 pub mod cities;
 pub mod media;
 pub mod offices;
+pub mod places;
 pub mod sessions;
 
 use std::str::FromStr;
