@@ -346,6 +346,8 @@ pub struct PlacePin {
     pub status: StatusKind,
     pub status_until: Option<Millis>,
     pub last_confirmed_at: Option<Millis>,
+    /// The change counter's value when this state was written: a newer one always wins.
+    pub version: i64,
 }
 
 #[cfg(test)]

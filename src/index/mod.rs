@@ -113,12 +113,21 @@ pub struct Hit {
 
 struct Inner {
     tree: RTree<Entry>,
-    /// Where each place sits, to find it again when it moves or goes.
-    points: HashMap<u128, [f64; 3]>,
+    /// Where each place sits and which version of it the tree holds, to find it again when it
+    /// moves or goes, and to refuse a stale version arriving late (a refresh that read the row
+    /// before this node's own write). Removed places stay as tombstones.
+    points: HashMap<u128, Slot>,
     hours: Vec<OpeningHours>,
     hours_ids: HashMap<String, u32>,
     /// The highest `places.version` applied.
     version: i64,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    point: [f64; 3],
+    version: i64,
+    present: bool,
 }
 
 /// The index, shared by every request (cheap to clone).
@@ -152,7 +161,8 @@ impl IndexBuilder {
         }
         let Some(id) = parse_id(&pin.id) else { return };
         let entry = self.inner.entry(pin, id);
-        if self.inner.points.insert(id, entry.point).is_none() {
+        let slot = Slot { point: entry.point, version: pin.version, present: true };
+        if self.inner.points.insert(id, slot).is_none() {
             self.entries.push(entry);
         }
     }
@@ -207,10 +217,23 @@ impl Inner {
         }
     }
 
-    fn remove(&mut self, id: u128) {
-        if let Some(point) = self.points.remove(&id) {
-            self.tree.remove_with_selection_function(ById { id, point });
+    /// Applies one version of a place unless the tree already holds a newer one.
+    fn upsert(&mut self, pin: &PlacePin, id: u128) {
+        if let Some(slot) = self.points.get(&id).copied() {
+            if slot.version > pin.version {
+                return;
+            }
+            if slot.present {
+                self.tree.remove_with_selection_function(ById { id, point: slot.point });
+            }
         }
+        let mut slot = Slot { point: [0.0; 3], version: pin.version, present: false };
+        if pin.status != StatusKind::Removed {
+            let entry = self.entry(pin, id);
+            slot = Slot { point: entry.point, present: true, ..slot };
+            self.tree.insert(entry);
+        }
+        self.points.insert(id, slot);
     }
 }
 
@@ -275,21 +298,17 @@ impl PlaceIndex {
     /// Puts a place in (or moves or updates it); a removed place goes out.
     pub fn upsert(&self, pin: &PlacePin) {
         let Some(id) = parse_id(&pin.id) else { return };
-        let mut inner = self.write();
-        inner.remove(id);
-        if pin.status != StatusKind::Removed {
-            let entry = inner.entry(pin, id);
-            inner.points.insert(id, entry.point);
-            inner.tree.insert(entry);
-        }
+        self.write().upsert(pin, id);
     }
 
     /// Applies changes read from the database up to `version`.
     pub fn apply(&self, pins: &[PlacePin], version: i64) {
-        for pin in pins {
-            self.upsert(pin);
-        }
         let mut inner = self.write();
+        for pin in pins {
+            if let Some(id) = parse_id(&pin.id) {
+                inner.upsert(pin, id);
+            }
+        }
         inner.version = inner.version.max(version);
     }
 
@@ -374,6 +393,7 @@ mod tests {
             status: StatusKind::Open,
             status_until: None,
             last_confirmed_at: None,
+            version: 1,
         }
     }
 
@@ -404,11 +424,16 @@ mod tests {
         assert_eq!(index.len(), 2);
         let hits = index.nearby(&query(30.26, 120.15), Millis(0));
         assert_eq!(hits[0].id, uuid::Uuid::from_u128(1).to_string());
-        index.upsert(&pin(1, 30.40, 120.15));
+        let stale = pin(1, 30.50, 120.15);
+        let mut moved = pin(1, 30.40, 120.15);
+        moved.version = 2;
+        index.upsert(&moved);
+        index.upsert(&stale);
         let hits = index.nearby(&query(30.26, 120.15), Millis(0));
         assert_eq!(hits.len(), 1);
         let mut removed = pin(2, 30.27, 120.15);
         removed.status = StatusKind::Removed;
+        removed.version = 3;
         index.upsert(&removed);
         assert!(index.nearby(&query(30.26, 120.15), Millis(0)).is_empty());
         assert_eq!(index.len(), 1);

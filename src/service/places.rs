@@ -348,7 +348,9 @@ pub async fn check_in(
     }
     let mut confirmed = None;
     if let Some(version) = version {
-        let after = PlaceRow { last_confirmed_at: Some(now), version, ..place };
+        // Re-read inside the transaction: a staff change may have landed since the check above.
+        let current = store::get_in(&mut tx, &caller.city_id, place_id).await?.unwrap_or(place);
+        let after = PlaceRow { last_confirmed_at: Some(now), version, ..current };
         store::save(&mut tx, &after, false).await?;
         confirmed = Some(after);
     }

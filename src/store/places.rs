@@ -37,6 +37,7 @@ impl PlaceRow {
             status: self.status.kind(),
             status_until: self.status.until(),
             last_confirmed_at: self.last_confirmed_at,
+            version: self.version,
         }
     }
 }
@@ -58,7 +59,8 @@ macro_rules! select_places {
 macro_rules! select_pins {
     ($rest:literal) => {
         concat!(
-            "SELECT id, kind, name, lat, lng, amenity_bits, hours, status, status_until, last_confirmed_at FROM places ",
+            "SELECT id, kind, name, lat, lng, amenity_bits, hours, status, status_until, last_confirmed_at, version \
+             FROM places ",
             $rest
         )
     };
@@ -120,6 +122,7 @@ fn pin_from_row(r: &AnyRow) -> DomainResult<PlacePin> {
         status: r.try_get::<String, _>("status")?.parse()?,
         status_until: r.try_get::<Option<i64>, _>("status_until")?.map(Millis),
         last_confirmed_at: r.try_get::<Option<i64>, _>("last_confirmed_at")?.map(Millis),
+        version: r.try_get("version")?,
     })
 }
 
