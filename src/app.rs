@@ -18,6 +18,7 @@ use tokio::task::JoinHandle;
 
 use crate::api::{self, error::ApiError, error::Lang};
 use crate::config::Config;
+use crate::index::PlaceIndex;
 use crate::integrations::wechat::WechatClient;
 use crate::metrics::Metrics;
 use crate::store::{self, Db};
@@ -38,6 +39,8 @@ pub struct AppState {
     pub wechat: WechatClient,
     pub city: Arc<CityContext>,
     pub metrics: Arc<Metrics>,
+    /// Places in memory for nearby search; kept fresh by every write and a background refresh.
+    pub places: PlaceIndex,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -63,12 +66,17 @@ impl AppState {
             city.time_zone.parse().map_err(|_| StartError::Prepare(format!("city time zone `{}`", city.time_zone)))?;
         let wechat = WechatClient::new(&config.wechat_api_base, config.wechat.clone(), config.wechat_timeout)
             .map_err(|e| StartError::Prepare(format!("HTTP client: {e}")))?;
+        let places = crate::service::places::load_index(&db, tz)
+            .await
+            .map_err(|e| StartError::Prepare(format!("places: {e}")))?;
+        crate::service::places::spawn_refresher(db.clone(), &places);
         let state = AppState {
             config: Arc::new(config),
             db,
             wechat,
             city: Arc::new(CityContext { id: city.id, name: city.name, tz }),
             metrics: Arc::new(Metrics::default()),
+            places,
         };
         if state.config.demo {
             crate::demo::seed_if_empty(&state).await.map_err(|e| StartError::Prepare(format!("demo seed: {e}")))?;

@@ -7,6 +7,7 @@ pub mod app;
 pub mod config;
 pub mod demo;
 pub mod domain;
+pub mod index;
 pub mod integrations;
 pub mod metrics;
 pub mod outbox;

@@ -6,6 +6,8 @@ pub mod auth;
 pub mod error;
 pub mod media;
 pub mod paging;
+pub mod place_admin;
+pub mod places;
 pub mod security;
 
 use poem_openapi::{OpenApiService, Tags};
@@ -20,20 +22,28 @@ pub enum ApiTags {
     Admin,
     /// Photos for reports and places
     Media,
+    /// Finding stations, parking zones and friendly sites, and checking in (riders)
+    Places,
+    /// Keeping places true: admins and station managers
+    PlaceManagement,
 }
 
 /// Every API object of the service.
-pub type Apis = (auth::AuthApi, admin::AdminApi, media::MediaApi);
+pub type Apis = (auth::AuthApi, admin::AdminApi, media::MediaApi, places::PlacesApi, place_admin::PlaceAdminApi);
 
 /// Every API object, in one tuple: what the server serves and what `xinhuoban spec` writes.
 pub fn service() -> OpenApiService<Apis, ()> {
-    OpenApiService::new((auth::AuthApi, admin::AdminApi, media::MediaApi), "xinhuoban", env!("CARGO_PKG_VERSION"))
-        .description(
-            "Backend of the xinhuoban (新伙伴) mini-program for delivery riders, couriers and drivers: \
+    OpenApiService::new(
+        (auth::AuthApi, admin::AdminApi, media::MediaApi, places::PlacesApi, place_admin::PlaceAdminApi),
+        "xinhuoban",
+        env!("CARGO_PKG_VERSION"),
+    )
+    .description(
+        "Backend of the xinhuoban (新伙伴) mini-program for delivery riders, couriers and drivers: \
          stations, parking zones, tap-to-report and governance points. Errors always have the shape \
          {\"code\", \"message\", \"details\"}; every coordinate names its system (gcj02 or wgs84).",
-        )
-        .server(API_PREFIX)
+    )
+    .server(API_PREFIX)
 }
 
 /// The spec as YAML, exactly as `api-spec/openapi.yaml` holds it. Building it needs no database.

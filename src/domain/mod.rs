@@ -4,9 +4,12 @@ pub mod credentials;
 pub mod delivery;
 pub mod error;
 pub mod geo;
+pub mod hours;
 pub mod identity;
 pub mod notify;
 pub mod photo;
+pub mod place_files;
+pub mod places;
 pub mod throttle;
 pub mod time;
 

@@ -3,5 +3,6 @@
 
 pub mod media;
 pub mod notify;
+pub mod places;
 pub mod sessions;
 pub mod staff;

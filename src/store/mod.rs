@@ -8,6 +8,7 @@ pub mod login_failures;
 pub mod media;
 pub mod offices;
 pub mod outbox;
+pub mod places;
 pub mod sessions;
 
 use std::str::FromStr;

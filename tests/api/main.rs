@@ -6,4 +6,5 @@ mod errors;
 mod helpers;
 mod media;
 mod notifications;
+mod places;
 mod service;

@@ -1,0 +1,449 @@
+//! Keeping places true: city admins create, change, remove, import and export places and name
+//! their managers; station managers change amenities, hours and status of their own places and
+//! read what riders reported there. Every change lands in the audit trail.
+
+use chrono::{DateTime, Utc};
+use poem::web::Data;
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::{Json, PlainText};
+use poem_openapi::{ApiRequest, ApiResponse, Enum, Object, OpenApi};
+use serde_json::Value;
+
+use super::ApiTags;
+use super::error::ApiResult;
+use super::paging::PageRequest;
+use super::places::{
+    AmenityDto, Checkin, CoordDto, Place, PlaceKindDto, PlacePage, PlaceStatusDto, amenity_set, place_view,
+};
+use super::security::BearerAuth;
+use crate::app::AppState;
+use crate::domain::geo::{CoordSystem, Gcj02};
+use crate::domain::hours::OpeningHours;
+use crate::domain::identity::Role;
+use crate::domain::place_files::{self, FilePlace};
+use crate::domain::places::PlaceDraft;
+use crate::domain::time::Millis;
+use crate::domain::{DomainError, DomainResult};
+use crate::service::places::{self as service, PlacePatch};
+use crate::store::places::{self as store, CheckinFilter, PlaceRow};
+
+#[derive(Debug, Object)]
+pub struct NewPlace {
+    pub kind: PlaceKindDto,
+    #[oai(validator(min_length = 1, max_length = 100))]
+    pub name: String,
+    #[oai(validator(min_length = 1, max_length = 200))]
+    pub address: String,
+    #[oai(validator(minimum(value = "-90"), maximum(value = "90")))]
+    pub lat: f64,
+    #[oai(validator(minimum(value = "-180"), maximum(value = "180")))]
+    pub lng: f64,
+    /// The system of `lat`/`lng`: gcj02 (default) or wgs84.
+    pub coord: Option<CoordDto>,
+    #[oai(validator(max_length = 100))]
+    pub host_org: Option<String>,
+    #[oai(validator(max_length = 32))]
+    pub contact_phone: Option<String>,
+    /// Photo URLs or media ids, at most 9.
+    #[oai(default, validator(max_items = 9))]
+    pub photos: Vec<String>,
+    #[oai(default, validator(max_items = 18))]
+    pub amenities: Vec<AmenityDto>,
+    /// Opening hours (see `Place.hours`); default `24/7`.
+    #[oai(validator(max_length = 2000))]
+    pub hours: Option<String>,
+    /// Parking zones only.
+    #[oai(validator(minimum(value = "1"), maximum(value = "100000")))]
+    pub capacity: Option<i32>,
+    /// Parking zones only.
+    #[oai(validator(minimum(value = "1"), maximum(value = "1440")))]
+    pub max_stay_minutes: Option<i32>,
+    /// Friendly sites only.
+    #[oai(validator(max_length = 500))]
+    pub entry_instructions: Option<String>,
+}
+
+fn parse_hours(text: Option<&str>) -> DomainResult<Option<OpeningHours>> {
+    text.map(str::parse).transpose()
+}
+
+impl NewPlace {
+    fn into_draft(self) -> DomainResult<PlaceDraft> {
+        let coord: CoordSystem = self.coord.map(Into::into).unwrap_or_default();
+        PlaceDraft {
+            kind: self.kind.into(),
+            name: self.name,
+            address: self.address,
+            location: Gcj02::from_system(self.lat, self.lng, coord)?,
+            host_org: self.host_org,
+            contact_phone: self.contact_phone,
+            photos: self.photos,
+            amenities: amenity_set(&self.amenities),
+            hours: parse_hours(self.hours.as_deref())?.unwrap_or_else(OpeningHours::always),
+            capacity: self.capacity,
+            max_stay_minutes: self.max_stay_minutes,
+            entry_instructions: self.entry_instructions,
+        }
+        .checked()
+    }
+}
+
+/// A change to a place: only the fields given change. Station managers may send `amenities`,
+/// `hours` and `status` (with `status_reason`, `status_until`) only.
+#[derive(Debug, Object)]
+pub struct PlaceChange {
+    #[oai(validator(min_length = 1, max_length = 100))]
+    pub name: Option<String>,
+    #[oai(validator(min_length = 1, max_length = 200))]
+    pub address: Option<String>,
+    /// A new location: `lat` and `lng` together, in `coord` (default gcj02).
+    #[oai(validator(minimum(value = "-90"), maximum(value = "90")))]
+    pub lat: Option<f64>,
+    #[oai(validator(minimum(value = "-180"), maximum(value = "180")))]
+    pub lng: Option<f64>,
+    pub coord: Option<CoordDto>,
+    #[oai(validator(max_length = 100))]
+    pub host_org: Option<String>,
+    #[oai(validator(max_length = 32))]
+    pub contact_phone: Option<String>,
+    #[oai(validator(max_items = 9))]
+    pub photos: Option<Vec<String>>,
+    #[oai(validator(minimum(value = "1"), maximum(value = "100000")))]
+    pub capacity: Option<i32>,
+    #[oai(validator(minimum(value = "1"), maximum(value = "1440")))]
+    pub max_stay_minutes: Option<i32>,
+    #[oai(validator(max_length = 500))]
+    pub entry_instructions: Option<String>,
+    /// The full new set of amenities.
+    #[oai(validator(max_items = 18))]
+    pub amenities: Option<Vec<AmenityDto>>,
+    /// The new opening hours (see `Place.hours`).
+    #[oai(validator(max_length = 2000))]
+    pub hours: Option<String>,
+    pub status: Option<PlaceStatusDto>,
+    /// Required with temporarily_closed.
+    #[oai(validator(max_length = 200))]
+    pub status_reason: Option<String>,
+    /// With temporarily_closed: when it opens again (none = until further notice).
+    pub status_until: Option<DateTime<Utc>>,
+}
+
+impl PlaceChange {
+    fn into_patch(self) -> DomainResult<PlacePatch> {
+        let coord: CoordSystem = self.coord.map(Into::into).unwrap_or_default();
+        let location = match (self.lat, self.lng) {
+            (Some(lat), Some(lng)) => Some(Gcj02::from_system(lat, lng, coord)?),
+            (None, None) => None,
+            _ => return Err(DomainError::invalid("lat", "send lat and lng together")),
+        };
+        Ok(PlacePatch {
+            name: self.name,
+            address: self.address,
+            location,
+            host_org: self.host_org,
+            contact_phone: self.contact_phone,
+            photos: self.photos,
+            capacity: self.capacity,
+            max_stay_minutes: self.max_stay_minutes,
+            entry_instructions: self.entry_instructions,
+            amenities: self.amenities.as_deref().map(amenity_set),
+            hours: parse_hours(self.hours.as_deref())?,
+            status: self.status.map(Into::into),
+            status_reason: self.status_reason,
+            status_until: self.status_until.map(|t| Millis::from_datetime(&t)),
+        })
+    }
+}
+
+#[derive(Debug, Object)]
+pub struct ManagersBody {
+    /// Station manager account ids; replaces the current managers.
+    #[oai(validator(max_items = 20))]
+    pub account_ids: Vec<String>,
+}
+
+#[derive(Debug, Object)]
+pub struct Managers {
+    pub place_id: String,
+    pub account_ids: Vec<String>,
+}
+
+#[derive(Debug, Object)]
+pub struct CheckinPage {
+    /// Newest first.
+    pub items: Vec<Checkin>,
+    pub next_cursor: Option<String>,
+}
+
+/// One recorded change.
+#[derive(Debug, Object)]
+pub struct HistoryEntry {
+    pub id: String,
+    /// place.create, place.import, place.update, place.remove or place.managers.
+    pub action: String,
+    /// The staff account that made the change.
+    pub actor_id: Option<String>,
+    pub at: DateTime<Utc>,
+    /// The place before the change (GCJ-02), or null.
+    pub before: Option<Value>,
+    /// The place after the change (GCJ-02), or null.
+    pub after: Option<Value>,
+}
+
+#[derive(Debug, Object)]
+pub struct HistoryPage {
+    /// Oldest first.
+    pub items: Vec<HistoryEntry>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Object)]
+pub struct ImportResult {
+    /// How many places were created.
+    pub created: u32,
+    /// Their ids, in file order.
+    pub ids: Vec<String>,
+}
+
+#[derive(ApiRequest)]
+pub enum ImportBody {
+    /// CSV with a header row (columns in `domain::place_files`; GCJ-02 unless a row's `coord` says wgs84).
+    #[oai(content_type = "text/csv")]
+    Csv(PlainText<String>),
+    /// A GeoJSON FeatureCollection of points (WGS-84, as RFC 7946 says).
+    #[oai(content_type = "application/geo+json")]
+    GeoJson(Json<Value>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum FileFormat {
+    Csv,
+    Geojson,
+}
+
+#[derive(ApiResponse)]
+pub enum ExportResponse {
+    /// CSV, GCJ-02.
+    #[oai(status = 200, content_type = "text/csv; charset=utf-8")]
+    Csv(PlainText<String>),
+    /// GeoJSON FeatureCollection, WGS-84.
+    #[oai(status = 200, content_type = "application/geo+json")]
+    GeoJson(Json<Value>),
+}
+
+pub struct PlaceAdminApi;
+
+#[OpenApi(tag = "ApiTags::PlaceManagement")]
+impl PlaceAdminApi {
+    /// Create a place (city admins)
+    #[oai(path = "/admin/places", method = "post", operation_id = "admin_create_place")]
+    async fn create(&self, state: Data<&AppState>, auth: BearerAuth, body: Json<NewPlace>) -> ApiResult<Json<Place>> {
+        let caller = auth.caller();
+        caller.require_city_admin()?;
+        let draft = body.0.into_draft()?;
+        let mut rows = service::create_many(&state, caller, vec![draft], "place.create").await?;
+        let row = rows.pop().ok_or_else(|| DomainError::internal("no place created"))?;
+        Ok(Json(place_view(row, CoordSystem::Gcj02, Millis::now(), state.city.tz, Vec::new())))
+    }
+
+    /// Change a place (city admins: any field; station managers: amenities, hours and status of their own places)
+    #[oai(path = "/places/:id", method = "patch", operation_id = "place_update")]
+    async fn update(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        #[oai(validator(max_length = 64))] id: Path<String>,
+        body: Json<PlaceChange>,
+    ) -> ApiResult<Json<Place>> {
+        let coord: CoordSystem = body.0.coord.map(Into::into).unwrap_or_default();
+        let patch = body.0.into_patch()?;
+        let row = service::update(&state, auth.caller(), &id.0, patch).await?;
+        let recent = store::recent_checkins(&state.db, &row.id, 10).await?;
+        Ok(Json(place_view(row, coord, Millis::now(), state.city.tz, recent)))
+    }
+
+    /// Remove a place (city admins); it leaves search at once and stays in the history
+    #[oai(path = "/admin/places/:id", method = "delete", operation_id = "admin_remove_place")]
+    async fn remove(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        #[oai(validator(max_length = 64))] id: Path<String>,
+    ) -> ApiResult<super::auth::NoContent> {
+        let caller = auth.caller();
+        caller.require_city_admin()?;
+        let patch = PlacePatch { status: Some(crate::domain::places::StatusKind::Removed), ..PlacePatch::default() };
+        service::update(&state, caller, &id.0, patch).await?;
+        Ok(super::auth::NoContent::Done)
+    }
+
+    /// Name the managers of a place (city admins)
+    #[oai(path = "/admin/places/:id/managers", method = "put", operation_id = "admin_set_place_managers")]
+    async fn set_managers(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        #[oai(validator(max_length = 64))] id: Path<String>,
+        body: Json<ManagersBody>,
+    ) -> ApiResult<Json<Managers>> {
+        let ids = service::set_managers(&state, auth.caller(), &id.0, body.0.account_ids).await?;
+        Ok(Json(Managers { place_id: id.0, account_ids: ids }))
+    }
+
+    /// The change history of a place (city admins)
+    #[oai(path = "/admin/places/:id/history", method = "get", operation_id = "admin_place_history")]
+    async fn history(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        #[oai(validator(max_length = 64))] id: Path<String>,
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<u32>>,
+        #[oai(validator(max_length = 200))] cursor: Query<Option<String>>,
+    ) -> ApiResult<Json<HistoryPage>> {
+        let caller = auth.caller();
+        caller.require_city_admin()?;
+        store::get(&state.db, &caller.city_id, &id.0).await?.ok_or(DomainError::NotFound("place"))?;
+        let page = PageRequest::parse(limit.0, cursor.0)?;
+        let rows = store::history(&state.db, &caller.city_id, &id.0, page.after.as_deref(), page.fetch_limit()).await?;
+        let (rows, next_cursor) = page.finish(rows, |r| r.id.clone());
+        let items = rows
+            .into_iter()
+            .map(|h| HistoryEntry {
+                id: h.id,
+                action: h.action,
+                actor_id: h.actor_id,
+                at: h.at.to_utc(),
+                before: h.before,
+                after: h.after,
+            })
+            .collect();
+        Ok(Json(HistoryPage { items, next_cursor }))
+    }
+
+    /// Import places from CSV or GeoJSON (city admins), all or nothing
+    ///
+    /// Every row is checked first; if any is bad, nothing is imported and the answer is 422 with
+    /// `details.errors`: `[{"line" | "feature", "field", "reason"}]` (CSV lines count the header as
+    /// line 1; GeoJSON features count from 0).
+    #[oai(path = "/admin/places/import", method = "post", operation_id = "admin_import_places")]
+    async fn import(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        body: ImportBody,
+    ) -> ApiResult<Json<ImportResult>> {
+        let caller = auth.caller();
+        caller.require_city_admin()?;
+        let drafts = match body {
+            ImportBody::Csv(text) => place_files::read_csv(&text.0)?,
+            ImportBody::GeoJson(doc) => place_files::read_geojson(&doc.0)?,
+        };
+        let rows = service::create_many(&state, caller, drafts, "place.import").await?;
+        Ok(Json(ImportResult { created: rows.len() as u32, ids: rows.into_iter().map(|r| r.id).collect() }))
+    }
+
+    /// Export every place (city admins) as CSV (GCJ-02) or GeoJSON (WGS-84), in the import's format
+    #[oai(path = "/admin/places/export", method = "get", operation_id = "admin_export_places")]
+    async fn export(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        /// csv or geojson.
+        format: Query<FileFormat>,
+    ) -> ApiResult<ExportResponse> {
+        let caller = auth.caller();
+        caller.require_city_admin()?;
+        let mut rows: Vec<PlaceRow> = Vec::new();
+        loop {
+            let after = rows.last().map(|r| r.id.clone());
+            let page = store::list_all(&state.db, &caller.city_id, after.as_deref(), 1000).await?;
+            let done = page.len() < 1000;
+            rows.extend(page);
+            if done || rows.len() >= place_files::MAX_ROWS {
+                break;
+            }
+        }
+        let files = rows.iter().map(|r| FilePlace { id: &r.id, draft: &r.draft, status: r.status.kind() });
+        Ok(match format.0 {
+            FileFormat::Csv => ExportResponse::Csv(PlainText(place_files::write_csv(files)?)),
+            FileFormat::Geojson => ExportResponse::GeoJson(Json(place_files::write_geojson(files))),
+        })
+    }
+
+    /// The places I manage (station managers)
+    #[oai(path = "/manager/places", method = "get", operation_id = "manager_places")]
+    async fn my_places(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<u32>>,
+        #[oai(validator(max_length = 200))] cursor: Query<Option<String>>,
+    ) -> ApiResult<Json<PlacePage>> {
+        let caller = auth.caller();
+        caller.require_role(&[Role::StationManager])?;
+        let page = PageRequest::parse(limit.0, cursor.0)?;
+        let rows = store::managed_by(&state.db, &caller.account_id, page.after.as_deref(), page.fetch_limit()).await?;
+        let (rows, next_cursor) = page.finish(rows, |r| r.id.clone());
+        let now = Millis::now();
+        let items =
+            rows.into_iter().map(|r| place_view(r, CoordSystem::Gcj02, now, state.city.tz, Vec::new())).collect();
+        Ok(Json(PlacePage { items, next_cursor }))
+    }
+
+    /// Riders' check-ins at the places I manage (station managers), newest first
+    #[oai(path = "/manager/checkins", method = "get", operation_id = "manager_checkins")]
+    async fn my_checkins(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        /// Only failures (broken, missing, closed, full, refused, not found).
+        failures_only: Query<Option<bool>>,
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<u32>>,
+        #[oai(validator(max_length = 200))] cursor: Query<Option<String>>,
+    ) -> ApiResult<Json<CheckinPage>> {
+        let caller = auth.caller();
+        caller.require_role(&[Role::StationManager])?;
+        let filter = CheckinFilter {
+            place_id: None,
+            manager_id: Some(&caller.account_id),
+            failures_only: failures_only.0.unwrap_or(false),
+        };
+        checkin_page(&state, &caller.city_id, filter, limit.0, cursor.0).await
+    }
+
+    /// Riders' check-ins at one place (its managers and city admins), newest first
+    #[oai(path = "/places/:id/checkins", method = "get", operation_id = "place_checkins")]
+    async fn place_checkins(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        #[oai(validator(max_length = 64))] id: Path<String>,
+        failures_only: Query<Option<bool>>,
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<u32>>,
+        #[oai(validator(max_length = 200))] cursor: Query<Option<String>>,
+    ) -> ApiResult<Json<CheckinPage>> {
+        let caller = auth.caller();
+        caller.require_role(&[Role::CityAdmin, Role::StationManager])?;
+        store::get(&state.db, &caller.city_id, &id.0).await?.ok_or(DomainError::NotFound("place"))?;
+        if caller.role == Role::StationManager && !store::is_manager(&state.db, &id.0, &caller.account_id).await? {
+            return Err(DomainError::Forbidden("not a manager of this place").into());
+        }
+        let filter =
+            CheckinFilter { place_id: Some(&id.0), manager_id: None, failures_only: failures_only.0.unwrap_or(false) };
+        checkin_page(&state, &caller.city_id, filter, limit.0, cursor.0).await
+    }
+}
+
+async fn checkin_page(
+    state: &AppState,
+    city_id: &str,
+    filter: CheckinFilter<'_>,
+    limit: Option<u32>,
+    cursor: Option<String>,
+) -> ApiResult<Json<CheckinPage>> {
+    let page = PageRequest::parse(limit, cursor)?;
+    let rows = store::list_checkins(&state.db, city_id, filter, page.after.as_deref(), page.fetch_limit()).await?;
+    let (rows, next_cursor) = page.finish(rows, |c| c.id.clone());
+    Ok(Json(CheckinPage { items: rows.into_iter().map(Checkin::from).collect(), next_cursor }))
+}

@@ -1,0 +1,447 @@
+//! Places for riders: nearby search, the map, one place, and check-ins.
+//!
+//! Reading places needs no token: stations and parking zones are public services the departments
+//! announce anyway, the mini-program may show the map before login, and a search that carries no
+//! identity does not tie a rider's location to who they are. Checking in needs a rider token.
+
+use chrono::{DateTime, Utc};
+use poem::web::Data;
+use poem_openapi::param::{Header, Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Object, OpenApi};
+
+use super::ApiTags;
+use super::error::ApiResult;
+use super::paging::PageRequest;
+use super::security::BearerAuth;
+use crate::app::AppState;
+use crate::domain::DomainError;
+use crate::domain::geo::{CoordSystem, Gcj02};
+use crate::domain::places::{
+    Amenity, AmenitySet, CheckinOutcome, KindSet, PlaceKind, PlaceStatus, StatusKind, effective_status, is_open_now,
+};
+use crate::domain::time::Millis;
+use crate::index::{Hit, NearbyQuery};
+use crate::service::places::{self as service, CheckinSpec};
+use crate::store::places::{self as store, Bbox, CheckinRow, PlaceRow};
+
+/// A domain enum mirrored as an API enum (snake_case strings), with conversions both ways.
+macro_rules! api_enum {
+    ($(#[$m:meta])* $dto:ident <=> $domain:ident { $($v:ident),* $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, poem_openapi::Enum)]
+        #[oai(rename_all = "snake_case")]
+        pub enum $dto { $($v),* }
+        impl From<$dto> for $domain {
+            fn from(d: $dto) -> Self { match d { $($dto::$v => $domain::$v),* } }
+        }
+        impl From<$domain> for $dto {
+            fn from(d: $domain) -> Self { match d { $($domain::$v => $dto::$v),* } }
+        }
+    };
+}
+
+api_enum!(
+    /// station (新伙伴驿站), parking_zone (停车区/临时驻留点) or friendly_site (友好场景).
+    PlaceKindDto <=> PlaceKind { Station, ParkingZone, FriendlySite }
+);
+api_enum!(
+    /// An amenity from the fixed vocabulary.
+    AmenityDto <=> Amenity {
+        DrinkingWater, HotWater, Microwave, PhoneCharging, EbikeCharging, BatterySwap, Toilet, RestSeating,
+        AirConditioning, Heating, RainShelter, Wifi, FirstAid, RepairKit, UmbrellaLending, Lockers, UnionService,
+        LegalAid,
+    }
+);
+api_enum!(
+    /// What the manager declares: open, temporarily_closed (with a reason and maybe an until-time),
+    /// full (parking zones) or removed.
+    PlaceStatusDto <=> StatusKind { Open, TemporarilyClosed, Full, Removed }
+);
+api_enum!(
+    /// What a rider found. Successes: all_good, used_amenity (names the amenity: "got water"),
+    /// parked, got_in. Failures, shown to the place's manager: amenity_broken ("microwave broken"),
+    /// amenity_missing, closed, zone_full, entry_refused, not_found.
+    CheckinOutcomeDto <=> CheckinOutcome {
+        AllGood, UsedAmenity, Parked, GotIn, AmenityBroken, AmenityMissing, Closed, ZoneFull, EntryRefused, NotFound,
+    }
+);
+api_enum!(
+    /// A coordinate system: gcj02 (what phones in China and the mini-program map use) or wgs84 (GPS).
+    CoordDto <=> CoordSystem { Gcj02, Wgs84 }
+);
+
+pub fn amenities_dto(set: AmenitySet) -> Vec<AmenityDto> {
+    set.iter().map(AmenityDto::from).collect()
+}
+
+pub fn amenity_set(list: &[AmenityDto]) -> AmenitySet {
+    list.iter().map(|a| Amenity::from(*a)).collect()
+}
+
+fn utc(m: Option<Millis>) -> Option<DateTime<Utc>> {
+    m.map(Millis::to_utc)
+}
+
+/// One place found by a nearby search.
+#[derive(Debug, Object)]
+pub struct NearbyPlace {
+    pub id: String,
+    pub kind: PlaceKindDto,
+    pub name: String,
+    /// In the system the request named.
+    pub lat: f64,
+    pub lng: f64,
+    pub coord: CoordDto,
+    /// Great-circle metres from the point asked about.
+    pub distance_m: u32,
+    /// Within its hours now (in the city's time zone) and not closed or removed.
+    pub open_now: bool,
+    /// As riders see it now: an expired temporary closure reads as open.
+    pub status: PlaceStatusDto,
+    pub amenities: Vec<AmenityDto>,
+    /// The last time a rider's check-in confirmed the place.
+    pub last_confirmed_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Object)]
+pub struct NearbyPage {
+    /// Nearest first.
+    pub items: Vec<NearbyPlace>,
+    /// Always null: a nearby search is one page; ask with a larger `limit` or `radius_m`.
+    pub next_cursor: Option<String>,
+}
+
+fn nearby_item(h: Hit, coord: CoordSystem) -> NearbyPlace {
+    let (lat, lng) = h.location.in_system(coord);
+    NearbyPlace {
+        id: h.id,
+        kind: h.kind.into(),
+        name: h.name,
+        lat,
+        lng,
+        coord: coord.into(),
+        distance_m: h.distance_m.round() as u32,
+        open_now: h.open_now,
+        status: h.status.into(),
+        amenities: amenities_dto(h.amenities),
+        last_confirmed_at: utc(h.last_confirmed_at),
+    }
+}
+
+/// A recent check-in as every rider sees it: what was found, never who found it.
+#[derive(Debug, Object)]
+pub struct PublicCheckin {
+    pub outcome: CheckinOutcomeDto,
+    pub amenity: Option<AmenityDto>,
+    pub success: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+fn amenity_of(c: &CheckinRow) -> Option<AmenityDto> {
+    c.amenity.as_deref().and_then(|a| a.parse::<Amenity>().ok()).map(AmenityDto::from)
+}
+
+/// A place with everything riders and staff see.
+#[derive(Debug, Object)]
+pub struct Place {
+    pub id: String,
+    pub kind: PlaceKindDto,
+    pub name: String,
+    pub address: String,
+    /// In the system the request named (GCJ-02 unless `coord=wgs84`).
+    pub lat: f64,
+    pub lng: f64,
+    pub coord: CoordDto,
+    /// Geohash of the GCJ-02 location (9 characters).
+    pub geohash: String,
+    pub host_org: Option<String>,
+    pub contact_phone: Option<String>,
+    /// Photo URLs or media ids.
+    pub photos: Vec<String>,
+    pub amenities: Vec<AmenityDto>,
+    /// Opening hours, e.g. `mon-fri 08:00-20:00; sat-sun 10:00-16:00; 2026-10-01 closed`, `24/7`,
+    /// or overnight `mon-sun 22:00-06:00`.
+    pub hours: String,
+    pub open_now: bool,
+    /// As riders see it now (an expired temporary closure reads as open).
+    pub status: PlaceStatusDto,
+    pub status_reason: Option<String>,
+    pub status_until: Option<DateTime<Utc>>,
+    /// Parking zones: bays.
+    pub capacity: Option<i32>,
+    /// Parking zones: longest stay in minutes.
+    pub max_stay_minutes: Option<i32>,
+    /// Friendly sites: how riders get in.
+    pub entry_instructions: Option<String>,
+    pub last_confirmed_at: Option<DateTime<Utc>>,
+    /// The latest check-ins, newest first (at most 10).
+    pub recent_checkins: Vec<PublicCheckin>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The view of a stored place at `now`, in `coord`.
+pub fn place_view(p: PlaceRow, coord: CoordSystem, now: Millis, tz: chrono_tz::Tz, recent: Vec<CheckinRow>) -> Place {
+    let d = p.draft;
+    let (lat, lng) = d.location.in_system(coord);
+    let status = effective_status(p.status.kind(), p.status.until(), now);
+    let open_now = is_open_now(status, d.hours.is_open_at(now, tz));
+    let expired = status != p.status.kind();
+    Place {
+        id: p.id,
+        kind: d.kind.into(),
+        name: d.name,
+        address: d.address,
+        lat,
+        lng,
+        coord: coord.into(),
+        geohash: p.geohash,
+        host_org: d.host_org,
+        contact_phone: d.contact_phone,
+        photos: d.photos,
+        amenities: amenities_dto(d.amenities),
+        hours: d.hours.to_string(),
+        open_now,
+        status: status.into(),
+        status_reason: if expired { None } else { p.status.reason().map(str::to_string) },
+        status_until: if expired { None } else { utc(p.status.until()) },
+        capacity: d.capacity,
+        max_stay_minutes: d.max_stay_minutes,
+        entry_instructions: d.entry_instructions,
+        last_confirmed_at: utc(p.last_confirmed_at),
+        recent_checkins: recent
+            .iter()
+            .map(|c| PublicCheckin {
+                outcome: c.outcome.into(),
+                amenity: amenity_of(c),
+                success: c.outcome.is_success(),
+                created_at: c.created_at.to_utc(),
+            })
+            .collect(),
+        created_at: p.created_at.to_utc(),
+        updated_at: p.updated_at.to_utc(),
+    }
+}
+
+#[derive(Debug, Object)]
+pub struct PlacePage {
+    pub items: Vec<Place>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Object)]
+pub struct CheckinRequest {
+    pub outcome: CheckinOutcomeDto,
+    /// Required with used_amenity, amenity_broken and amenity_missing; refused otherwise.
+    pub amenity: Option<AmenityDto>,
+    /// A short remark for the manager.
+    #[oai(validator(max_length = 200))]
+    pub note: Option<String>,
+}
+
+/// A check-in as its rider and the place's staff see it.
+#[derive(Debug, Object)]
+pub struct Checkin {
+    pub id: String,
+    pub place_id: String,
+    pub outcome: CheckinOutcomeDto,
+    pub amenity: Option<AmenityDto>,
+    pub note: Option<String>,
+    pub success: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<CheckinRow> for Checkin {
+    fn from(c: CheckinRow) -> Self {
+        Checkin {
+            amenity: amenity_of(&c),
+            success: c.outcome.is_success(),
+            outcome: c.outcome.into(),
+            id: c.id,
+            place_id: c.place_id,
+            note: c.note,
+            created_at: c.created_at.to_utc(),
+        }
+    }
+}
+
+#[derive(ApiResponse)]
+pub enum CheckinResponse {
+    /// Recorded.
+    #[oai(status = 201)]
+    Created(Json<Checkin>),
+    /// The rider already checked in here within the hour (or sent this Idempotency-Key before):
+    /// the first check-in, unchanged.
+    #[oai(status = 200)]
+    Existing(Json<Checkin>),
+}
+
+/// Largest side of a map box, in degrees.
+pub const MAX_BBOX_DEGREES: f64 = 0.5;
+
+/// `minLng,minLat,maxLng,maxLat` in `coord` → a GCJ-02 box that holds it, and the box as given.
+fn parse_bbox(raw: &str, coord: CoordSystem) -> Result<(Bbox, [f64; 4]), DomainError> {
+    let bad = || DomainError::invalid("bbox", "minLng,minLat,maxLng,maxLat");
+    let v: Vec<f64> = raw.split(',').map(|p| p.trim().parse::<f64>().map_err(|_| bad())).collect::<Result<_, _>>()?;
+    let [min_lng, min_lat, max_lng, max_lat] = v[..] else { return Err(bad()) };
+    let lo = Gcj02::from_system(min_lat, min_lng, coord)?;
+    let hi = Gcj02::from_system(max_lat, max_lng, coord)?;
+    if min_lng > max_lng || min_lat > max_lat {
+        return Err(DomainError::invalid("bbox", "min before max"));
+    }
+    if max_lng - min_lng > MAX_BBOX_DEGREES || max_lat - min_lat > MAX_BBOX_DEGREES {
+        return Err(DomainError::invalid("bbox", format!("at most {MAX_BBOX_DEGREES} degrees a side")));
+    }
+    // The GCJ-02 shift is under 0.01° and varies slowly: pad the converted box, then keep exactly
+    // the places whose position in the request's system is inside.
+    let pad = if coord == CoordSystem::Gcj02 { 0.0 } else { 0.01 };
+    let gcj = Bbox {
+        min_lat: lo.lat().min(hi.lat()) - pad,
+        min_lng: lo.lng().min(hi.lng()) - pad,
+        max_lat: lo.lat().max(hi.lat()) + pad,
+        max_lng: lo.lng().max(hi.lng()) + pad,
+    };
+    Ok((gcj, [min_lng, min_lat, max_lng, max_lat]))
+}
+
+pub struct PlacesApi;
+
+#[OpenApi(tag = "ApiTags::Places")]
+impl PlacesApi {
+    /// Nearest places around a point
+    ///
+    /// Nearest first, within `radius_m`, with every filter applied during the walk. No token needed.
+    #[oai(path = "/places/nearby", method = "get", operation_id = "places_nearby")]
+    #[allow(clippy::too_many_arguments)]
+    async fn nearby(
+        &self,
+        state: Data<&AppState>,
+        /// Latitude, in `coord`.
+        #[oai(validator(minimum(value = "-90"), maximum(value = "90")))]
+        lat: Query<f64>,
+        /// Longitude, in `coord`.
+        #[oai(validator(minimum(value = "-180"), maximum(value = "180")))]
+        lng: Query<f64>,
+        /// gcj02 (default) or wgs84; results come back in the same system.
+        coord: Query<Option<CoordDto>>,
+        /// Search radius in metres, 1 to 20000 (default 3000).
+        #[oai(validator(minimum(value = "1"), maximum(value = "20000")))]
+        radius_m: Query<Option<u32>>,
+        /// Only these kinds (repeatable; default every kind).
+        #[oai(validator(max_items = 3))]
+        kind: Query<Vec<PlaceKindDto>>,
+        /// Only places with every one of these amenities (repeatable).
+        #[oai(validator(max_items = 18))]
+        amenity: Query<Vec<AmenityDto>>,
+        /// Only places open now.
+        open_now: Query<Option<bool>>,
+        /// 1 to 100 (default 20).
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
+        limit: Query<Option<u32>>,
+    ) -> ApiResult<Json<NearbyPage>> {
+        let coord: CoordSystem = coord.0.map(Into::into).unwrap_or_default();
+        let center = Gcj02::from_system(lat.0, lng.0, coord)?;
+        let radius_m = radius_m.0.unwrap_or(3000);
+        let limit = limit.0.unwrap_or(20);
+        let query = NearbyQuery {
+            center,
+            radius_m: f64::from(radius_m),
+            kinds: kind.0.iter().map(|k| PlaceKind::from(*k)).collect::<KindSet>(),
+            amenities: amenity_set(&amenity.0),
+            open_now: open_now.0.unwrap_or(false),
+            limit: limit as usize,
+        };
+        let hits = state.places.nearby(&query, Millis::now());
+        Ok(Json(NearbyPage { items: hits.into_iter().map(|h| nearby_item(h, coord)).collect(), next_cursor: None }))
+    }
+
+    /// Places inside a map box
+    ///
+    /// For the map view: places inside `bbox`, in id order, one page at a time. No token needed.
+    #[oai(path = "/places", method = "get", operation_id = "places_in_bbox")]
+    async fn in_bbox(
+        &self,
+        state: Data<&AppState>,
+        /// `minLng,minLat,maxLng,maxLat` in `coord`, at most 0.5° a side.
+        #[oai(validator(max_length = 200))]
+        bbox: Query<String>,
+        /// gcj02 (default) or wgs84, for the box and the results.
+        coord: Query<Option<CoordDto>>,
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<u32>>,
+        #[oai(validator(max_length = 200))] cursor: Query<Option<String>>,
+    ) -> ApiResult<Json<PlacePage>> {
+        let coord: CoordSystem = coord.0.map(Into::into).unwrap_or_default();
+        let (gcj_box, [min_lng, min_lat, max_lng, max_lat]) = parse_bbox(&bbox.0, coord)?;
+        let page = PageRequest::parse(limit.0, cursor.0)?;
+        let mut after = page.after.clone();
+        let mut kept = Vec::new();
+        // With a padded WGS-84 box a few rows may fall outside: read on until the page is full.
+        loop {
+            let rows =
+                store::list_in_bbox(&state.db, &state.city.id, gcj_box, after.as_deref(), page.fetch_limit()).await?;
+            let done = rows.len() < page.fetch_limit() as usize;
+            after = rows.last().map(|r| r.id.clone());
+            kept.extend(rows.into_iter().filter(|r| {
+                let (lat, lng) = r.draft.location.in_system(coord);
+                (min_lat..=max_lat).contains(&lat) && (min_lng..=max_lng).contains(&lng)
+            }));
+            if done || kept.len() >= page.fetch_limit() as usize {
+                break;
+            }
+        }
+        kept.truncate(page.fetch_limit() as usize);
+        let (rows, next_cursor) = page.finish(kept, |r| r.id.clone());
+        let now = Millis::now();
+        let items = rows.into_iter().map(|r| place_view(r, coord, now, state.city.tz, Vec::new())).collect();
+        Ok(Json(PlacePage { items, next_cursor }))
+    }
+
+    /// One place, with its recent check-ins
+    #[oai(path = "/places/:id", method = "get", operation_id = "place_get")]
+    async fn get(
+        &self,
+        state: Data<&AppState>,
+        #[oai(validator(max_length = 64))] id: Path<String>,
+        /// gcj02 (default) or wgs84.
+        coord: Query<Option<CoordDto>>,
+    ) -> ApiResult<Json<Place>> {
+        let coord: CoordSystem = coord.0.map(Into::into).unwrap_or_default();
+        let place = store::get(&state.db, &state.city.id, &id.0).await?;
+        let place = place.filter(|p| p.status != PlaceStatus::Removed).ok_or(DomainError::NotFound("place"))?;
+        let recent = store::recent_checkins(&state.db, &place.id, 10).await?;
+        Ok(Json(place_view(place, coord, Millis::now(), state.city.tz, recent)))
+    }
+
+    /// Check in at a place and say what worked or failed (riders)
+    ///
+    /// At most one check-in per rider, place and hour: a repeat within the hour answers 200 with
+    /// the first check-in, unchanged, so a retried POST is harmless; so does a repeated
+    /// `Idempotency-Key`. A new check-in answers 201. A success sets the place's last-confirmed
+    /// time; a failure goes to the place's managers.
+    #[oai(path = "/places/:id/checkins", method = "post", operation_id = "place_checkin")]
+    async fn check_in(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        #[oai(validator(max_length = 64))] id: Path<String>,
+        /// The same key from the same rider returns the first result.
+        #[oai(name = "Idempotency-Key", validator(max_length = 128))]
+        idempotency_key: Header<Option<String>>,
+        body: Json<CheckinRequest>,
+    ) -> ApiResult<CheckinResponse> {
+        let body = body.0;
+        let spec = CheckinSpec {
+            outcome: body.outcome.into(),
+            amenity: body.amenity.map(Into::into),
+            note: body.note,
+            idempotency_key: idempotency_key.0.filter(|k| !k.is_empty()),
+        };
+        let (checkin, created) = service::check_in(&state, auth.caller(), &id.0, spec).await?;
+        Ok(if created {
+            CheckinResponse::Created(Json(checkin.into()))
+        } else {
+            CheckinResponse::Existing(Json(checkin.into()))
+        })
+    }
+}

@@ -1,0 +1,399 @@
+//! Places riders look for: stations, parking zones and friendly sites; what they offer, when they
+//! are open, what their manager declares, and what riders say when they get there.
+
+use std::fmt;
+use std::str::FromStr;
+
+use super::DomainError;
+use super::geo::Gcj02;
+use super::hours::OpeningHours;
+use super::time::Millis;
+
+macro_rules! named_enum {
+    ($(#[$m:meta])* $name:ident, $field:literal { $($variant:ident = $text:literal),* $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[repr(u8)]
+        pub enum $name { $($variant),* }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),*];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),* }
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = DomainError;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                match s.trim() {
+                    $($text => Ok($name::$variant),)*
+                    other => Err(DomainError::invalid($field, format!("unknown {} `{other}`", $field))),
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+named_enum!(
+    /// The three kinds of place.
+    PlaceKind, "kind" {
+        Station = "station",
+        ParkingZone = "parking_zone",
+        FriendlySite = "friendly_site",
+    }
+);
+
+named_enum!(
+    /// The fixed vocabulary of amenities. The order is the bit order stored in
+    /// `places.amenity_bits`: append new ones at the end, never reorder.
+    Amenity, "amenity" {
+        DrinkingWater = "drinking_water",
+        HotWater = "hot_water",
+        Microwave = "microwave",
+        PhoneCharging = "phone_charging",
+        EbikeCharging = "ebike_charging",
+        BatterySwap = "battery_swap",
+        Toilet = "toilet",
+        RestSeating = "rest_seating",
+        AirConditioning = "air_conditioning",
+        Heating = "heating",
+        RainShelter = "rain_shelter",
+        Wifi = "wifi",
+        FirstAid = "first_aid",
+        RepairKit = "repair_kit",
+        UmbrellaLending = "umbrella_lending",
+        Lockers = "lockers",
+        UnionService = "union_service",
+        LegalAid = "legal_aid",
+    }
+);
+
+named_enum!(
+    /// What a manager declares, without its details.
+    StatusKind, "status" {
+        Open = "open",
+        TemporarilyClosed = "temporarily_closed",
+        Full = "full",
+        Removed = "removed",
+    }
+);
+
+named_enum!(
+    /// What a rider found. Successes confirm the place; failures go to its manager.
+    /// `used_amenity`, `amenity_broken` and `amenity_missing` name an amenity
+    /// ("got water" = used_amenity + drinking_water; "microwave broken" = amenity_broken + microwave).
+    CheckinOutcome, "outcome" {
+        AllGood = "all_good",
+        UsedAmenity = "used_amenity",
+        Parked = "parked",
+        GotIn = "got_in",
+        AmenityBroken = "amenity_broken",
+        AmenityMissing = "amenity_missing",
+        Closed = "closed",
+        ZoneFull = "zone_full",
+        EntryRefused = "entry_refused",
+        NotFound = "not_found",
+    }
+);
+
+impl CheckinOutcome {
+    pub fn is_success(self) -> bool {
+        matches!(
+            self,
+            CheckinOutcome::AllGood | CheckinOutcome::UsedAmenity | CheckinOutcome::Parked | CheckinOutcome::GotIn
+        )
+    }
+
+    pub fn needs_amenity(self) -> bool {
+        matches!(self, CheckinOutcome::UsedAmenity | CheckinOutcome::AmenityBroken | CheckinOutcome::AmenityMissing)
+    }
+}
+
+impl Amenity {
+    fn bit(self) -> u32 {
+        1 << (self as u8)
+    }
+}
+
+/// A set of amenities, as a bitset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct AmenitySet(u32);
+
+impl AmenitySet {
+    /// Bits beyond the vocabulary are dropped.
+    pub fn from_bits(bits: i64) -> AmenitySet {
+        let known = (1u32 << Amenity::ALL.len()) - 1;
+        AmenitySet((bits as u32) & known)
+    }
+
+    pub fn bits(self) -> i64 {
+        i64::from(self.0)
+    }
+
+    pub fn contains_all(self, required: AmenitySet) -> bool {
+        self.0 & required.0 == required.0
+    }
+
+    pub fn contains(self, a: Amenity) -> bool {
+        self.0 & a.bit() != 0
+    }
+
+    pub fn insert(&mut self, a: Amenity) {
+        self.0 |= a.bit();
+    }
+
+    pub fn iter(self) -> impl Iterator<Item = Amenity> {
+        Amenity::ALL.iter().copied().filter(move |a| self.contains(*a))
+    }
+
+    /// `drinking_water|toilet`, as CSV holds it.
+    pub fn to_list(self) -> String {
+        self.iter().map(Amenity::as_str).collect::<Vec<_>>().join("|")
+    }
+
+    /// Names separated by `|`, `,` or spaces.
+    pub fn parse_list(s: &str) -> Result<AmenitySet, DomainError> {
+        s.split(['|', ',', ' ']).filter(|p| !p.trim().is_empty()).map(str::parse).collect()
+    }
+}
+
+impl FromIterator<Amenity> for AmenitySet {
+    fn from_iter<I: IntoIterator<Item = Amenity>>(iter: I) -> Self {
+        let mut set = AmenitySet::default();
+        for a in iter {
+            set.insert(a);
+        }
+        set
+    }
+}
+
+/// A set of kinds; empty means every kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct KindSet(u8);
+
+impl KindSet {
+    pub fn allows(self, k: PlaceKind) -> bool {
+        self.0 == 0 || self.0 & (1 << k as u8) != 0
+    }
+}
+
+impl FromIterator<PlaceKind> for KindSet {
+    fn from_iter<I: IntoIterator<Item = PlaceKind>>(iter: I) -> Self {
+        KindSet(iter.into_iter().fold(0, |acc, k| acc | (1 << k as u8)))
+    }
+}
+
+/// The status a manager declares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PlaceStatus {
+    Open,
+    /// Closed for a reason until a time (or until further notice).
+    TemporarilyClosed {
+        reason: String,
+        until: Option<Millis>,
+    },
+    /// A parking zone with no free bay.
+    Full,
+    Removed,
+}
+
+impl PlaceStatus {
+    pub fn kind(&self) -> StatusKind {
+        match self {
+            PlaceStatus::Open => StatusKind::Open,
+            PlaceStatus::TemporarilyClosed { .. } => StatusKind::TemporarilyClosed,
+            PlaceStatus::Full => StatusKind::Full,
+            PlaceStatus::Removed => StatusKind::Removed,
+        }
+    }
+
+    /// Reads a status from its parts, checking that it suits the place.
+    pub fn parse(
+        kind: StatusKind,
+        reason: Option<String>,
+        until: Option<Millis>,
+        place: PlaceKind,
+    ) -> Result<PlaceStatus, DomainError> {
+        match kind {
+            StatusKind::Open => Ok(PlaceStatus::Open),
+            StatusKind::Removed => Ok(PlaceStatus::Removed),
+            StatusKind::Full if place == PlaceKind::ParkingZone => Ok(PlaceStatus::Full),
+            StatusKind::Full => Err(DomainError::invalid("status", "only a parking zone can be full")),
+            StatusKind::TemporarilyClosed => {
+                let reason = reason.map(|r| r.trim().to_string()).filter(|r| !r.is_empty());
+                let reason = reason.ok_or_else(|| DomainError::invalid("status_reason", "say why it is closed"))?;
+                if reason.chars().count() > 200 {
+                    return Err(DomainError::invalid("status_reason", "at most 200 characters"));
+                }
+                Ok(PlaceStatus::TemporarilyClosed { reason, until })
+            }
+        }
+    }
+
+    pub fn reason(&self) -> Option<&str> {
+        match self {
+            PlaceStatus::TemporarilyClosed { reason, .. } => Some(reason),
+            _ => None,
+        }
+    }
+
+    pub fn until(&self) -> Option<Millis> {
+        match self {
+            PlaceStatus::TemporarilyClosed { until, .. } => *until,
+            _ => None,
+        }
+    }
+}
+
+/// The status riders see at `now`: a temporary closure whose time has passed is open again.
+pub fn effective_status(kind: StatusKind, until: Option<Millis>, now: Millis) -> StatusKind {
+    match (kind, until) {
+        (StatusKind::TemporarilyClosed, Some(until)) if until <= now => StatusKind::Open,
+        (k, _) => k,
+    }
+}
+
+/// Open for riders at `now`: not closed or removed, and within its hours.
+pub fn is_open_now(status: StatusKind, hours_open: bool) -> bool {
+    matches!(status, StatusKind::Open | StatusKind::Full) && hours_open
+}
+
+pub const MAX_PHOTOS: usize = 9;
+
+/// Everything that describes a place, checked; what creating and importing store.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlaceDraft {
+    pub kind: PlaceKind,
+    pub name: String,
+    pub address: String,
+    pub location: Gcj02,
+    pub host_org: Option<String>,
+    pub contact_phone: Option<String>,
+    pub photos: Vec<String>,
+    pub amenities: AmenitySet,
+    pub hours: OpeningHours,
+    pub capacity: Option<i32>,
+    pub max_stay_minutes: Option<i32>,
+    pub entry_instructions: Option<String>,
+}
+
+fn text(field: &'static str, value: &str, max: usize) -> Result<String, DomainError> {
+    let v = value.trim();
+    if v.is_empty() || v.chars().count() > max {
+        return Err(DomainError::invalid(field, format!("1 to {max} characters")));
+    }
+    Ok(v.to_string())
+}
+
+fn optional_text(field: &'static str, value: Option<&str>, max: usize) -> Result<Option<String>, DomainError> {
+    value.map(str::trim).filter(|v| !v.is_empty()).map(|v| text(field, v, max)).transpose()
+}
+
+impl PlaceDraft {
+    /// Trims and checks every field, and the rules that tie them to the kind: capacity and
+    /// maximum stay belong to parking zones, entry instructions to friendly sites.
+    pub fn checked(mut self) -> Result<PlaceDraft, DomainError> {
+        self.name = text("name", &self.name, 100)?;
+        self.address = text("address", &self.address, 200)?;
+        self.host_org = optional_text("host_org", self.host_org.as_deref(), 100)?;
+        self.contact_phone = optional_text("contact_phone", self.contact_phone.as_deref(), 32)?;
+        if let Some(phone) = &self.contact_phone
+            && !phone.chars().all(|c| c.is_ascii_digit() || "+- ()".contains(c))
+        {
+            return Err(DomainError::invalid("contact_phone", "digits, spaces and + - ( ) only"));
+        }
+        self.entry_instructions = optional_text("entry_instructions", self.entry_instructions.as_deref(), 500)?;
+        if self.photos.len() > MAX_PHOTOS {
+            return Err(DomainError::invalid("photos", format!("at most {MAX_PHOTOS}")));
+        }
+        for p in &mut self.photos {
+            *p = text("photos", p, 512)?;
+        }
+        let parking = self.kind == PlaceKind::ParkingZone;
+        if !parking && (self.capacity.is_some() || self.max_stay_minutes.is_some()) {
+            return Err(DomainError::invalid("capacity", "capacity and max_stay_minutes are for parking zones"));
+        }
+        if self.capacity.is_some_and(|c| !(1..=100_000).contains(&c)) {
+            return Err(DomainError::invalid("capacity", "1 to 100000"));
+        }
+        if self.max_stay_minutes.is_some_and(|m| !(1..=1440).contains(&m)) {
+            return Err(DomainError::invalid("max_stay_minutes", "1 to 1440"));
+        }
+        if self.kind != PlaceKind::FriendlySite && self.entry_instructions.is_some() {
+            return Err(DomainError::invalid("entry_instructions", "entry instructions are for friendly sites"));
+        }
+        Ok(self)
+    }
+}
+
+/// What the in-memory index keeps of a place: enough to filter and to answer a nearby search.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlacePin {
+    pub id: String,
+    pub kind: PlaceKind,
+    pub name: String,
+    pub location: Gcj02,
+    pub amenities: AmenitySet,
+    pub hours_text: String,
+    pub status: StatusKind,
+    pub status_until: Option<Millis>,
+    pub last_confirmed_at: Option<Millis>,
+    /// The change counter's value when this state was written: a newer one always wins.
+    pub version: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_unknown_ones_are_refused() {
+        for a in Amenity::ALL {
+            assert_eq!(a.as_str().parse::<Amenity>().unwrap(), *a);
+        }
+        assert!(Amenity::ALL.len() >= 18);
+        assert!("sauna".parse::<Amenity>().is_err());
+        assert!("hotel".parse::<PlaceKind>().is_err());
+    }
+
+    #[test]
+    fn amenity_sets_check_all_required() {
+        let have: AmenitySet = [Amenity::DrinkingWater, Amenity::Toilet, Amenity::LegalAid].into_iter().collect();
+        assert!(have.contains_all([Amenity::DrinkingWater, Amenity::LegalAid].into_iter().collect()));
+        assert!(!have.contains_all([Amenity::DrinkingWater, Amenity::Wifi].into_iter().collect()));
+        assert!(have.contains_all(AmenitySet::default()));
+        assert_eq!(AmenitySet::from_bits(have.bits()), have);
+        assert_eq!(AmenitySet::parse_list(&have.to_list()).unwrap(), have);
+    }
+
+    #[test]
+    fn full_is_for_parking_and_closure_needs_a_reason() {
+        assert!(PlaceStatus::parse(StatusKind::Full, None, None, PlaceKind::Station).is_err());
+        assert!(PlaceStatus::parse(StatusKind::Full, None, None, PlaceKind::ParkingZone).is_ok());
+        assert!(PlaceStatus::parse(StatusKind::TemporarilyClosed, None, None, PlaceKind::Station).is_err());
+        let closed = PlaceStatus::parse(
+            StatusKind::TemporarilyClosed,
+            Some("装修".into()),
+            Some(Millis(10)),
+            PlaceKind::Station,
+        )
+        .unwrap();
+        assert_eq!(effective_status(closed.kind(), closed.until(), Millis(9)), StatusKind::TemporarilyClosed);
+        assert_eq!(effective_status(closed.kind(), closed.until(), Millis(10)), StatusKind::Open);
+    }
+
+    #[test]
+    fn outcomes_know_success_and_amenity() {
+        assert!(CheckinOutcome::UsedAmenity.is_success() && CheckinOutcome::UsedAmenity.needs_amenity());
+        assert!(!CheckinOutcome::ZoneFull.is_success());
+        assert!(!CheckinOutcome::NotFound.needs_amenity());
+    }
+}

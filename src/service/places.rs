@@ -1,0 +1,362 @@
+//! Places: writes that keep the database, the audit trail and the in-memory index together, and
+//! the index's load and refresh.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::app::AppState;
+use crate::domain::hours::OpeningHours;
+use crate::domain::identity::{Caller, Role};
+use crate::domain::places::{Amenity, AmenitySet, CheckinOutcome, PlaceDraft, PlaceStatus};
+use crate::domain::time::Millis;
+use crate::domain::{DomainError, DomainResult};
+use crate::index::PlaceIndex;
+use crate::store::audit::{self, AuditEntry};
+use crate::store::places::{self as store, CheckinRow, GEOHASH_PRECISION, PlaceRow};
+use crate::store::{Db, new_id};
+
+/// How often each node asks the database for places changed through other nodes.
+pub const REFRESH_EVERY: Duration = Duration::from_millis(500);
+
+/// Loads every place into a new index.
+pub async fn load_index(db: &Db, tz: chrono_tz::Tz) -> DomainResult<PlaceIndex> {
+    let started = std::time::Instant::now();
+    let mut builder = PlaceIndex::builder();
+    let version = store::load_pins(db, |pin| builder.push(&pin)).await?;
+    let index = builder.finish(tz, version);
+    tracing::info!(places = index.len(), ms = started.elapsed().as_millis() as u64, "place index loaded");
+    Ok(index)
+}
+
+/// Applies what changed in the database since the index last looked; returns how many places.
+pub async fn refresh_index(db: &Db, index: &PlaceIndex) -> DomainResult<usize> {
+    let known = index.version();
+    let current = store::current_version(db).await?;
+    if current <= known {
+        return Ok(0);
+    }
+    let pins = store::pins_changed_since(db, known).await?;
+    index.apply(&pins, current);
+    Ok(pins.len())
+}
+
+/// Keeps `index` fresh until the process ends or the index is dropped.
+pub fn spawn_refresher(db: Db, index: &PlaceIndex) {
+    let weak = index.downgrade();
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(REFRESH_EVERY).await;
+            let Some(index) = weak.upgrade() else { break };
+            if let Err(e) = refresh_index(&db, &index).await {
+                tracing::warn!(error = %e, "place index refresh failed");
+            }
+        }
+    });
+}
+
+/// The state of a place as the audit trail records it.
+pub fn audit_json(p: &PlaceRow) -> Value {
+    let d = &p.draft;
+    json!({
+        "kind": d.kind.as_str(),
+        "name": d.name,
+        "address": d.address,
+        "lat": d.location.lat(),
+        "lng": d.location.lng(),
+        "coord": "gcj02",
+        "host_org": d.host_org,
+        "contact_phone": d.contact_phone,
+        "photos": d.photos,
+        "amenities": d.amenities.iter().map(|a| a.as_str()).collect::<Vec<_>>(),
+        "hours": d.hours.to_string(),
+        "capacity": d.capacity,
+        "max_stay_minutes": d.max_stay_minutes,
+        "entry_instructions": d.entry_instructions,
+        "status": p.status.kind().as_str(),
+        "status_reason": p.status.reason(),
+        "status_until": p.status.until().map(|m| m.0),
+    })
+}
+
+fn new_row(city_id: &str, draft: PlaceDraft, version: i64, now: Millis) -> PlaceRow {
+    PlaceRow {
+        id: new_id(),
+        city_id: city_id.to_string(),
+        geohash: draft.location.geohash(GEOHASH_PRECISION),
+        draft,
+        status: PlaceStatus::Open,
+        last_confirmed_at: None,
+        version,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+async fn audit_place(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    caller: &Caller,
+    action: &str,
+    id: &str,
+    before: Option<&PlaceRow>,
+    after: Option<&PlaceRow>,
+) -> DomainResult<()> {
+    audit::record(
+        &mut **tx,
+        AuditEntry {
+            city_id: &caller.city_id,
+            actor_id: Some(&caller.account_id),
+            action,
+            object_kind: "place",
+            object_id: id,
+            before: before.map(audit_json),
+            after: after.map(audit_json),
+        },
+    )
+    .await
+}
+
+/// Creates places (one, or an import's all-or-nothing batch) for a city admin.
+pub async fn create_many(
+    state: &AppState,
+    caller: &Caller,
+    drafts: Vec<PlaceDraft>,
+    action: &str,
+) -> DomainResult<Vec<PlaceRow>> {
+    caller.require_city_admin()?;
+    let mut tx = state.db.pool.begin().await?;
+    let version = store::next_version(&mut tx).await?;
+    let now = Millis::now();
+    let mut rows = Vec::with_capacity(drafts.len());
+    for draft in drafts {
+        let row = new_row(&caller.city_id, draft, version, now);
+        store::save(&mut tx, &row, true).await?;
+        audit_place(&mut tx, caller, action, &row.id, None, Some(&row)).await?;
+        rows.push(row);
+    }
+    tx.commit().await?;
+    for row in &rows {
+        state.places.upsert(&row.pin());
+    }
+    Ok(rows)
+}
+
+/// A change to a place; `None` leaves a field as it is.
+#[derive(Debug, Default, Clone)]
+pub struct PlacePatch {
+    pub name: Option<String>,
+    pub address: Option<String>,
+    pub location: Option<crate::domain::geo::Gcj02>,
+    pub host_org: Option<String>,
+    pub contact_phone: Option<String>,
+    pub photos: Option<Vec<String>>,
+    pub capacity: Option<i32>,
+    pub max_stay_minutes: Option<i32>,
+    pub entry_instructions: Option<String>,
+    // What a station manager may change:
+    pub amenities: Option<AmenitySet>,
+    pub hours: Option<OpeningHours>,
+    pub status: Option<crate::domain::places::StatusKind>,
+    pub status_reason: Option<String>,
+    pub status_until: Option<Millis>,
+}
+
+impl PlacePatch {
+    /// Touches only amenities, hours and status: what a station manager keeps true.
+    pub fn is_upkeep_only(&self) -> bool {
+        self.name.is_none()
+            && self.address.is_none()
+            && self.location.is_none()
+            && self.host_org.is_none()
+            && self.contact_phone.is_none()
+            && self.photos.is_none()
+            && self.capacity.is_none()
+            && self.max_stay_minutes.is_none()
+            && self.entry_instructions.is_none()
+    }
+
+    fn apply(self, row: &PlaceRow) -> DomainResult<(PlaceDraft, PlaceStatus)> {
+        let mut d = row.draft.clone();
+        d.name = self.name.unwrap_or(d.name);
+        d.address = self.address.unwrap_or(d.address);
+        d.location = self.location.unwrap_or(d.location);
+        d.host_org = self.host_org.or(d.host_org);
+        d.contact_phone = self.contact_phone.or(d.contact_phone);
+        d.photos = self.photos.unwrap_or(d.photos);
+        d.capacity = self.capacity.or(d.capacity);
+        d.max_stay_minutes = self.max_stay_minutes.or(d.max_stay_minutes);
+        d.entry_instructions = self.entry_instructions.or(d.entry_instructions);
+        d.amenities = self.amenities.unwrap_or(d.amenities);
+        d.hours = self.hours.unwrap_or(d.hours);
+        let status = match self.status {
+            Some(kind) => PlaceStatus::parse(kind, self.status_reason, self.status_until, d.kind)?,
+            None => row.status.clone(),
+        };
+        Ok((d.checked()?, status))
+    }
+}
+
+/// Who may change a place: a city admin any field of any place; a station manager amenities,
+/// hours and status of a place they keep (403 otherwise; 404 when there is no such place).
+async fn authorize_change(db: &Db, caller: &Caller, place: &PlaceRow, patch: &PlacePatch) -> DomainResult<()> {
+    match caller.role {
+        Role::CityAdmin => Ok(()),
+        Role::StationManager => {
+            if !store::is_manager(db, &place.id, &caller.account_id).await? {
+                return Err(DomainError::Forbidden("not a manager of this place"));
+            }
+            if !patch.is_upkeep_only() {
+                return Err(DomainError::Forbidden("managers change amenities, hours and status only"));
+            }
+            Ok(())
+        }
+        _ => Err(DomainError::Forbidden("role")),
+    }
+}
+
+/// Changes a place; records before and after.
+pub async fn update(state: &AppState, caller: &Caller, id: &str, patch: PlacePatch) -> DomainResult<PlaceRow> {
+    caller.require_role(&[Role::CityAdmin, Role::StationManager])?;
+    let current = store::get(&state.db, &caller.city_id, id).await?.ok_or(DomainError::NotFound("place"))?;
+    authorize_change(&state.db, caller, &current, &patch).await?;
+    let removing = patch.status == Some(crate::domain::places::StatusKind::Removed);
+    let mut tx = state.db.pool.begin().await?;
+    let version = store::next_version(&mut tx).await?;
+    let before = store::get_in(&mut tx, &caller.city_id, id).await?.ok_or(DomainError::NotFound("place"))?;
+    let (draft, status) = patch.apply(&before)?;
+    let after = PlaceRow {
+        geohash: draft.location.geohash(GEOHASH_PRECISION),
+        draft,
+        status,
+        version,
+        updated_at: Millis::now(),
+        ..before.clone()
+    };
+    store::save(&mut tx, &after, false).await?;
+    let action = if removing { "place.remove" } else { "place.update" };
+    audit_place(&mut tx, caller, action, id, Some(&before), Some(&after)).await?;
+    tx.commit().await?;
+    state.places.upsert(&after.pin());
+    Ok(after)
+}
+
+/// Names the managers of a place (station manager accounts of the city); records the change.
+pub async fn set_managers(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    account_ids: Vec<String>,
+) -> DomainResult<Vec<String>> {
+    caller.require_city_admin()?;
+    store::get(&state.db, &caller.city_id, id).await?.ok_or(DomainError::NotFound("place"))?;
+    let mut ids = account_ids;
+    ids.sort();
+    ids.dedup();
+    for account_id in &ids {
+        let account = crate::store::accounts::get(&state.db, account_id).await?;
+        if !account.is_some_and(|a| a.role == Role::StationManager && a.city_id == caller.city_id) {
+            return Err(DomainError::invalid(
+                "account_ids",
+                format!("`{account_id}` is not a station manager of this city"),
+            ));
+        }
+    }
+    let before = store::managers_of(&state.db, id).await?;
+    let mut tx = state.db.pool.begin().await?;
+    store::set_managers(&mut tx, &caller.city_id, id, &ids).await?;
+    audit::record(
+        &mut *tx,
+        AuditEntry {
+            city_id: &caller.city_id,
+            actor_id: Some(&caller.account_id),
+            action: "place.managers",
+            object_kind: "place",
+            object_id: id,
+            before: Some(json!({ "managers": before })),
+            after: Some(json!({ "managers": ids })),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(ids)
+}
+
+/// What a rider says at a place.
+pub struct CheckinSpec {
+    pub outcome: CheckinOutcome,
+    pub amenity: Option<Amenity>,
+    pub note: Option<String>,
+    pub idempotency_key: Option<String>,
+}
+
+/// A rider's check-in: at most one per rider, place and hour. A repeat within the hour (or a
+/// repeat of the same `Idempotency-Key`) returns the first one with `false`; a success sets the
+/// place's last-confirmed time.
+pub async fn check_in(
+    state: &AppState,
+    caller: &Caller,
+    place_id: &str,
+    spec: CheckinSpec,
+) -> DomainResult<(CheckinRow, bool)> {
+    caller.require_rider()?;
+    match (spec.outcome.needs_amenity(), spec.amenity) {
+        (true, None) => return Err(DomainError::invalid("amenity", format!("`{}` names an amenity", spec.outcome))),
+        (false, Some(_)) => {
+            return Err(DomainError::invalid("amenity", format!("`{}` takes no amenity", spec.outcome)));
+        }
+        _ => {}
+    }
+    let note = spec.note.map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
+    if note.as_ref().is_some_and(|n| n.chars().count() > 200) {
+        return Err(DomainError::invalid("note", "at most 200 characters"));
+    }
+    let key = spec.idempotency_key.as_deref();
+    if let Some(key) = key
+        && let Some(first) = store::checkin_by_key(&state.db, &caller.account_id, key).await?
+    {
+        return Ok((first, false));
+    }
+    let place = store::get(&state.db, &caller.city_id, place_id).await?;
+    let place = place.filter(|p| p.status != PlaceStatus::Removed).ok_or(DomainError::NotFound("place"))?;
+    let now = Millis::now();
+    let hour_ago = Millis(now.0 - store::HOUR_MS + 1);
+    if let Some(first) = store::latest_checkin(&state.db, place_id, &caller.account_id, hour_ago).await? {
+        return Ok((first, false));
+    }
+    let row = CheckinRow {
+        id: store::new_checkin_id(),
+        place_id: place_id.to_string(),
+        rider_id: caller.account_id.clone(),
+        outcome: spec.outcome,
+        amenity: spec.amenity.map(|a| a.as_str().to_string()),
+        note,
+        created_at: now,
+    };
+    let mut tx = state.db.pool.begin().await?;
+    let version = if spec.outcome.is_success() { Some(store::next_version(&mut tx).await?) } else { None };
+    if !store::insert_checkin(&mut tx, &caller.city_id, &row, key).await? {
+        tx.rollback().await?;
+        let first = match key {
+            Some(key) => store::checkin_by_key(&state.db, &caller.account_id, key).await?,
+            None => None,
+        };
+        let first = match first {
+            Some(f) => Some(f),
+            None => store::latest_checkin(&state.db, place_id, &caller.account_id, hour_ago).await?,
+        };
+        return first.map(|f| (f, false)).ok_or_else(|| DomainError::conflict("checkin_conflict", "try again"));
+    }
+    let mut confirmed = None;
+    if let Some(version) = version {
+        // Re-read inside the transaction: a staff change may have landed since the check above.
+        let current = store::get_in(&mut tx, &caller.city_id, place_id).await?.unwrap_or(place);
+        let after = PlaceRow { last_confirmed_at: Some(now), version, ..current };
+        store::save(&mut tx, &after, false).await?;
+        confirmed = Some(after);
+    }
+    tx.commit().await?;
+    if let Some(after) = confirmed {
+        state.places.upsert(&after.pin());
+    }
+    Ok((row, true))
+}
