@@ -38,6 +38,8 @@ pub struct AppState {
     pub wechat: WechatClient,
     pub city: Arc<CityContext>,
     pub metrics: Arc<Metrics>,
+    /// Jurisdictions and category assignments, in memory for routing reports.
+    pub routing: Arc<crate::service::units::RoutingCache>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -69,10 +71,14 @@ impl AppState {
             wechat,
             city: Arc::new(CityContext { id: city.id, name: city.name, tz }),
             metrics: Arc::new(Metrics::default()),
+            routing: Arc::default(),
         };
         if state.config.demo {
             crate::demo::seed_if_empty(&state).await.map_err(|e| StartError::Prepare(format!("demo seed: {e}")))?;
         }
+        let prepare = |e: crate::domain::DomainError| StartError::Prepare(format!("reports: {e}"));
+        crate::service::units::ensure_city_defaults(&state.db, &state.city.id).await.map_err(prepare)?;
+        state.routing.reload(&state.db, &state.city.id).await.map_err(prepare)?;
         Ok(state)
     }
 }
@@ -271,6 +277,7 @@ pub async fn start(
     let grace = state.config.shutdown_grace;
     let (tx, rx) = oneshot::channel::<()>();
     let app = route(state.clone());
+    let background = crate::service::reports::spawn_background(state.clone());
     let task = tokio::spawn(async move {
         let stop = async move {
             tokio::select! {
@@ -278,7 +285,9 @@ pub async fn start(
                 _ = signal => {},
             }
         };
-        Server::new_with_acceptor(acceptor).run_with_graceful_shutdown(app, stop, Some(grace)).await
+        let served = Server::new_with_acceptor(acceptor).run_with_graceful_shutdown(app, stop, Some(grace)).await;
+        background.abort();
+        served
     });
     Ok(RunningServer { addr, state, shutdown: Some(tx), task })
 }

@@ -5,7 +5,10 @@ pub mod admin;
 pub mod auth;
 pub mod error;
 pub mod paging;
+pub mod reports;
 pub mod security;
+pub mod triage;
+pub mod units;
 
 use poem_openapi::{OpenApiService, Tags};
 
@@ -17,17 +20,28 @@ pub enum ApiTags {
     Auth,
     /// City administration: staff accounts
     Admin,
+    /// Tap to report (随手拍): riders file hazard reports and follow them to the end
+    Reports,
+    /// City administration: units, jurisdictions and report categories
+    Units,
+    /// Triage: a unit's queue of reports, their lifecycle, and the three rates
+    Triage,
 }
 
 /// Every API object, in one tuple: what the server serves and what `xinhuoban spec` writes.
-pub fn service() -> OpenApiService<(auth::AuthApi, admin::AdminApi), ()> {
-    OpenApiService::new((auth::AuthApi, admin::AdminApi), "xinhuoban", env!("CARGO_PKG_VERSION"))
-        .description(
-            "Backend of the xinhuoban (新伙伴) mini-program for delivery riders, couriers and drivers: \
+pub fn service()
+-> OpenApiService<(auth::AuthApi, admin::AdminApi, reports::ReportsApi, units::UnitsApi, triage::TriageApi), ()> {
+    OpenApiService::new(
+        (auth::AuthApi, admin::AdminApi, reports::ReportsApi, units::UnitsApi, triage::TriageApi),
+        "xinhuoban",
+        env!("CARGO_PKG_VERSION"),
+    )
+    .description(
+        "Backend of the xinhuoban (新伙伴) mini-program for delivery riders, couriers and drivers: \
          stations, parking zones, tap-to-report and governance points. Errors always have the shape \
          {\"code\", \"message\", \"details\"}; every coordinate names its system (gcj02 or wgs84).",
-        )
-        .server(API_PREFIX)
+    )
+    .server(API_PREFIX)
 }
 
 /// The spec as YAML, exactly as `api-spec/openapi.yaml` holds it. Building it needs no database.

@@ -1,5 +1,7 @@
 //! Use cases that join the domain's rules to the store: what the API, the CLI and the demo
 //! seeding share.
 
+pub mod reports;
 pub mod sessions;
 pub mod staff;
+pub mod units;

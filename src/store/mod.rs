@@ -4,9 +4,12 @@
 pub mod accounts;
 pub mod audit;
 pub mod cities;
+pub mod idempotency;
 pub mod media;
 pub mod offices;
+pub mod reports;
 pub mod sessions;
+pub mod units;
 
 use std::str::FromStr;
 use std::time::Duration;

@@ -3,4 +3,5 @@
 mod auth;
 mod errors;
 mod helpers;
+mod reports;
 mod service;
