@@ -90,6 +90,7 @@ pub fn route(state: AppState) -> impl Endpoint {
     let spec = api.spec_endpoint();
     Route::new()
         .nest(api::API_PREFIX, api)
+        .nest("/open311/v2", api::open311::routes())
         .nest("/docs", docs)
         .at("/openapi.json", spec)
         .at("/healthz", get(healthz))
@@ -233,6 +234,7 @@ fn fixed_route_label(path: &str, status: StatusCode) -> &'static str {
         "/metrics" => "metrics",
         "/openapi.json" => "openapi_json",
         p if p.starts_with("/docs") => "docs",
+        p if p.starts_with("/open311/") => "open311",
         _ if status == StatusCode::NOT_FOUND => "unmatched",
         _ => "other",
     }

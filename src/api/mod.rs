@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod auth;
 pub mod error;
+pub mod open311;
 pub mod paging;
 pub mod reports;
 pub mod security;

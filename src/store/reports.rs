@@ -478,3 +478,24 @@ pub async fn is_clerk_of(db: &Db, account_id: &str, office_id: &str) -> DomainRe
             .await?;
     Ok(row.is_some())
 }
+
+/// The newest reports the filter selects, newest first; `open` keeps only open (true) or only
+/// finished (false) reports. For the Open311 facade.
+pub async fn latest(db: &Db, f: &ReportFilter, open: Option<bool>, limit: u32) -> DomainResult<Vec<ReportRow>> {
+    let rows = sqlx::query(select_reports!(
+        "WHERE r.city_id = $1 AND ($2 IS NULL OR r.category = $2) AND r.created_at >= $3 AND r.created_at < $4 \
+         AND ($5 = 0 OR r.status IN ('submitted', 'accepted', 'in_progress', 'transferred', 'reopened')) \
+         AND ($6 = 0 OR r.status NOT IN ('submitted', 'accepted', 'in_progress', 'transferred', 'reopened')) \
+         ORDER BY r.created_at DESC, r.id DESC LIMIT $7"
+    ))
+    .bind(&f.city_id)
+    .bind(f.category.map(|c| c.as_str()))
+    .bind(f.from.map_or(i64::MIN, |m| m.0))
+    .bind(f.to.map_or(i64::MAX, |m| m.0))
+    .bind(i32::from(open == Some(true)))
+    .bind(i32::from(open == Some(false)))
+    .bind(i64::from(limit))
+    .fetch_all(&db.pool)
+    .await?;
+    rows.iter().map(from_row).collect()
+}

@@ -3,5 +3,6 @@
 mod auth;
 mod errors;
 mod helpers;
+mod open311;
 mod reports;
 mod service;
