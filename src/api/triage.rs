@@ -21,6 +21,7 @@ use crate::domain::sla::{NO_DEADLINE, Rates, SlaFacts, is_overdue};
 use crate::domain::time::Millis;
 use crate::domain::{DomainError, DomainResult};
 use crate::service::reports::{self as service, Notes};
+use crate::store::audit::AuditEntry;
 use crate::store::reports::{ReportFilter, ReportRow};
 use crate::store::{self};
 
@@ -327,6 +328,9 @@ impl TriageApi {
     }
 
     /// One report of my unit with its full timeline, internal notes included
+    ///
+    /// Shows the reporter's name unless they filed anonymously, so each look is written to the
+    /// audit trail (personal information).
     #[oai(path = "/triage/reports/:id", method = "get", operation_id = "triage_get")]
     async fn get(
         &self,
@@ -335,8 +339,21 @@ impl TriageApi {
         #[oai(validator(max_length = 64))] id: Path<String>,
     ) -> ApiResult<Json<TriageDetail>> {
         let mut conn = state.db.pool.acquire().await.map_err(DomainError::from)?;
-        let report = service::for_staff(&mut conn, &state, auth.caller(), &id.0).await?;
+        let caller = auth.caller();
+        let report = service::for_staff(&mut conn, &state, caller, &id.0).await?;
         drop(conn);
+        if !report.anonymous {
+            let entry = AuditEntry {
+                city_id: &caller.city_id,
+                actor_id: Some(&caller.account_id),
+                action: "report.view",
+                object_kind: "report",
+                object_id: &report.id,
+                before: None,
+                after: None,
+            };
+            store::audit::record_now(&state.db, entry).await?;
+        }
         Ok(Json(triage_detail(&state, &report).await?))
     }
 

@@ -105,7 +105,7 @@ pub async fn submit(
     let settings = units::category_settings(db, city_id, sub.category).await?;
     let route = state.routing.current().route(sub.location, sub.category, &[])?;
 
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     if let Some(key) = &key
         && let Claim::Replay(recorded) = idempotency::claim(&mut tx, key, now).await?
     {
@@ -251,14 +251,14 @@ pub async fn preview(
 /// A rider follows an open report instead of filing again (a "me too" without a new photo).
 pub async fn follow(state: &AppState, rider: &Caller, id: &str, now: Millis) -> DomainResult<ReportRow> {
     let db = &state.db;
-    let mut tx = db.pool.begin().await?;
+    let recent = store::reports::submissions_since(db, &rider.account_id, now.plus_secs(-3600)).await?;
+    check_rate(&recent, state.config.reports_per_rider_per_hour, now)?;
+    let mut tx = db.begin_write().await?;
     let mut report = store::reports::get(&mut tx, &state.city.id, id).await?.ok_or(DomainError::NotFound("report"))?;
     if !report.status.is_open() {
         return Err(DomainError::conflict("report_not_open", "only an open report can be followed"));
     }
     if store::reports::add_follower(&mut tx, &report.id, &rider.account_id, now).await? {
-        let recent = store::reports::submissions_since(db, &rider.account_id, now.plus_secs(-3600)).await?;
-        check_rate(&recent, state.config.reports_per_rider_per_hour, now)?;
         report.priority += 1;
         report.updated_at = now;
         save(&mut tx, &mut report).await?;
@@ -339,22 +339,22 @@ pub async fn act(
     now: Millis,
 ) -> DomainResult<ReportRow> {
     let db = &state.db;
-    let mut tx = db.pool.begin().await?;
-    let mut report = for_staff(&mut tx, state, staff, id).await?;
+    // Read and check everything first; the write transaction then saves only if the report has
+    // not changed since (its version), so it holds the write lock briefly.
+    let mut conn = db.pool.acquire().await?;
+    let mut report = for_staff(&mut conn, state, staff, id).await?;
     let facts = LifecycleFacts { status: report.status, resolved_at: report.resolved_at };
     let to = next_status(facts, &action, Actor::Staff, now)?;
-    // What the action needs besides the status, checked before anything is written.
     let mut public_note = notes.public.map(|n| n.as_str().to_string());
     match &action {
         Action::MarkDuplicate { target } => {
-            let original = for_staff(&mut tx, state, staff, target)
+            let original = for_staff(&mut conn, state, staff, target)
                 .await
                 .map_err(|_| DomainError::invalid("duplicate_of", "no such report in your unit"))?;
             if original.id == report.id {
                 return Err(DomainError::invalid("duplicate_of", "a report cannot duplicate itself"));
             }
             report.duplicate_of = Some(original.id.clone());
-            store::reports::copy_followers(&mut tx, &report.id, &original.id, now).await?;
         }
         Action::Transfer { to: target, reason } => {
             let route = match target {
@@ -392,6 +392,14 @@ pub async fn act(
     if to == ReportStatus::Resolved {
         report.resolved_at = Some(now);
     }
+    drop(conn);
+    let mut tx = db.begin_write().await?;
+    if let Some(original) = &report.duplicate_of
+        && to == ReportStatus::Duplicate
+    {
+        // Whoever followed the copy follows the original now.
+        store::reports::copy_followers(&mut tx, &report.id, original, now).await?;
+    }
     finish(&mut tx, state, &mut report, EventKind::for_status(to), staff, (public_note, notes.internal), now).await?;
     tx.commit().await?;
     Ok(report)
@@ -425,8 +433,7 @@ pub async fn annotate(
     notes: Notes,
     now: Millis,
 ) -> DomainResult<ReportRow> {
-    let mut tx = state.db.pool.begin().await?;
-    let mut report = for_staff(&mut tx, state, staff, id).await?;
+    let mut report = for_staff(&mut *state.db.pool.acquire().await?, state, staff, id).await?;
     let kind = match (&notes.public, &notes.internal) {
         (Some(_), _) => {
             report.responded_at.get_or_insert(now);
@@ -436,6 +443,7 @@ pub async fn annotate(
         (None, None) => return Err(DomainError::invalid("public_note", "a reply or a note is required")),
     };
     let public = notes.public.map(|n| n.as_str().to_string());
+    let mut tx = state.db.begin_write().await?;
     finish(&mut tx, state, &mut report, kind, staff, (public, notes.internal), now).await?;
     tx.commit().await?;
     Ok(report)
@@ -449,13 +457,13 @@ pub async fn assign(
     assignee_id: &str,
     now: Millis,
 ) -> DomainResult<ReportRow> {
-    let mut tx = state.db.pool.begin().await?;
-    let mut report = for_staff(&mut tx, state, staff, id).await?;
+    let mut report = for_staff(&mut *state.db.pool.acquire().await?, state, staff, id).await?;
     if !store::reports::is_clerk_of(&state.db, assignee_id, &report.office_id).await? {
         return Err(DomainError::invalid("assignee_id", "not an active clerk of this report's unit"));
     }
     report.assignee_id = Some(assignee_id.to_string());
     let note = Note::optional("assignee_id", Some(assignee_id))?;
+    let mut tx = state.db.begin_write().await?;
     finish(&mut tx, state, &mut report, EventKind::Assigned, staff, (None, note), now).await?;
     tx.commit().await?;
     Ok(report)
@@ -483,7 +491,7 @@ pub async fn reporter_action(
     if to == ReportStatus::Closed {
         report.closed_at = Some(now);
     }
-    let mut tx = state.db.pool.begin().await?;
+    let mut tx = state.db.begin_write().await?;
     finish(&mut tx, state, &mut report, EventKind::for_status(to), rider, (public_note, None), now).await?;
     tx.commit().await?;
     Ok(report)
@@ -511,7 +519,7 @@ pub async fn rate(
     report.rating = Some(score);
     report.rating_comment = comment.as_ref().map(|c| c.as_str().to_string());
     report.rated_at = Some(now);
-    let mut tx = state.db.pool.begin().await?;
+    let mut tx = state.db.begin_write().await?;
     let public = comment.map(|c| c.as_str().to_string());
     finish(&mut tx, state, &mut report, EventKind::Rated, rider, (public, None), now).await?;
     tx.commit().await?;
@@ -532,7 +540,7 @@ pub async fn close_due(db: &Db, now: Millis) -> DomainResult<usize> {
         report.closed_at = Some(now);
         report.next_deadline = report.deadlines.next(to, report.responded_at);
         report.updated_at = now;
-        let mut tx = db.pool.begin().await?;
+        let mut tx = db.begin_write().await?;
         if !store::reports::save(&mut tx, &report).await? {
             continue;
         }

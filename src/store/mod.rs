@@ -88,6 +88,17 @@ impl Db {
         Ok(())
     }
 
+    /// A transaction that will write. SQLite takes the write lock at `BEGIN IMMEDIATE`, so a
+    /// transaction that reads before it writes waits for other writers (busy timeout) instead of
+    /// failing when another writer committed between its read and its write; PostgreSQL's row
+    /// locks need nothing special.
+    pub async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+        match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        }
+    }
+
     /// A cheap round trip, for readiness.
     pub async fn ping(&self) -> Result<(), DomainError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;

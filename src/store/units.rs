@@ -58,15 +58,6 @@ pub async fn jurisdictions(db: &Db, city_id: &str) -> DomainResult<Vec<Jurisdict
         .collect()
 }
 
-/// Whether a unit has a jurisdiction.
-pub async fn has_jurisdiction(db: &Db, office_id: &str) -> DomainResult<bool> {
-    let row = sqlx::query("SELECT office_id FROM jurisdictions WHERE office_id = $1")
-        .bind(office_id)
-        .fetch_optional(&db.pool)
-        .await?;
-    Ok(row.is_some())
-}
-
 fn category_from_row(r: &AnyRow) -> DomainResult<CategorySettings> {
     Ok(CategorySettings {
         category: r.try_get::<String, _>("code")?.parse()?,

@@ -620,3 +620,80 @@ async fn the_demo_city_has_jurisdictions_categories_and_reports_for_its_clerk() 
     assert_eq!(p["unit"]["name"], "西山街道办事处");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn an_admin_sets_a_categorys_deadlines_and_new_reports_get_them() {
+    let c = city().await;
+    let app = &c.app;
+    let (status, units) = app.get("/api/v1/admin/units?limit=100", Some(&c.admin)).await;
+    assert_eq!(status, StatusCode::OK);
+    let kinds: Vec<&str> = units["items"].as_array().unwrap().iter().map(|u| u["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds.iter().filter(|k| **k == "street_office").count(), 3);
+    assert_eq!(kinds.iter().filter(|k| **k == "fallback").count(), 1);
+
+    let update = json!({ "name": "道路坑洼", "hint": "路面坑洼、破损", "urgency": "urgent", "response_secs": 600, "resolution_secs": 7200 });
+    let (status, body) = app.put("/api/v1/admin/categories/road_damage", Some(&c.admin), update.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!((body["name"].as_str(), body["response_secs"].as_i64()), (Some("道路坑洼"), Some(600)));
+    let mut backwards = update.clone();
+    backwards["resolution_secs"] = json!(300);
+    assert_eq!(
+        app.put("/api/v1/admin/categories/road_damage", Some(&c.admin), backwards).await.0,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        app.put("/api/v1/admin/categories/road_damage", Some(&c.clerks[0]), update).await.0,
+        StatusCode::FORBIDDEN
+    );
+
+    let rider = app.rider_token("rider-deadline").await;
+    let (_, categories) = app.get("/api/v1/reports/categories", Some(&rider)).await;
+    assert!(categories.as_array().unwrap().iter().any(|c| c["name"] == "道路坑洼"), "{categories}");
+    let (_, filed) = file(app, &rider, report_at("road_damage", 30.27, 120.16)).await;
+    let at = |field: &str| filed["report"][field].as_str().unwrap().parse::<chrono::DateTime<chrono::Utc>>().unwrap();
+    assert_eq!((at("respond_by") - at("created_at")).num_seconds(), 600);
+    assert_eq!((at("resolve_by") - at("created_at")).num_seconds(), 7200);
+    c.app.stop().await;
+}
+
+#[tokio::test]
+async fn a_retry_after_the_rate_limit_still_returns_the_first_report() {
+    let c = city_with(Options { extra: vec![("XHB_REPORTS_PER_RIDER_PER_HOUR", "1".into())] }).await;
+    let app = &c.app;
+    let rider = app.rider_token("rider-retry-limit").await;
+    let send = |key: &'static str, body: Value| {
+        app.send(
+            app.client.post(app.url("/api/v1/reports")).bearer_auth(&rider).header("idempotency-key", key).json(&body),
+        )
+    };
+    let (status, first) = send("only-once", report_at("other", 30.27, 120.16)).await;
+    assert_eq!(status, StatusCode::CREATED, "{first}");
+    let (status, _) = send("another", report_at("environment", 30.25, 120.11)).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    let (status, again) = send("only-once", report_at("other", 30.27, 120.16)).await;
+    assert_eq!(status, StatusCode::CREATED, "{again}");
+    assert_eq!(again["report"]["id"], first["report"]["id"]);
+    c.app.stop().await;
+}
+
+#[tokio::test]
+async fn two_concurrent_retries_with_one_key_make_one_report() {
+    let c = city().await;
+    let app = &c.app;
+    let rider = app.rider_token("rider-double-tap").await;
+    let send = || {
+        app.send(
+            app.client
+                .post(app.url("/api/v1/reports"))
+                .bearer_auth(&rider)
+                .header("idempotency-key", "double-tap")
+                .json(&report_at("road_damage", 30.27, 120.16)),
+        )
+    };
+    let ((s1, a), (s2, b)) = tokio::join!(send(), send());
+    assert_eq!((s1, s2), (StatusCode::CREATED, StatusCode::CREATED), "{a} {b}");
+    assert_eq!(a["report"]["id"], b["report"]["id"]);
+    let (_, mine) = app.get("/api/v1/reports/mine", Some(&rider)).await;
+    assert_eq!(mine["items"].as_array().unwrap().len(), 1);
+    c.app.stop().await;
+}
