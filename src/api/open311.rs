@@ -22,10 +22,11 @@ use poem::{IntoResponse, Response, Route, get, handler};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use super::reports::UnitNames;
 use super::security::authenticate;
 use crate::app::AppState;
 use crate::domain::geo::{CoordSystem, Gcj02};
-use crate::domain::report::{Category, parse_description};
+use crate::domain::report::{Category, CategorySettings, parse_description};
 use crate::domain::time::Millis;
 use crate::domain::{DomainError, DomainResult};
 use crate::service::reports::{self as service, Outcome, Submission};
@@ -125,29 +126,29 @@ struct ServiceRequest {
     media_url: Option<String>,
 }
 
-async fn to_open311(state: &AppState, r: &ReportRow) -> DomainResult<ServiceRequest> {
-    let name = store::units::category(&state.db, &state.city.id, r.category)
-        .await?
-        .unwrap_or_else(|| r.category.defaults())
-        .name;
-    let agency =
-        store::offices::get(&state.db, &state.city.id, &r.office_id).await?.map(|o| o.name).unwrap_or_default();
-    let status_notes = store::reports::events(&state.db, &r.id)
-        .await?
-        .into_iter()
-        .rev()
-        .find(|e| e.public)
-        .and_then(|e| e.public_note);
+/// What rendering needs besides the reports: category and unit names, read once per answer.
+struct Names {
+    categories: Vec<CategorySettings>,
+    units: UnitNames,
+}
+
+fn to_open311(state: &AppState, names: &Names, r: &ReportRow, status_notes: Option<String>) -> ServiceRequest {
+    let service_name = names
+        .categories
+        .iter()
+        .find(|c| c.category == r.category)
+        .map(|c| c.name.clone())
+        .unwrap_or_else(|| r.category.defaults().name);
     let time = |m: Millis| m.in_zone(state.city.tz).to_rfc3339();
     let (lat, long) = r.location.in_system(CoordSystem::Wgs84);
-    Ok(ServiceRequest {
+    ServiceRequest {
         service_request_id: r.id.clone(),
         status: if r.status.is_open() { "open" } else { "closed" },
         status_notes,
-        service_name: name,
+        service_name,
         service_code: r.category.as_str(),
         description: r.description.clone(),
-        agency_responsible: agency,
+        agency_responsible: names.units.get(&r.office_id).name,
         service_notice: None,
         requested_datetime: time(r.created_at),
         updated_datetime: time(r.updated_at),
@@ -158,18 +159,29 @@ async fn to_open311(state: &AppState, r: &ReportRow) -> DomainResult<ServiceRequ
         lat,
         long,
         media_url: None,
-    })
+    }
+}
+
+async fn render_all(state: &AppState, rows: &[ReportRow]) -> DomainResult<Vec<ServiceRequest>> {
+    let names = Names {
+        categories: store::units::categories(&state.db, &state.city.id).await?,
+        units: UnitNames::load(&state.db, &state.city.id, rows.iter().map(|r| r.office_id.clone()).collect()).await?,
+    };
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        // The latest public note is the request's status notes.
+        let events = store::reports::events(&state.db, &r.id).await?;
+        let notes = events.into_iter().rev().filter(|e| e.public).find_map(|e| e.public_note);
+        out.push(to_open311(state, &names, r, notes));
+    }
+    Ok(out)
 }
 
 async fn render(state: &AppState, rows: &[ReportRow]) -> Response {
-    let mut out = Vec::with_capacity(rows.len());
-    for r in rows {
-        match to_open311(state, r).await {
-            Ok(sr) => out.push(sr),
-            Err(e) => return domain_error(e),
-        }
+    match render_all(state, rows).await {
+        Ok(out) => Json(out).into_response(),
+        Err(e) => domain_error(e),
     }
-    Json(out).into_response()
 }
 
 #[derive(Deserialize)]

@@ -352,6 +352,13 @@ async fn a_clerk_works_a_report_to_a_close_the_rider_follows() {
     // Another rider can neither see nor rate it.
     let stranger = app.rider_token("rider-stranger").await;
     assert_eq!(app.get(&format!("/api/v1/reports/{id}"), Some(&stranger)).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(app.post(&rating, Some(&stranger), json!({ "score": 1 })).await.0, StatusCode::NOT_FOUND);
+    // The reporter confirms it closed; a closed report moves no more.
+    let (status, body) = app.post(&format!("/api/v1/reports/{id}/close"), Some(&rider), json!({})).await;
+    assert_eq!((status, body["status"].as_str()), (StatusCode::OK, Some("closed")), "{body}");
+    let (status, body) = app.post(&format!("/api/v1/reports/{id}/close"), Some(&rider), json!({})).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(act(app, clerk, &id, json!({ "action": "resolve" })).await.0, StatusCode::CONFLICT);
     c.app.stop().await;
 }
 
@@ -695,5 +702,22 @@ async fn two_concurrent_retries_with_one_key_make_one_report() {
     assert_eq!(a["report"]["id"], b["report"]["id"]);
     let (_, mine) = app.get("/api/v1/reports/mine", Some(&rider)).await;
     assert_eq!(mine["items"].as_array().unwrap().len(), 1);
+    c.app.stop().await;
+}
+
+#[tokio::test]
+async fn an_anonymous_reporter_is_nameless_to_the_unit_too() {
+    let c = city().await;
+    let app = &c.app;
+    let rider = app.rider_token("rider-named").await;
+    let named = file_ok(app, &rider, report_at("road_damage", 30.26, 120.15)).await;
+    let mut body = report_at("environment", 30.28, 120.17);
+    body["anonymous"] = json!(true);
+    let anonymous = file_ok(app, &rider, body).await;
+    let (_, seen) = app.get(&format!("/api/v1/triage/reports/{named}"), Some(&c.clerks[1])).await;
+    assert_eq!(seen["reporter_name"], "骑手");
+    let (_, seen) = app.get(&format!("/api/v1/triage/reports/{anonymous}"), Some(&c.clerks[1])).await;
+    assert!(seen["reporter_name"].is_null(), "{seen}");
+    assert_eq!(seen["anonymous"], true);
     c.app.stop().await;
 }
