@@ -552,16 +552,19 @@ pub async fn close_due(db: &Db, now: Millis) -> DomainResult<usize> {
     Ok(closed)
 }
 
-/// The background task: closes due reports and refreshes the routing index every minute.
+/// The background task, every minute: closes due reports, and rebuilds the routing index if
+/// another node changed what it is built from.
 pub fn spawn_background(state: AppState) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+        let period = std::time::Duration::from_secs(60);
+        // The first run is a period after start: `AppState::prepare` has just built the index.
+        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
         loop {
             tick.tick().await;
             if let Err(e) = close_due(&state.db, Millis::now()).await {
                 tracing::warn!(error = %e, "auto-close failed");
             }
-            if let Err(e) = state.routing.reload(&state.db, &state.city.id).await {
+            if let Err(e) = state.routing.refresh(&state.db, &state.city.id).await {
                 tracing::warn!(error = %e, "routing reload failed");
             }
         }

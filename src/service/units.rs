@@ -1,6 +1,7 @@
 //! Units, jurisdictions and categories: what city admins manage and what routing reads. The
 //! routing index lives in memory (`RoutingCache`), rebuilt from the database at start, after
-//! every local write, and periodically so other nodes' writes arrive within a minute.
+//! every local write, and whenever a minutely check of the database's routing stamp shows
+//! another node wrote.
 
 use std::sync::{Arc, RwLock};
 
@@ -18,6 +19,8 @@ pub const FALLBACK_UNIT_NAME: &str = "市级统一受理中心（兜底）";
 #[derive(Default)]
 pub struct RoutingCache {
     index: RwLock<Arc<RoutingIndex>>,
+    /// `store::units::routing_stamp` as of the last rebuild.
+    stamp: RwLock<String>,
 }
 
 impl RoutingCache {
@@ -25,8 +28,19 @@ impl RoutingCache {
         self.index.read().map(|i| i.clone()).unwrap_or_default()
     }
 
+    /// Rebuilds the index when the database's routing data changed since the last rebuild
+    /// (another node's write, for one).
+    pub async fn refresh(&self, db: &Db, city_id: &str) -> DomainResult<()> {
+        let stamp = store::units::routing_stamp(db, city_id).await?;
+        if self.stamp.read().is_ok_and(|s| *s == stamp) {
+            return Ok(());
+        }
+        self.reload(db, city_id).await
+    }
+
     /// Rebuilds the index from the database.
     pub async fn reload(&self, db: &Db, city_id: &str) -> DomainResult<()> {
+        let stamp = store::units::routing_stamp(db, city_id).await?;
         let mut units = Vec::new();
         for row in store::units::jurisdictions(db, city_id).await? {
             let (Ok(kind), Ok(area)) = (row.kind.parse::<UnitKind>(), Area::from_stored(&row.geojson)) else {
@@ -40,6 +54,9 @@ impl RoutingCache {
         let index = Arc::new(RoutingIndex::new(units, assignments, fallback));
         if let Ok(mut slot) = self.index.write() {
             *slot = index;
+        }
+        if let Ok(mut slot) = self.stamp.write() {
+            *slot = stamp;
         }
         Ok(())
     }

@@ -168,3 +168,20 @@ pub async fn category_departments(db: &Db, city_id: &str) -> DomainResult<Vec<(C
             .await?;
     rows.iter().map(|r| Ok((r.try_get::<String, _>("category")?.parse()?, r.try_get("office_id")?))).collect()
 }
+
+/// A cheap fingerprint of everything routing reads for a city; it changes whenever a
+/// jurisdiction, an assignment or a unit is written, so other nodes know to rebuild.
+pub async fn routing_stamp(db: &Db, city_id: &str) -> DomainResult<String> {
+    let row = sqlx::query(
+        "SELECT (SELECT COUNT(*) FROM jurisdictions WHERE city_id = $1) AS j, \
+         (SELECT COALESCE(MAX(updated_at), 0) FROM jurisdictions WHERE city_id = $1) AS ju, \
+         (SELECT COUNT(*) FROM category_departments WHERE city_id = $1) AS d, \
+         (SELECT COALESCE(MAX(created_at), 0) FROM category_departments WHERE city_id = $1) AS du, \
+         (SELECT COUNT(*) FROM offices WHERE city_id = $1) AS o",
+    )
+    .bind(city_id)
+    .fetch_one(&db.pool)
+    .await?;
+    let n = |col: &str| -> DomainResult<i64> { Ok(row.try_get(col)?) };
+    Ok(format!("{}:{}:{}:{}:{}", n("j")?, n("ju")?, n("d")?, n("du")?, n("o")?))
+}

@@ -721,3 +721,21 @@ async fn an_anonymous_reporter_is_nameless_to_the_unit_too() {
     assert_eq!(seen["anonymous"], true);
     c.app.stop().await;
 }
+
+#[tokio::test]
+async fn a_jurisdiction_written_by_another_node_reaches_routing_on_the_next_refresh() {
+    use xinhuoban::domain::geo::Gcj02;
+    use xinhuoban::domain::report::Category;
+    use xinhuoban::domain::routing::{Area, RouteReason};
+    let c = city().await;
+    let state = &c.app.state;
+    // Another node gives the west office a second area to the north, straight in the database.
+    let north = Area::rectangle(30.40, 120.10, 30.45, 120.20).unwrap();
+    xinhuoban::store::units::put_jurisdiction(&state.db, &state.city.id, &c.offices[0], &north).await.unwrap();
+    let point = Gcj02::new(30.42, 120.15).unwrap();
+    let route = || state.routing.current().route(point, Category::Other, &[]).unwrap();
+    assert_eq!(route().reason, RouteReason::Fallback);
+    state.routing.refresh(&state.db, &state.city.id).await.unwrap();
+    assert_eq!(route().office_id, c.offices[0]);
+    c.app.stop().await;
+}
