@@ -41,6 +41,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Places in memory for nearby search; kept fresh by every write and a background refresh.
     pub places: PlaceIndex,
+    /// Jurisdictions and category assignments, in memory for routing reports.
+    pub routing: Arc<crate::service::units::RoutingCache>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -77,10 +79,14 @@ impl AppState {
             city: Arc::new(CityContext { id: city.id, name: city.name, tz }),
             metrics: Arc::new(Metrics::default()),
             places,
+            routing: Arc::default(),
         };
         if state.config.demo {
             crate::demo::seed_if_empty(&state).await.map_err(|e| StartError::Prepare(format!("demo seed: {e}")))?;
         }
+        let prepare = |e: crate::domain::DomainError| StartError::Prepare(format!("reports: {e}"));
+        crate::service::units::ensure_city_defaults(&state.db, &state.city.id).await.map_err(prepare)?;
+        state.routing.reload(&state.db, &state.city.id).await.map_err(prepare)?;
         Ok(state)
     }
 }
@@ -100,6 +106,7 @@ pub fn route(state: AppState) -> impl Endpoint {
     });
     Route::new()
         .nest(api::API_PREFIX, api)
+        .nest("/open311/v2", api::open311::routes())
         .nest("/docs", docs)
         .at("/openapi.json", spec)
         .at("/healthz", get(healthz))
@@ -244,6 +251,7 @@ fn fixed_route_label(path: &str, status: StatusCode) -> &'static str {
         "/metrics" => "metrics",
         "/openapi.json" => "openapi_json",
         p if p.starts_with("/docs") => "docs",
+        p if p.starts_with("/open311/") => "open311",
         _ if status == StatusCode::NOT_FOUND => "unmatched",
         _ => "other",
     }
@@ -289,6 +297,7 @@ pub async fn start(
     let (tx, rx) = oneshot::channel::<()>();
     let app = route(state.clone());
     let outbox = crate::outbox::spawn(state.clone());
+    let background = crate::service::reports::spawn_background(state.clone());
     let task = tokio::spawn(async move {
         let stop = async move {
             tokio::select! {
@@ -299,6 +308,7 @@ pub async fn start(
         let served = Server::new_with_acceptor(acceptor).run_with_graceful_shutdown(app, stop, Some(grace)).await;
         // A delivery cut off here stays leased in the outbox and is retried after the lease.
         outbox.abort();
+        background.abort();
         served
     });
     Ok(RunningServer { addr, state, shutdown: Some(tx), task })

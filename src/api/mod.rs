@@ -3,12 +3,17 @@
 
 pub mod admin;
 pub mod auth;
+pub mod dto;
 pub mod error;
 pub mod media;
+pub mod open311;
 pub mod paging;
 pub mod place_admin;
 pub mod places;
+pub mod reports;
 pub mod security;
+pub mod triage;
+pub mod units;
 
 use poem_openapi::{OpenApiService, Tags};
 
@@ -26,15 +31,39 @@ pub enum ApiTags {
     Places,
     /// Keeping places true: admins and station managers
     PlaceManagement,
+    /// Tap to report (随手拍): riders file hazard reports and follow them to the end
+    Reports,
+    /// City administration: units, jurisdictions and report categories
+    Units,
+    /// Triage: a unit's queue of reports, their lifecycle, and the three rates
+    Triage,
 }
 
 /// Every API object of the service.
-pub type Apis = (auth::AuthApi, admin::AdminApi, media::MediaApi, places::PlacesApi, place_admin::PlaceAdminApi);
+pub type Apis = (
+    auth::AuthApi,
+    admin::AdminApi,
+    media::MediaApi,
+    places::PlacesApi,
+    place_admin::PlaceAdminApi,
+    reports::ReportsApi,
+    units::UnitsApi,
+    triage::TriageApi,
+);
 
 /// Every API object, in one tuple: what the server serves and what `xinhuoban spec` writes.
 pub fn service() -> OpenApiService<Apis, ()> {
     OpenApiService::new(
-        (auth::AuthApi, admin::AdminApi, media::MediaApi, places::PlacesApi, place_admin::PlaceAdminApi),
+        (
+            auth::AuthApi,
+            admin::AdminApi,
+            media::MediaApi,
+            places::PlacesApi,
+            place_admin::PlaceAdminApi,
+            reports::ReportsApi,
+            units::UnitsApi,
+            triage::TriageApi,
+        ),
         "xinhuoban",
         env!("CARGO_PKG_VERSION"),
     )

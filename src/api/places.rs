@@ -11,6 +11,8 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 
 use super::ApiTags;
+use super::dto::mirror_enum;
+pub use super::dto::{CoordDto, coord_of};
 use super::error::ApiResult;
 use super::paging::PageRequest;
 use super::security::BearerAuth;
@@ -25,50 +27,30 @@ use crate::index::{Hit, NearbyQuery};
 use crate::service::places::{self as service, CheckinSpec};
 use crate::store::places::{self as store, Bbox, CheckinRow, PlaceRow};
 
-/// A domain enum mirrored as an API enum (snake_case strings), with conversions both ways.
-macro_rules! api_enum {
-    ($(#[$m:meta])* $dto:ident <=> $domain:ident { $($v:ident),* $(,)? }) => {
-        $(#[$m])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, poem_openapi::Enum)]
-        #[oai(rename_all = "snake_case")]
-        pub enum $dto { $($v),* }
-        impl From<$dto> for $domain {
-            fn from(d: $dto) -> Self { match d { $($dto::$v => $domain::$v),* } }
-        }
-        impl From<$domain> for $dto {
-            fn from(d: $domain) -> Self { match d { $($domain::$v => $dto::$v),* } }
-        }
-    };
-}
-
-api_enum!(
+mirror_enum!(
     /// station (新伙伴驿站), parking_zone (停车区/临时驻留点) or friendly_site (友好场景).
-    PlaceKindDto <=> PlaceKind { Station, ParkingZone, FriendlySite }
+    PlaceKindDto = PlaceKind { Station, ParkingZone, FriendlySite }
 );
-api_enum!(
+mirror_enum!(
     /// An amenity from the fixed vocabulary.
-    AmenityDto <=> Amenity {
+    AmenityDto = Amenity {
         DrinkingWater, HotWater, Microwave, PhoneCharging, EbikeCharging, BatterySwap, Toilet, RestSeating,
         AirConditioning, Heating, RainShelter, Wifi, FirstAid, RepairKit, UmbrellaLending, Lockers, UnionService,
         LegalAid,
     }
 );
-api_enum!(
+mirror_enum!(
     /// What the manager declares: open, temporarily_closed (with a reason and maybe an until-time),
     /// full (parking zones) or removed.
-    PlaceStatusDto <=> StatusKind { Open, TemporarilyClosed, Full, Removed }
+    PlaceStatusDto = StatusKind { Open, TemporarilyClosed, Full, Removed }
 );
-api_enum!(
+mirror_enum!(
     /// What a rider found. Successes: all_good, used_amenity (names the amenity: "got water"),
     /// parked, got_in. Failures, shown to the place's manager: amenity_broken ("microwave broken"),
     /// amenity_missing, closed, zone_full, entry_refused, not_found.
-    CheckinOutcomeDto <=> CheckinOutcome {
+    CheckinOutcomeDto = CheckinOutcome {
         AllGood, UsedAmenity, Parked, GotIn, AmenityBroken, AmenityMissing, Closed, ZoneFull, EntryRefused, NotFound,
     }
-);
-api_enum!(
-    /// A coordinate system: gcj02 (what phones in China and the mini-program map use) or wgs84 (GPS).
-    CoordDto <=> CoordSystem { Gcj02, Wgs84 }
 );
 
 pub fn amenities_dto(set: AmenitySet) -> Vec<AmenityDto> {
@@ -340,7 +322,7 @@ impl PlacesApi {
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
         limit: Query<Option<u32>>,
     ) -> ApiResult<Json<NearbyPage>> {
-        let coord: CoordSystem = coord.0.map(Into::into).unwrap_or_default();
+        let coord: CoordSystem = coord_of(coord.0);
         let center = Gcj02::from_system(lat.0, lng.0, coord)?;
         let radius_m = radius_m.0.unwrap_or(3000);
         let limit = limit.0.unwrap_or(20);
@@ -371,7 +353,7 @@ impl PlacesApi {
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<u32>>,
         #[oai(validator(max_length = 200))] cursor: Query<Option<String>>,
     ) -> ApiResult<Json<PlacePage>> {
-        let coord: CoordSystem = coord.0.map(Into::into).unwrap_or_default();
+        let coord: CoordSystem = coord_of(coord.0);
         let (gcj_box, [min_lng, min_lat, max_lng, max_lat]) = parse_bbox(&bbox.0, coord)?;
         let page = PageRequest::parse(limit.0, cursor.0)?;
         let mut after = page.after.clone();
@@ -406,7 +388,7 @@ impl PlacesApi {
         /// gcj02 (default) or wgs84.
         coord: Query<Option<CoordDto>>,
     ) -> ApiResult<Json<Place>> {
-        let coord: CoordSystem = coord.0.map(Into::into).unwrap_or_default();
+        let coord: CoordSystem = coord_of(coord.0);
         let place = store::get(&state.db, &state.city.id, &id.0).await?;
         let place = place.filter(|p| p.status != PlaceStatus::Removed).ok_or(DomainError::NotFound("place"))?;
         let recent = store::recent_checkins(&state.db, &place.id, 10).await?;

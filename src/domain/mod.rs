@@ -10,6 +10,9 @@ pub mod notify;
 pub mod photo;
 pub mod place_files;
 pub mod places;
+pub mod report;
+pub mod routing;
+pub mod sla;
 pub mod throttle;
 pub mod time;
 

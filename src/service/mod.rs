@@ -4,5 +4,7 @@
 pub mod media;
 pub mod notify;
 pub mod places;
+pub mod reports;
 pub mod sessions;
 pub mod staff;
+pub mod units;

@@ -4,12 +4,15 @@
 pub mod accounts;
 pub mod audit;
 pub mod cities;
+pub mod idempotency;
 pub mod login_failures;
 pub mod media;
 pub mod offices;
 pub mod outbox;
 pub mod places;
+pub mod reports;
 pub mod sessions;
+pub mod units;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -86,6 +89,17 @@ impl Db {
     pub async fn migrate(&self) -> Result<(), ConnectError> {
         sqlx::migrate!("./migrations").run(&self.pool).await?;
         Ok(())
+    }
+
+    /// A transaction that will write. SQLite takes the write lock at `BEGIN IMMEDIATE`, so a
+    /// transaction that reads before it writes waits for other writers (busy timeout) instead of
+    /// failing when another writer committed between its read and its write; PostgreSQL's row
+    /// locks need nothing special.
+    pub async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+        match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        }
     }
 
     /// A cheap round trip, for readiness.

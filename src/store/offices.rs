@@ -44,3 +44,48 @@ pub async fn count(db: &Db, city_id: &str) -> DomainResult<i64> {
         sqlx::query("SELECT COUNT(*) AS n FROM offices WHERE city_id = $1").bind(city_id).fetch_one(&db.pool).await?;
     Ok(row.try_get("n")?)
 }
+
+macro_rules! select_offices {
+    ($rest:literal) => {
+        concat!("SELECT id, city_id, kind, name FROM offices ", $rest)
+    };
+}
+
+fn from_row(r: &sqlx::any::AnyRow) -> DomainResult<OfficeRow> {
+    Ok(OfficeRow {
+        id: r.try_get("id")?,
+        city_id: r.try_get("city_id")?,
+        kind: r.try_get("kind")?,
+        name: r.try_get("name")?,
+    })
+}
+
+pub async fn get(db: &Db, city_id: &str, id: &str) -> DomainResult<Option<OfficeRow>> {
+    let row = sqlx::query(select_offices!("WHERE id = $1 AND city_id = $2"))
+        .bind(id)
+        .bind(city_id)
+        .fetch_optional(&db.pool)
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// Offices of a city in id order, starting after `after`.
+pub async fn list(db: &Db, city_id: &str, after: Option<&str>, limit: u32) -> DomainResult<Vec<OfficeRow>> {
+    let rows = sqlx::query(select_offices!("WHERE city_id = $1 AND id > $2 ORDER BY id LIMIT $3"))
+        .bind(city_id)
+        .bind(after.unwrap_or(""))
+        .bind(i64::from(limit))
+        .fetch_all(&db.pool)
+        .await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// The first-created office of a kind (the city's fallback unit, for one).
+pub async fn first_of_kind(db: &Db, city_id: &str, kind: &str) -> DomainResult<Option<OfficeRow>> {
+    let row = sqlx::query(select_offices!("WHERE city_id = $1 AND kind = $2 ORDER BY id LIMIT 1"))
+        .bind(city_id)
+        .bind(kind)
+        .fetch_optional(&db.pool)
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}

@@ -37,6 +37,18 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(Options::default()).await
 }
 
+/// The app in demo mode without WeChat: the demo city is seeded and `demo-<name>` logs riders in.
+pub async fn spawn_demo_app() -> TestApp {
+    spawn_app_with(Options {
+        extra: vec![
+            ("XHB_DEMO", "true".into()),
+            ("XHB_WECHAT_APP_ID", String::new()),
+            ("XHB_WECHAT_APP_SECRET", String::new()),
+        ],
+    })
+    .await
+}
+
 pub async fn spawn_app_with(options: Options) -> TestApp {
     xinhuoban::telemetry::init(false);
     let dir = tempfile::tempdir().expect("temp dir");

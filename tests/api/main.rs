@@ -6,5 +6,7 @@ mod errors;
 mod helpers;
 mod media;
 mod notifications;
+mod open311;
 mod places;
+mod reports;
 mod service;

@@ -1,0 +1,319 @@
+//! An Open311 GeoReport v2 facade over the same reports, so 12345 hotline systems and civic-tech
+//! tools can read and file them. It speaks the standard, not this API's conventions: paths ending
+//! in `.json`, GeoReport field names, form-encoded POST, arrays everywhere, errors as
+//! `[{"code", "description"}]`, and WGS-84 coordinates (converted to and from the GCJ-02 the
+//! service keeps).
+//!
+//! - `GET /open311/v2/services.json`: the report categories (`service_code` = category code).
+//! - `GET /open311/v2/requests.json`: reports, newest first, at most 200; filters
+//!   `service_request_id` (comma-separated), `service_code`, `status` (`open`/`closed`),
+//!   `start_date`, `end_date` (W3C date-times; the last 90 days by default). Public: no
+//!   reporter identity, public notes only.
+//! - `GET /open311/v2/requests/{id}.json`: one report, as a one-element array.
+//! - `POST /open311/v2/requests.json`: files a report. **Authentication**: `api_key` is a rider's
+//!   session token (from `/api/v1/auth/wechat-login`), so every filed report has a rider behind
+//!   it and the same rate limit, "me too" merging and routing apply. A report that joined an open
+//!   one nearby returns that report's id with a `service_notice` saying so.
+
+use chrono::{DateTime, Duration, Utc};
+use poem::http::StatusCode;
+use poem::web::{Data, Form, Json, Path, Query};
+use poem::{IntoResponse, Response, Route, get, handler};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::reports::UnitNames;
+use super::security::authenticate;
+use crate::app::AppState;
+use crate::domain::geo::{CoordSystem, Gcj02};
+use crate::domain::report::{Category, CategorySettings, parse_description};
+use crate::domain::time::Millis;
+use crate::domain::{DomainError, DomainResult};
+use crate::service::reports::{self as service, Outcome, Submission};
+use crate::store::reports::{ReportFilter, ReportRow};
+use crate::store::{self};
+
+/// The most requests one `GET /requests.json` returns.
+pub const MAX_REQUESTS: u32 = 200;
+const DEFAULT_WINDOW_DAYS: i64 = 90;
+
+/// The facade's routes, nested at `/open311/v2`.
+pub fn routes() -> Route {
+    Route::new()
+        .at("/services.json", get(services))
+        .at("/requests.json", get(list_requests).post(post_request))
+        .at("/requests/:id", get(one_request))
+}
+
+/// A GeoReport error answer: the status, and `[{"code", "description"}]`.
+fn error(status: StatusCode, description: impl Into<String>) -> Response {
+    Json(json!([{ "code": status.as_u16(), "description": description.into() }])).with_status(status).into_response()
+}
+
+fn domain_error(e: DomainError) -> Response {
+    let status = match &e {
+        DomainError::Invalid { .. } | DomainError::InvalidMany { .. } => StatusCode::BAD_REQUEST,
+        DomainError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+        DomainError::Forbidden(_) => StatusCode::FORBIDDEN,
+        DomainError::NotFound(_) => StatusCode::NOT_FOUND,
+        DomainError::Conflict { .. } => StatusCode::CONFLICT,
+        DomainError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+        DomainError::Internal(detail) => {
+            tracing::error!(%detail, "internal error");
+            return error(StatusCode::INTERNAL_SERVER_ERROR, "internal server error");
+        }
+        _ => StatusCode::SERVICE_UNAVAILABLE,
+    };
+    let mut resp = error(status, e.to_string());
+    if let DomainError::RateLimited { retry_after_secs } = e {
+        resp.headers_mut().insert(poem::http::header::RETRY_AFTER, retry_after_secs.into());
+    }
+    resp
+}
+
+#[derive(Serialize)]
+struct Service {
+    service_code: &'static str,
+    service_name: String,
+    description: String,
+    metadata: bool,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    keywords: String,
+    group: &'static str,
+}
+
+#[handler]
+async fn services(state: Data<&AppState>) -> Response {
+    match store::units::categories(&state.db, &state.city.id).await {
+        Ok(all) => Json(
+            all.into_iter()
+                .map(|c| Service {
+                    service_code: c.category.as_str(),
+                    service_name: c.name,
+                    description: c.hint,
+                    metadata: false,
+                    kind: "realtime",
+                    keywords: String::new(),
+                    group: c.urgency.as_str(),
+                })
+                .collect::<Vec<_>>(),
+        )
+        .into_response(),
+        Err(e) => domain_error(e),
+    }
+}
+
+/// One service request, as GeoReport v2 names its fields.
+#[derive(Serialize)]
+struct ServiceRequest {
+    service_request_id: String,
+    status: &'static str,
+    status_notes: Option<String>,
+    service_name: String,
+    service_code: &'static str,
+    description: String,
+    agency_responsible: String,
+    service_notice: Option<String>,
+    requested_datetime: String,
+    updated_datetime: String,
+    expected_datetime: Option<String>,
+    address: String,
+    address_id: Option<String>,
+    zipcode: Option<String>,
+    lat: f64,
+    long: f64,
+    media_url: Option<String>,
+}
+
+/// What rendering needs besides the reports: category and unit names, read once per answer.
+struct Names {
+    categories: Vec<CategorySettings>,
+    units: UnitNames,
+}
+
+fn to_open311(state: &AppState, names: &Names, r: &ReportRow, status_notes: Option<String>) -> ServiceRequest {
+    let service_name = names
+        .categories
+        .iter()
+        .find(|c| c.category == r.category)
+        .map(|c| c.name.clone())
+        .unwrap_or_else(|| r.category.defaults().name);
+    let time = |m: Millis| m.in_zone(state.city.tz).to_rfc3339();
+    let (lat, long) = r.location.in_system(CoordSystem::Wgs84);
+    ServiceRequest {
+        service_request_id: r.id.clone(),
+        status: if r.status.is_open() { "open" } else { "closed" },
+        status_notes,
+        service_name,
+        service_code: r.category.as_str(),
+        description: r.description.clone(),
+        agency_responsible: names.units.get(&r.office_id).name,
+        service_notice: None,
+        requested_datetime: time(r.created_at),
+        updated_datetime: time(r.updated_at),
+        expected_datetime: r.status.is_open().then(|| time(r.deadlines.resolve_by)),
+        address: String::new(),
+        address_id: None,
+        zipcode: None,
+        lat,
+        long,
+        media_url: None,
+    }
+}
+
+async fn render_all(state: &AppState, rows: &[ReportRow]) -> DomainResult<Vec<ServiceRequest>> {
+    let names = Names {
+        categories: store::units::categories(&state.db, &state.city.id).await?,
+        units: UnitNames::load(&state.db, &state.city.id, rows.iter().map(|r| r.office_id.clone()).collect()).await?,
+    };
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        // The latest public note is the request's status notes.
+        let events = store::reports::events(&state.db, &r.id).await?;
+        let notes = events.into_iter().rev().filter(|e| e.public).find_map(|e| e.public_note);
+        out.push(to_open311(state, &names, r, notes));
+    }
+    Ok(out)
+}
+
+async fn render(state: &AppState, rows: &[ReportRow]) -> Response {
+    match render_all(state, rows).await {
+        Ok(out) => Json(out).into_response(),
+        Err(e) => domain_error(e),
+    }
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    service_request_id: Option<String>,
+    service_code: Option<String>,
+    start_date: Option<String>,
+    end_date: Option<String>,
+    status: Option<String>,
+}
+
+fn parse_date(field: &'static str, raw: Option<&str>) -> DomainResult<Option<DateTime<Utc>>> {
+    raw.filter(|s| !s.is_empty())
+        .map(|s| {
+            DateTime::parse_from_rfc3339(s)
+                .map(|d| d.with_timezone(&Utc))
+                .map_err(|_| DomainError::invalid(field, "a W3C date-time, such as 2026-11-25T12:00:00+08:00"))
+        })
+        .transpose()
+}
+
+#[handler]
+async fn list_requests(state: Data<&AppState>, query: poem::Result<Query<ListQuery>>) -> Response {
+    let Ok(Query(q)) = query else { return error(StatusCode::BAD_REQUEST, "malformed query") };
+    if let Some(ids) = q.service_request_id.as_deref().filter(|s| !s.is_empty()) {
+        let mut rows = Vec::new();
+        for id in ids.split(',').map(str::trim).filter(|s| !s.is_empty()).take(MAX_REQUESTS as usize) {
+            match find(&state, id).await {
+                Ok(Some(r)) => rows.push(r),
+                Ok(None) => {}
+                Err(e) => return domain_error(e),
+            }
+        }
+        return render(&state, &rows).await;
+    }
+    let category = match q.service_code.as_deref().filter(|s| !s.is_empty()).map(str::parse::<Category>).transpose() {
+        Ok(c) => c,
+        Err(_) => return error(StatusCode::BAD_REQUEST, "unknown service_code"),
+    };
+    let open = match q.status.as_deref() {
+        None | Some("") => None,
+        Some("open") => Some(true),
+        Some("closed") => Some(false),
+        Some(_) => return error(StatusCode::BAD_REQUEST, "status is open or closed"),
+    };
+    let (start, end) =
+        match (parse_date("start_date", q.start_date.as_deref()), parse_date("end_date", q.end_date.as_deref())) {
+            (Ok(s), Ok(e)) => (s, e),
+            (Err(e), _) | (_, Err(e)) => return domain_error(e),
+        };
+    let start = start.unwrap_or_else(|| end.unwrap_or_else(Utc::now) - Duration::days(DEFAULT_WINDOW_DAYS));
+    let filter = ReportFilter {
+        city_id: state.city.id.clone(),
+        category,
+        from: Some(Millis::from_datetime(&start)),
+        to: end.map(|e| Millis::from_datetime(&e)),
+        ..Default::default()
+    };
+    match store::reports::latest(&state.db, &filter, open, MAX_REQUESTS).await {
+        Ok(rows) => render(&state, &rows).await,
+        Err(e) => domain_error(e),
+    }
+}
+
+async fn find(state: &AppState, id: &str) -> DomainResult<Option<ReportRow>> {
+    let mut conn = state.db.pool.acquire().await?;
+    store::reports::get(&mut conn, &state.city.id, id).await
+}
+
+#[handler]
+async fn one_request(state: Data<&AppState>, Path(id): Path<String>) -> Response {
+    let Some(id) = id.strip_suffix(".json") else { return error(StatusCode::NOT_FOUND, "use /requests/{id}.json") };
+    match find(&state, id).await {
+        Ok(Some(r)) => render(&state, &[r]).await,
+        Ok(None) => error(StatusCode::NOT_FOUND, "no such service request"),
+        Err(e) => domain_error(e),
+    }
+}
+
+#[derive(Deserialize)]
+struct PostForm {
+    api_key: Option<String>,
+    service_code: Option<String>,
+    lat: Option<String>,
+    long: Option<String>,
+    description: Option<String>,
+}
+
+#[handler]
+async fn post_request(state: Data<&AppState>, form: poem::Result<Form<PostForm>>) -> Response {
+    let Ok(Form(f)) = form else {
+        return error(StatusCode::BAD_REQUEST, "send the fields form-encoded (application/x-www-form-urlencoded)");
+    };
+    let Some(api_key) = f.api_key.filter(|k| !k.is_empty()) else {
+        return error(StatusCode::UNAUTHORIZED, "api_key is required: a rider's session token");
+    };
+    let caller = match authenticate(&state, &api_key).await {
+        Ok(session) => session.caller,
+        Err(_) => return error(StatusCode::UNAUTHORIZED, "api_key is not a valid session token"),
+    };
+    if caller.require_rider().is_err() {
+        return error(StatusCode::FORBIDDEN, "only riders file service requests");
+    }
+    let Some(category) = f.service_code.as_deref().and_then(|c| c.parse::<Category>().ok()) else {
+        return error(StatusCode::BAD_REQUEST, "service_code is missing or unknown (see services.json)");
+    };
+    let coords = f
+        .lat
+        .as_deref()
+        .zip(f.long.as_deref())
+        .and_then(|(a, b)| Some((a.trim().parse::<f64>().ok()?, b.trim().parse::<f64>().ok()?)));
+    let Some((lat, long)) = coords else {
+        return error(StatusCode::BAD_REQUEST, "lat and long (WGS-84 decimal degrees) are required");
+    };
+    let submission = match (
+        Gcj02::from_system(lat, long, CoordSystem::Wgs84),
+        parse_description(f.description.as_deref().unwrap_or("")),
+    ) {
+        (Ok(location), Ok(description)) => {
+            Submission { category, description, location, media_ids: Vec::new(), anonymous: false }
+        }
+        (Err(e), _) | (_, Err(e)) => return domain_error(e),
+    };
+    match service::submit(&state, &caller, submission, None, Millis::now()).await {
+        Ok((outcome, report)) => {
+            let notice = match outcome {
+                Outcome::Created => "已受理，已派送至负责单位",
+                Outcome::Joined => "附近已有同类未办结的上报，已合并（我也遇到）",
+            };
+            Json(json!([{ "service_request_id": report.id, "service_notice": notice, "account_id": null }]))
+                .into_response()
+        }
+        Err(e) => domain_error(e),
+    }
+}

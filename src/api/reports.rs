@@ -1,0 +1,532 @@
+//! Tap to report (随手拍), the rider's side: categories, a preview of where a report would go,
+//! submitting, following, the rider's own reports with their public timeline, reopening, rating,
+//! and open reports near a point for the public map (never with a reporter's identity).
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use poem::web::Data;
+use poem_openapi::param::{Header, Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Object, OpenApi};
+
+use super::ApiTags;
+use super::dto::mirror_enum;
+pub use super::dto::{CoordDto, coord_of};
+use super::error::ApiResult;
+use super::paging::PageRequest;
+use super::security::BearerAuth;
+use crate::app::AppState;
+use crate::domain::DomainResult;
+use crate::domain::geo::{CoordSystem, Gcj02};
+use crate::domain::report::{
+    Action, Category, CategorySettings, Note, ReportStatus, Urgency, parse_description, parse_media_ids, parse_rating,
+};
+use crate::domain::routing::{RouteReason, UnitKind};
+use crate::domain::time::Millis;
+use crate::service::reports::{self as service, Outcome, Submission};
+use crate::store::reports::{EventRow, ReportRow};
+use crate::store::{self, Db};
+
+mirror_enum!(
+    /// What a report is about.
+    CategoryDto = Category {
+        TrafficSafety, RoadDamage, FireSafety, FoodSafety, PublicSecurity, FacilityDamage, AccessBlocked,
+        ParkingShortage, Environment, Other,
+    }
+);
+mirror_enum!(
+    /// Where a report is in its life.
+    ReportStatusDto = ReportStatus {
+        Submitted, Accepted, InProgress, Resolved, Closed, Rejected, Duplicate, Transferred, Reopened,
+    }
+);
+mirror_enum!(
+    /// How fast a category needs attention.
+    UrgencyDto = Urgency { Urgent, Normal, Low }
+);
+mirror_enum!(
+    /// Why a report went to its unit: the category's department, the street office whose
+    /// jurisdiction holds the spot, the city's fallback queue, or a clerk's transfer.
+    RouteReasonDto = RouteReason { CategoryDepartment, StreetOffice, Fallback, Transfer }
+);
+mirror_enum!(
+    /// A unit: street office, department, or the city's fallback queue.
+    UnitKindDto = UnitKind { StreetOffice, Department, Fallback }
+);
+
+/// A point in the system the client asked for.
+#[derive(Debug, Object)]
+pub struct Location {
+    pub lat: f64,
+    pub lng: f64,
+    pub coord: CoordDto,
+}
+
+impl Location {
+    pub fn of(p: Gcj02, system: CoordSystem) -> Self {
+        let (lat, lng) = p.in_system(system);
+        Location { lat, lng, coord: system.into() }
+    }
+}
+
+/// A category as riders pick it and admins configure it.
+#[derive(Debug, Object)]
+pub struct CategoryView {
+    pub code: CategoryDto,
+    pub name: String,
+    pub hint: String,
+    pub urgency: UrgencyDto,
+    /// Seconds a unit has to respond.
+    pub response_secs: i64,
+    /// Seconds a unit has to resolve.
+    pub resolution_secs: i64,
+}
+
+impl From<CategorySettings> for CategoryView {
+    fn from(c: CategorySettings) -> Self {
+        CategoryView {
+            code: c.category.into(),
+            name: c.name,
+            hint: c.hint,
+            urgency: c.urgency.into(),
+            response_secs: c.response_secs,
+            resolution_secs: c.resolution_secs,
+        }
+    }
+}
+
+/// The unit a report is with.
+#[derive(Debug, Clone, Object)]
+pub struct UnitRef {
+    pub id: String,
+    pub name: String,
+    pub kind: UnitKindDto,
+}
+
+/// Units by id, for views that name them.
+pub struct UnitNames(HashMap<String, UnitRef>);
+
+impl UnitNames {
+    pub async fn load(db: &Db, city_id: &str, mut ids: Vec<String>) -> DomainResult<UnitNames> {
+        ids.sort();
+        ids.dedup();
+        let mut map = HashMap::new();
+        for id in ids {
+            if let Some(o) = store::offices::get(db, city_id, &id).await? {
+                let kind = o.kind.parse::<UnitKind>()?.into();
+                map.insert(id, UnitRef { id: o.id, name: o.name, kind });
+            }
+        }
+        Ok(UnitNames(map))
+    }
+
+    pub fn get(&self, id: &str) -> UnitRef {
+        self.0.get(id).cloned().unwrap_or_else(|| UnitRef {
+            id: id.to_string(),
+            name: String::new(),
+            kind: UnitKindDto::Fallback,
+        })
+    }
+}
+
+/// A report as anyone allowed to see it sees it: never the reporter's identity.
+#[derive(Debug, Object)]
+pub struct ReportSummary {
+    pub id: String,
+    pub category: CategoryDto,
+    pub description: String,
+    pub location: Location,
+    pub status: ReportStatusDto,
+    pub unit: UnitRef,
+    /// 1 plus the riders who said "me too"; higher is more urgent.
+    pub priority: i32,
+    pub anonymous: bool,
+    /// Ids of the attached photos (`GET /media/{id}`).
+    pub media_ids: Vec<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub respond_by: DateTime<Utc>,
+    pub resolve_by: DateTime<Utc>,
+    pub resolved_at: Option<DateTime<Utc>>,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub rating: Option<u8>,
+    pub rating_comment: Option<String>,
+}
+
+pub async fn summary(
+    state: &AppState,
+    r: &ReportRow,
+    units: &UnitNames,
+    system: CoordSystem,
+) -> DomainResult<ReportSummary> {
+    Ok(ReportSummary {
+        id: r.id.clone(),
+        category: r.category.into(),
+        description: r.description.clone(),
+        location: Location::of(r.location, system),
+        status: r.status.into(),
+        unit: units.get(&r.office_id),
+        priority: r.priority,
+        anonymous: r.anonymous,
+        media_ids: store::reports::media_ids(&state.db, &r.id).await?,
+        created_at: r.created_at.to_utc(),
+        updated_at: r.updated_at.to_utc(),
+        respond_by: r.deadlines.respond_by.to_utc(),
+        resolve_by: r.deadlines.resolve_by.to_utc(),
+        resolved_at: r.resolved_at.map(Millis::to_utc),
+        closed_at: r.closed_at.map(Millis::to_utc),
+        rating: r.rating,
+        rating_comment: r.rating_comment.clone(),
+    })
+}
+
+/// One public entry of a report's timeline. Riders see public notes only, and who acted only as
+/// a role: `reporter`, `rider` (a "me too"), `staff` or `system`.
+#[derive(Debug, Object)]
+pub struct PublicEntry {
+    pub at: DateTime<Utc>,
+    /// submitted, me_too, accepted, in_progress, resolved, closed, rejected, duplicate,
+    /// transferred, reopened, reply, rated.
+    pub kind: String,
+    /// The report's status after this entry.
+    pub status: ReportStatusDto,
+    pub actor: String,
+    pub unit: Option<UnitRef>,
+    pub public_note: Option<String>,
+}
+
+/// A rider's view of a report they filed or follow.
+#[derive(Debug, Object)]
+pub struct ReportDetail {
+    #[oai(flatten)]
+    pub report: ReportSummary,
+    /// The rider filed this report (rather than following it).
+    pub mine: bool,
+    pub timeline: Vec<PublicEntry>,
+}
+
+async fn detail(state: &AppState, rider_id: &str, r: &ReportRow, system: CoordSystem) -> DomainResult<ReportDetail> {
+    let events: Vec<EventRow> =
+        store::reports::events(&state.db, &r.id).await?.into_iter().filter(|e| e.public).collect();
+    let ids = events.iter().filter_map(|e| e.office_id.clone()).chain([r.office_id.clone()]).collect();
+    let units = UnitNames::load(&state.db, &state.city.id, ids).await?;
+    let timeline = events
+        .into_iter()
+        .map(|e| PublicEntry {
+            at: e.at.to_utc(),
+            kind: e.kind.as_str().to_string(),
+            status: e.status.into(),
+            actor: e.actor_role,
+            unit: e.office_id.as_deref().map(|id| units.get(id)),
+            public_note: e.public_note,
+        })
+        .collect();
+    Ok(ReportDetail { report: summary(state, r, &units, system).await?, mine: r.reporter_id == rider_id, timeline })
+}
+
+/// An open report on the public map: where, what, how far; nothing about who filed it.
+#[derive(Debug, Object)]
+pub struct NearbyReport {
+    pub id: String,
+    pub category: CategoryDto,
+    pub status: ReportStatusDto,
+    pub location: Location,
+    pub distance_m: i64,
+    pub priority: i32,
+    pub created_at: DateTime<Utc>,
+}
+
+fn nearby_view(list: Vec<(ReportRow, f64)>, system: CoordSystem) -> Vec<NearbyReport> {
+    list.into_iter()
+        .map(|(r, d)| NearbyReport {
+            id: r.id,
+            category: r.category.into(),
+            status: r.status.into(),
+            location: Location::of(r.location, system),
+            distance_m: d.round() as i64,
+            priority: r.priority,
+            created_at: r.created_at.to_utc(),
+        })
+        .collect()
+}
+
+#[derive(Debug, Object)]
+pub struct PreviewResponse {
+    /// The unit that would receive the report.
+    pub unit: UnitRef,
+    pub route_reason: RouteReasonDto,
+    /// Up to 5 open reports of the same category within 250 m, nearest first: follow one
+    /// instead of filing again.
+    pub nearby: Vec<NearbyReport>,
+}
+
+#[derive(Debug, Object)]
+pub struct SubmitReportRequest {
+    pub category: CategoryDto,
+    /// What is wrong, at most 500 characters.
+    #[oai(default, validator(max_length = 500))]
+    pub description: String,
+    #[oai(validator(minimum(value = "-90"), maximum(value = "90")))]
+    pub lat: f64,
+    #[oai(validator(minimum(value = "-180"), maximum(value = "180")))]
+    pub lng: f64,
+    /// The system of `lat`/`lng`; gcj02 when left out.
+    pub coord: Option<CoordDto>,
+    /// Up to 9 photos uploaded by this rider through `POST /media`.
+    #[oai(default, validator(max_items = 9, unique_items, max_length = 64))]
+    pub media_ids: Vec<String>,
+    /// Hide the reporter's name from the unit too.
+    #[oai(default)]
+    pub anonymous: bool,
+}
+
+mirror_enum!(
+    /// `created`: a new report; `joined`: an open report of the same category within 50 m
+    /// from the last 24 hours, which the rider now follows as a "me too".
+    OutcomeDto = Outcome { Created, Joined }
+);
+
+#[derive(Debug, Object)]
+pub struct SubmitReportResponse {
+    pub outcome: OutcomeDto,
+    pub report: ReportDetail,
+}
+
+#[derive(ApiResponse)]
+pub enum SubmitReply {
+    /// A new report was filed and committed
+    #[oai(status = 201)]
+    Created(Json<SubmitReportResponse>),
+    /// The rider joined an open report nearby as a "me too"
+    #[oai(status = 200)]
+    Joined(Json<SubmitReportResponse>),
+}
+
+#[derive(Debug, Object)]
+pub struct ReportPage {
+    pub items: Vec<ReportSummary>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Object)]
+pub struct NearbyReportsPage {
+    pub items: Vec<NearbyReport>,
+    /// Always null: the nearest `limit` reports are one page.
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Object)]
+pub struct ReasonRequest {
+    #[oai(validator(min_length = 1, max_length = 500))]
+    pub reason: String,
+}
+
+#[derive(Debug, Object)]
+pub struct RatingRequest {
+    /// 1 (bad) to 5 (good).
+    #[oai(validator(minimum(value = "1"), maximum(value = "5")))]
+    pub score: i64,
+    #[oai(validator(max_length = 500))]
+    pub comment: Option<String>,
+}
+
+pub struct ReportsApi;
+
+#[OpenApi(tag = "ApiTags::Reports")]
+impl ReportsApi {
+    /// Report categories with their names, hints and deadlines
+    #[oai(path = "/reports/categories", method = "get", operation_id = "reports_categories")]
+    async fn categories(&self, state: Data<&AppState>, _auth: BearerAuth) -> ApiResult<Json<Vec<CategoryView>>> {
+        let all = store::units::categories(&state.db, &state.city.id).await?;
+        Ok(Json(all.into_iter().map(CategoryView::from).collect()))
+    }
+
+    /// Where a report here would go, and open reports of the category nearby
+    #[oai(path = "/reports/preview", method = "get", operation_id = "reports_preview")]
+    async fn preview(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        #[oai(validator(minimum(value = "-90"), maximum(value = "90")))] lat: Query<f64>,
+        #[oai(validator(minimum(value = "-180"), maximum(value = "180")))] lng: Query<f64>,
+        coord: Query<Option<CoordDto>>,
+        category: Query<CategoryDto>,
+    ) -> ApiResult<Json<PreviewResponse>> {
+        auth.caller().require_rider()?;
+        let system = coord_of(coord.0);
+        let point = Gcj02::from_system(lat.0, lng.0, system)?;
+        let (route, near) = service::preview(&state, point, category.0.into()).await?;
+        let units = UnitNames::load(&state.db, &state.city.id, vec![route.office_id.clone()]).await?;
+        Ok(Json(PreviewResponse {
+            unit: units.get(&route.office_id),
+            route_reason: route.reason.into(),
+            nearby: nearby_view(near, system),
+        }))
+    }
+
+    /// File a report (riders)
+    ///
+    /// Routed at once to the unit that must act. The same category within 50 m of an open report
+    /// from the last 24 hours joins that report as a "me too" instead (200, `outcome: joined`).
+    /// Send an `Idempotency-Key` so a retry returns the first answer instead of filing twice. At
+    /// most `REPORTS_PER_RIDER_PER_HOUR` submissions an hour (429 with Retry-After).
+    #[oai(path = "/reports", method = "post", operation_id = "reports_submit")]
+    async fn submit(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        #[oai(name = "Idempotency-Key", validator(min_length = 1, max_length = 128))] idempotency_key: Header<
+            Option<String>,
+        >,
+        body: Json<SubmitReportRequest>,
+    ) -> ApiResult<SubmitReply> {
+        let rider = auth.caller();
+        rider.require_rider()?;
+        let body = body.0;
+        let system = coord_of(body.coord);
+        let submission = Submission {
+            category: body.category.into(),
+            description: parse_description(&body.description)?,
+            location: Gcj02::from_system(body.lat, body.lng, system)?,
+            media_ids: parse_media_ids(&body.media_ids)?,
+            anonymous: body.anonymous,
+        };
+        let (outcome, report) =
+            service::submit(&state, rider, submission, idempotency_key.0.as_deref(), Millis::now()).await?;
+        let reply = SubmitReportResponse {
+            outcome: outcome.into(),
+            report: detail(&state, &rider.account_id, &report, system).await?,
+        };
+        Ok(match outcome {
+            Outcome::Created => SubmitReply::Created(Json(reply)),
+            Outcome::Joined => SubmitReply::Joined(Json(reply)),
+        })
+    }
+
+    /// The reports I filed or follow, newest first
+    #[oai(path = "/reports/mine", method = "get", operation_id = "reports_mine")]
+    async fn mine(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        coord: Query<Option<CoordDto>>,
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<u32>>,
+        #[oai(validator(max_length = 200))] cursor: Query<Option<String>>,
+    ) -> ApiResult<Json<ReportPage>> {
+        let rider = auth.caller();
+        rider.require_rider()?;
+        let page = PageRequest::parse(limit.0, cursor.0)?;
+        let rows = store::reports::followed_by(&state.db, &rider.account_id, page.after.as_deref(), page.fetch_limit())
+            .await?;
+        let (rows, next_cursor) = page.finish(rows, |r| r.id.clone());
+        let units =
+            UnitNames::load(&state.db, &state.city.id, rows.iter().map(|r| r.office_id.clone()).collect()).await?;
+        let mut items = Vec::with_capacity(rows.len());
+        for r in &rows {
+            items.push(summary(&state, r, &units, coord_of(coord.0)).await?);
+        }
+        Ok(Json(ReportPage { items, next_cursor }))
+    }
+
+    /// Open reports near a point, for the public map (no reporter identity)
+    #[oai(path = "/reports/nearby", method = "get", operation_id = "reports_nearby")]
+    #[allow(clippy::too_many_arguments)]
+    async fn nearby(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        #[oai(validator(minimum(value = "-90"), maximum(value = "90")))] lat: Query<f64>,
+        #[oai(validator(minimum(value = "-180"), maximum(value = "180")))] lng: Query<f64>,
+        coord: Query<Option<CoordDto>>,
+        /// Metres, 1 to 5000 (default 1000).
+        #[oai(validator(minimum(value = "1"), maximum(value = "5000")))]
+        radius_m: Query<Option<u32>>,
+        category: Query<Option<CategoryDto>>,
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<u32>>,
+    ) -> ApiResult<Json<NearbyReportsPage>> {
+        let _ = auth.caller();
+        let system = coord_of(coord.0);
+        let center = Gcj02::from_system(lat.0, lng.0, system)?;
+        let radius = f64::from(radius_m.0.unwrap_or(1000));
+        let limit = limit.0.unwrap_or(super::paging::DEFAULT_LIMIT) as usize;
+        let near = service::nearby(&state, center, radius, category.0.map(Category::from), limit).await?;
+        Ok(Json(NearbyReportsPage { items: nearby_view(near, system), next_cursor: None }))
+    }
+
+    /// One of my reports (filed or followed) with its public timeline
+    #[oai(path = "/reports/:id", method = "get", operation_id = "reports_get")]
+    async fn get(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        #[oai(validator(max_length = 64))] id: Path<String>,
+        coord: Query<Option<CoordDto>>,
+    ) -> ApiResult<Json<ReportDetail>> {
+        let rider = auth.caller();
+        rider.require_rider()?;
+        let report = service::for_rider(&state, rider, &id.0).await?;
+        Ok(Json(detail(&state, &rider.account_id, &report, coord_of(coord.0)).await?))
+    }
+
+    /// Follow an open report ("me too") instead of filing again
+    #[oai(path = "/reports/:id/follow", method = "post", operation_id = "reports_follow")]
+    async fn follow(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        #[oai(validator(max_length = 64))] id: Path<String>,
+    ) -> ApiResult<Json<ReportDetail>> {
+        let rider = auth.caller();
+        rider.require_rider()?;
+        let report = service::follow(&state, rider, &id.0, Millis::now()).await?;
+        Ok(Json(detail(&state, &rider.account_id, &report, CoordSystem::Gcj02).await?))
+    }
+
+    /// Reopen my resolved report within 7 days, with a reason
+    #[oai(path = "/reports/:id/reopen", method = "post", operation_id = "reports_reopen")]
+    async fn reopen(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        #[oai(validator(max_length = 64))] id: Path<String>,
+        body: Json<ReasonRequest>,
+    ) -> ApiResult<Json<ReportDetail>> {
+        let rider = auth.caller();
+        rider.require_rider()?;
+        let action = Action::Reopen { reason: Note::required("reason", Some(&body.reason))? };
+        let report = service::reporter_action(&state, rider, &id.0, action, Millis::now()).await?;
+        Ok(Json(detail(&state, &rider.account_id, &report, CoordSystem::Gcj02).await?))
+    }
+
+    /// Confirm my resolved report closed
+    #[oai(path = "/reports/:id/close", method = "post", operation_id = "reports_close")]
+    async fn close(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        #[oai(validator(max_length = 64))] id: Path<String>,
+    ) -> ApiResult<Json<ReportDetail>> {
+        let rider = auth.caller();
+        rider.require_rider()?;
+        let report = service::reporter_action(&state, rider, &id.0, Action::Close, Millis::now()).await?;
+        Ok(Json(detail(&state, &rider.account_id, &report, CoordSystem::Gcj02).await?))
+    }
+
+    /// Rate the outcome of my report once, 1 to 5
+    #[oai(path = "/reports/:id/rating", method = "post", operation_id = "reports_rate")]
+    async fn rate(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        #[oai(validator(max_length = 64))] id: Path<String>,
+        body: Json<RatingRequest>,
+    ) -> ApiResult<Json<ReportDetail>> {
+        let rider = auth.caller();
+        rider.require_rider()?;
+        let score = parse_rating(body.score)?;
+        let comment = Note::optional("comment", body.comment.as_deref())?;
+        let report = service::rate(&state, rider, &id.0, score, comment, Millis::now()).await?;
+        Ok(Json(detail(&state, &rider.account_id, &report, CoordSystem::Gcj02).await?))
+    }
+}
