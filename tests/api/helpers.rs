@@ -71,6 +71,18 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     }
 }
 
+/// The app as it starts out of the box: demo city, demo accounts, demo rider logins.
+pub async fn spawn_demo_app() -> TestApp {
+    spawn_app_with(Options {
+        extra: vec![
+            ("XHB_DEMO", "true".into()),
+            ("XHB_WECHAT_APP_ID", String::new()),
+            ("XHB_WECHAT_APP_SECRET", String::new()),
+        ],
+    })
+    .await
+}
+
 /// A fresh database: a temp SQLite file, or a new database on the PostgreSQL server named by
 /// `XHB_TEST_DATABASE_URL` (`.ci/run` drops leftovers named `xhb_t_*`).
 async fn fresh_database(dir: &tempfile::TempDir) -> String {

@@ -652,3 +652,22 @@ async fn the_map_lists_places_inside_a_box_page_by_page() {
     assert_eq!(page["items"][0]["coord"], "wgs84");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_demo_city_has_places_of_every_kind_and_the_demo_manager_keeps_some() {
+    let app = spawn_demo_app().await;
+    assert_eq!(app.state.places.len(), 12);
+    let (_, page) = app.get("/api/v1/places?bbox=120.11,30.25,120.21,30.30&limit=100", None).await;
+    let items = page["items"].as_array().unwrap();
+    assert_eq!(items.len(), 12, "all inside the demo area");
+    for kind in ["station", "parking_zone", "friendly_site"] {
+        assert!(items.iter().any(|i| i["kind"] == kind), "{kind}");
+    }
+    assert!(items.iter().any(|i| i["hours"] == "mon-sun 22:00-06:00"));
+    let (status, body) =
+        app.post("/api/v1/auth/staff-login", None, json!({ "username": "demo-manager", "password": "demo" })).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, me) = app.get("/api/v1/me", body["token"].as_str()).await;
+    assert_eq!(me["place_ids"].as_array().unwrap().len(), 4, "{me}");
+    app.stop().await;
+}

@@ -73,14 +73,7 @@ async fn every_operation_has_a_summary_a_tag_and_error_responses() {
 
 #[tokio::test]
 async fn demo_mode_seeds_the_demo_city_and_lets_demo_riders_in() {
-    let app = spawn_app_with(Options {
-        extra: vec![
-            ("XHB_DEMO", "true".into()),
-            ("XHB_WECHAT_APP_ID", String::new()),
-            ("XHB_WECHAT_APP_SECRET", String::new()),
-        ],
-    })
-    .await;
+    let app = spawn_demo_app().await;
     for username in ["demo-admin", "demo-manager", "demo-clerk"] {
         let (status, body) =
             app.post("/api/v1/auth/staff-login", None, json!({ "username": username, "password": "demo" })).await;
