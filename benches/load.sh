@@ -8,7 +8,8 @@
 #  3. fills another database with $BIG places, starts the server cold and prints how long the index
 #     load took and the resident memory once ready.
 #
-# Usage: bash benches/load.sh            (PLACES=100000 BIG=1000000 DURATION=20s CONNECTIONS=64)
+# Usage: bash benches/load.sh   (PLACES=100000 BIG=1000000 DURATION=20s CONNECTIONS=64 THREADS=1
+#                                WORK_DIR=/path/to/keep/databases)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,32 +29,38 @@ fi
 echo "== cargo build --release"
 cargo build --release -q
 BIN="$PWD/target/release/xinhuoban"
-WORK="$(mktemp -d)"
+# WORK_DIR keeps the generated databases between runs (generation of 1M places takes a minute or two).
+WORK="${WORK_DIR:-$(mktemp -d)}"
+mkdir -p "$WORK"
 SERVER_PID=""
 cleanup() {
   if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
-  rm -rf "$WORK"
+  [ -n "${WORK_DIR:-}" ] || rm -rf "$WORK"
 }
 trap cleanup EXIT
 
 # Demo mode (no secrets needed; loopback only) on an explicit database; request logs off so the
 # numbers measure the service, not the terminal.
-run_env() {
+generate_env() {
   env XHB_DEMO=true XHB_DATABASE_URL="sqlite://$WORK/$1.db" XHB_BIND="127.0.0.1:$PORT" \
     XHB_LOG_FORMAT=json XHB_LOG="warn,xinhuoban::service::places=info" "${@:2}"
 }
 
 generate() {
+  if [ -f "$WORK/$1.db" ]; then echo "== reusing $WORK/$1.db"; return; fi
   echo "== generating $2 places ($1)"
   local started=$SECONDS
-  run_env "$1" "$BIN" demo places --count "$2" --side-km 50 >/dev/null
+  generate_env "$1" "$BIN" demo places --count "$2" --side-km 50 >/dev/null
   echo "   took $((SECONDS - started)) s"
 }
 
 start_server() {
+  if curl -sf "$BASE/healthz" >/dev/null; then echo "port $PORT is taken"; exit 1; fi
   local started_ns
   started_ns=$(date +%s%N)
-  run_env "$1" "$BIN" serve >"$WORK/$1.log" 2>&1 &
+  # Started directly (not through a function) so that $! is the server itself.
+  env XHB_DEMO=true XHB_DATABASE_URL="sqlite://$WORK/$1.db" XHB_BIND="127.0.0.1:$PORT" \
+    XHB_LOG_FORMAT=json XHB_LOG="warn,xinhuoban::service::places=info" "$BIN" serve >"$WORK/$1.log" 2>&1 &
   SERVER_PID=$!
   until curl -sf "$BASE/readyz" >/dev/null; do
     kill -0 "$SERVER_PID" 2>/dev/null || { cat "$WORK/$1.log"; exit 1; }

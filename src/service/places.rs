@@ -24,8 +24,10 @@ pub async fn load_index(db: &Db, tz: chrono_tz::Tz) -> DomainResult<PlaceIndex> 
     let started = std::time::Instant::now();
     let mut builder = PlaceIndex::builder();
     let version = store::load_pins(db, |pin| builder.push(&pin)).await?;
+    let read_ms = started.elapsed().as_millis() as u64;
     let index = builder.finish(tz, version);
-    tracing::info!(places = index.len(), ms = started.elapsed().as_millis() as u64, "place index loaded");
+    let ms = started.elapsed().as_millis() as u64;
+    tracing::info!(places = index.len(), ms, read_ms, "place index loaded");
     Ok(index)
 }
 
