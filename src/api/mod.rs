@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod auth;
 pub mod error;
+pub mod fast_json;
 pub mod paging;
 pub mod place_admin;
 pub mod places;
