@@ -12,7 +12,7 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 
 use super::ApiTags;
 use super::error::ApiResult;
-use super::fast_json::FastJson;
+use super::fast_json::{self as fj, FastJson, WriteJson};
 use super::paging::PageRequest;
 use super::security::BearerAuth;
 use crate::app::AppState;
@@ -30,10 +30,13 @@ use crate::store::places::{self as store, Bbox, CheckinRow, PlaceRow};
 macro_rules! api_enum {
     ($(#[$m:meta])* $dto:ident <=> $domain:ident { $($v:ident),* $(,)? }) => {
         $(#[$m])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, poem_openapi::Enum, serde::Serialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, poem_openapi::Enum)]
         #[oai(rename_all = "snake_case")]
-        #[serde(rename_all = "snake_case")]
         pub enum $dto { $($v),* }
+        impl $dto {
+            /// The API name (the domain's name, which is the same snake_case).
+            pub fn as_str(self) -> &'static str { $domain::from(self).as_str() }
+        }
         impl From<$dto> for $domain {
             fn from(d: $dto) -> Self { match d { $($dto::$v => $domain::$v),* } }
         }
@@ -86,7 +89,7 @@ fn utc(m: Option<Millis>) -> Option<DateTime<Utc>> {
 }
 
 /// One place found by a nearby search.
-#[derive(Debug, Object, serde::Serialize)]
+#[derive(Debug, Object)]
 pub struct NearbyPlace {
     pub id: String,
     pub kind: PlaceKindDto,
@@ -103,11 +106,10 @@ pub struct NearbyPlace {
     pub status: PlaceStatusDto,
     pub amenities: Vec<AmenityDto>,
     /// The last time a rider's check-in confirmed the place.
-    #[serde(serialize_with = "super::fast_json::rfc3339")]
     pub last_confirmed_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Object, serde::Serialize)]
+#[derive(Debug, Object)]
 pub struct NearbyPage {
     /// Nearest first.
     pub items: Vec<NearbyPlace>,
@@ -118,6 +120,52 @@ pub struct NearbyPage {
 /// Seven decimals of a degree: about a centimetre, and shorter answers on a weak network.
 fn round7(v: f64) -> f64 {
     (v * 1e7).round() / 1e7
+}
+
+impl WriteJson for NearbyPage {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(b"{\"items\":[");
+        for (i, p) in self.items.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.push(b'{');
+            fj::key(out, "id");
+            fj::text(out, &p.id);
+            out.extend_from_slice(b",\"kind\":");
+            fj::plain(out, p.kind.as_str());
+            out.extend_from_slice(b",\"name\":");
+            fj::text(out, &p.name);
+            out.extend_from_slice(b",\"lat\":");
+            fj::number(out, p.lat);
+            out.extend_from_slice(b",\"lng\":");
+            fj::number(out, p.lng);
+            out.extend_from_slice(b",\"coord\":");
+            fj::plain(out, p.coord.as_str());
+            out.extend_from_slice(b",\"distance_m\":");
+            fj::number(out, p.distance_m);
+            out.extend_from_slice(b",\"open_now\":");
+            fj::boolean(out, p.open_now);
+            out.extend_from_slice(b",\"status\":");
+            fj::plain(out, p.status.as_str());
+            out.extend_from_slice(b",\"amenities\":[");
+            for (j, a) in p.amenities.iter().enumerate() {
+                if j > 0 {
+                    out.push(b',');
+                }
+                fj::plain(out, a.as_str());
+            }
+            out.extend_from_slice(b"],\"last_confirmed_at\":");
+            fj::time(out, p.last_confirmed_at.as_ref());
+            out.push(b'}');
+        }
+        out.extend_from_slice(b"],\"next_cursor\":");
+        match &self.next_cursor {
+            Some(c) => fj::text(out, c),
+            None => out.extend_from_slice(b"null"),
+        }
+        out.push(b'}');
+    }
 }
 
 fn nearby_item(h: Hit, coord: CoordSystem) -> NearbyPlace {
@@ -452,5 +500,42 @@ impl PlacesApi {
         } else {
             CheckinResponse::Existing(Json(checkin.into()))
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use poem_openapi::types::ToJSON;
+
+    use super::*;
+
+    #[test]
+    fn nearby_json_is_what_poem_openapi_would_write() {
+        let item = |name: &str, confirmed: Option<DateTime<Utc>>| NearbyPlace {
+            id: "01a21135-da3c-771f-a32f-1125151a3e94".into(),
+            kind: PlaceKindDto::ParkingZone,
+            name: name.into(),
+            lat: 30.2749274,
+            lng: 120.1603642,
+            coord: CoordDto::Wgs84,
+            distance_m: 36,
+            open_now: false,
+            status: PlaceStatusDto::TemporarilyClosed,
+            amenities: vec![AmenityDto::DrinkingWater, AmenityDto::LegalAid],
+            last_confirmed_at: confirmed,
+        };
+        let at = Millis(1_764_052_000_123).to_utc();
+        for page in [
+            NearbyPage { items: vec![], next_cursor: None },
+            NearbyPage {
+                items: vec![item("西湖\"驿站\\ 1号\n", Some(at)), item("停车点", None)],
+                next_cursor: Some("abc".into()),
+            },
+        ] {
+            let mut out = Vec::new();
+            page.write_json(&mut out);
+            let written: serde_json::Value = serde_json::from_slice(&out).unwrap();
+            assert_eq!(written, page.to_json().unwrap());
+        }
     }
 }
