@@ -12,7 +12,7 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 
 use super::ApiTags;
 use super::error::ApiResult;
-use super::fast_json::{self as fj, FastJson, WriteJson};
+use super::fast_json::{self as fj, Prewritten};
 use super::paging::PageRequest;
 use super::security::BearerAuth;
 use crate::app::AppState;
@@ -22,7 +22,7 @@ use crate::domain::places::{
     Amenity, AmenitySet, CheckinOutcome, KindSet, PlaceKind, PlaceStatus, StatusKind, effective_status, is_open_now,
 };
 use crate::domain::time::Millis;
-use crate::index::{Hit, NearbyQuery};
+use crate::index::{Hit, HitRef, NearbyQuery};
 use crate::service::places::{self as service, CheckinSpec};
 use crate::store::places::{self as store, Bbox, CheckinRow, PlaceRow};
 
@@ -122,57 +122,69 @@ fn round7(v: f64) -> f64 {
     (v * 1e7).round() / 1e7
 }
 
-impl WriteJson for NearbyPage {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(b"{\"items\":[");
-        for (i, p) in self.items.iter().enumerate() {
-            if i > 0 {
+/// Writes a nearby page straight from the index's hits, as poem-openapi would write `NearbyPage`.
+pub struct NearbyWriter {
+    body: Vec<u8>,
+    coord: CoordSystem,
+    count: usize,
+}
+
+impl NearbyWriter {
+    pub fn new(coord: CoordSystem, limit: usize) -> Self {
+        let mut body = Vec::with_capacity(64 + 400 * limit.min(100));
+        body.extend_from_slice(b"{\"items\":[");
+        NearbyWriter { body, coord, count: 0 }
+    }
+
+    pub fn push(&mut self, h: &HitRef<'_>) {
+        let out = &mut self.body;
+        if self.count > 0 {
+            out.push(b',');
+        }
+        self.count += 1;
+        let (lat, lng) = h.location.in_system(self.coord);
+        out.extend_from_slice(b"{\"id\":");
+        fj::plain(out, uuid::Uuid::from_u128(h.id).hyphenated().encode_lower(&mut uuid::Uuid::encode_buffer()));
+        out.extend_from_slice(b",\"kind\":");
+        fj::plain(out, h.kind.as_str());
+        out.extend_from_slice(b",\"name\":");
+        fj::text(out, h.name);
+        out.extend_from_slice(b",\"lat\":");
+        fj::number(out, round7(lat));
+        out.extend_from_slice(b",\"lng\":");
+        fj::number(out, round7(lng));
+        out.extend_from_slice(b",\"coord\":");
+        fj::plain(out, self.coord.as_str());
+        out.extend_from_slice(b",\"distance_m\":");
+        fj::number(out, h.distance_m.round() as u32);
+        out.extend_from_slice(b",\"open_now\":");
+        fj::boolean(out, h.open_now);
+        out.extend_from_slice(b",\"status\":");
+        fj::plain(out, h.status.as_str());
+        out.extend_from_slice(b",\"amenities\":[");
+        for (j, a) in h.amenities.iter().enumerate() {
+            if j > 0 {
                 out.push(b',');
             }
-            out.push(b'{');
-            fj::key(out, "id");
-            fj::text(out, &p.id);
-            out.extend_from_slice(b",\"kind\":");
-            fj::plain(out, p.kind.as_str());
-            out.extend_from_slice(b",\"name\":");
-            fj::text(out, &p.name);
-            out.extend_from_slice(b",\"lat\":");
-            fj::number(out, p.lat);
-            out.extend_from_slice(b",\"lng\":");
-            fj::number(out, p.lng);
-            out.extend_from_slice(b",\"coord\":");
-            fj::plain(out, p.coord.as_str());
-            out.extend_from_slice(b",\"distance_m\":");
-            fj::number(out, p.distance_m);
-            out.extend_from_slice(b",\"open_now\":");
-            fj::boolean(out, p.open_now);
-            out.extend_from_slice(b",\"status\":");
-            fj::plain(out, p.status.as_str());
-            out.extend_from_slice(b",\"amenities\":[");
-            for (j, a) in p.amenities.iter().enumerate() {
-                if j > 0 {
-                    out.push(b',');
-                }
-                fj::plain(out, a.as_str());
-            }
-            out.extend_from_slice(b"],\"last_confirmed_at\":");
-            fj::time(out, p.last_confirmed_at.as_ref());
-            out.push(b'}');
+            fj::plain(out, a.as_str());
         }
-        out.extend_from_slice(b"],\"next_cursor\":");
-        match &self.next_cursor {
-            Some(c) => fj::text(out, c),
-            None => out.extend_from_slice(b"null"),
-        }
+        out.extend_from_slice(b"],\"last_confirmed_at\":");
+        fj::time(out, h.last_confirmed_at.map(Millis::to_utc).as_ref());
         out.push(b'}');
+    }
+
+    pub fn finish(mut self) -> Prewritten<NearbyPage> {
+        self.body.extend_from_slice(b"],\"next_cursor\":null}");
+        Prewritten::new(self.body)
     }
 }
 
-fn nearby_item(h: Hit, coord: CoordSystem) -> NearbyPlace {
+/// One hit as `NearbyPlace` (what `NearbyWriter` writes, in poem-openapi's types).
+pub fn nearby_item(h: Hit, coord: CoordSystem) -> NearbyPlace {
     let (lat, lng) = h.location.in_system(coord);
     let (lat, lng) = (round7(lat), round7(lng));
     NearbyPlace {
-        id: h.id,
+        id: h.id_string(),
         kind: h.kind.into(),
         name: h.name,
         lat,
@@ -396,7 +408,7 @@ impl PlacesApi {
         /// 1 to 100 (default 20).
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
         limit: Query<Option<u32>>,
-    ) -> ApiResult<FastJson<NearbyPage>> {
+    ) -> ApiResult<Prewritten<NearbyPage>> {
         let coord: CoordSystem = coord.0.map(Into::into).unwrap_or_default();
         let center = Gcj02::from_system(lat.0, lng.0, coord)?;
         let radius_m = radius_m.0.unwrap_or(3000);
@@ -409,8 +421,9 @@ impl PlacesApi {
             open_now: open_now.0.unwrap_or(false),
             limit: limit as usize,
         };
-        let hits = state.places.nearby(&query, Millis::now());
-        Ok(FastJson(NearbyPage { items: hits.into_iter().map(|h| nearby_item(h, coord)).collect(), next_cursor: None }))
+        let mut page = NearbyWriter::new(coord, query.limit);
+        state.places.nearby_each(&query, Millis::now(), |h| page.push(h));
+        Ok(page.finish())
     }
 
     /// Places inside a map box
@@ -511,31 +524,26 @@ mod tests {
 
     #[test]
     fn nearby_json_is_what_poem_openapi_would_write() {
-        let item = |name: &str, confirmed: Option<DateTime<Utc>>| NearbyPlace {
-            id: "01a21135-da3c-771f-a32f-1125151a3e94".into(),
-            kind: PlaceKindDto::ParkingZone,
-            name: name.into(),
-            lat: 30.2749274,
-            lng: 120.1603642,
-            coord: CoordDto::Wgs84,
-            distance_m: 36,
+        let hit = |name: &'static str, confirmed: Option<Millis>| HitRef {
+            id: 0x01a2_1135_da3c_771f_a32f_1125_151a_3e94,
+            kind: PlaceKind::ParkingZone,
+            name,
+            location: Gcj02::new(30.274_927_360_667_1, 120.160_364_229_685).unwrap(),
+            distance_m: 35.6,
             open_now: false,
-            status: PlaceStatusDto::TemporarilyClosed,
-            amenities: vec![AmenityDto::DrinkingWater, AmenityDto::LegalAid],
+            status: StatusKind::TemporarilyClosed,
+            amenities: [Amenity::DrinkingWater, Amenity::LegalAid].into_iter().collect(),
             last_confirmed_at: confirmed,
         };
-        let at = Millis(1_764_052_000_123).to_utc();
-        for page in [
-            NearbyPage { items: vec![], next_cursor: None },
-            NearbyPage {
-                items: vec![item("西湖\"驿站\\ 1号\n", Some(at)), item("停车点", None)],
-                next_cursor: Some("abc".into()),
-            },
-        ] {
-            let mut out = Vec::new();
-            page.write_json(&mut out);
-            let written: serde_json::Value = serde_json::from_slice(&out).unwrap();
-            assert_eq!(written, page.to_json().unwrap());
+        let hits = [hit("西湖\"驿站\\ 1号\n", Some(Millis(1_764_052_000_123))), hit("停车点", None)];
+        for coord in [CoordSystem::Gcj02, CoordSystem::Wgs84] {
+            for n in [0, 2] {
+                let mut page = NearbyWriter::new(coord, 20);
+                hits[..n].iter().for_each(|h| page.push(h));
+                let written: serde_json::Value = serde_json::from_slice(&page.finish().into_body_bytes()).unwrap();
+                let items = hits[..n].iter().map(|h| nearby_item(h.to_hit(), coord)).collect();
+                assert_eq!(written, NearbyPage { items, next_cursor: None }.to_json().unwrap());
+            }
         }
     }
 }

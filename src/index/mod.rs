@@ -115,12 +115,14 @@ pub struct NearbyQuery {
     pub limit: usize,
 }
 
-/// One place found, nearest first.
+/// One place found, nearest first: `Hit` owns its name, `HitRef` borrows it from the index
+/// while the walk holds the read lock.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Hit {
-    pub id: String,
+pub struct Hit<N = String> {
+    /// The place's UUID as a number (`id_string` for its text).
+    pub id: u128,
     pub kind: PlaceKind,
-    pub name: String,
+    pub name: N,
     pub location: Gcj02,
     pub distance_m: f64,
     pub open_now: bool,
@@ -128,6 +130,21 @@ pub struct Hit {
     pub status: StatusKind,
     pub amenities: AmenitySet,
     pub last_confirmed_at: Option<Millis>,
+}
+
+pub type HitRef<'a> = Hit<&'a str>;
+
+impl<N> Hit<N> {
+    pub fn id_string(&self) -> String {
+        uuid::Uuid::from_u128(self.id).to_string()
+    }
+}
+
+impl HitRef<'_> {
+    pub fn to_hit(&self) -> Hit {
+        let Hit { id, kind, name, location, distance_m, open_now, status, amenities, last_confirmed_at } = *self;
+        Hit { id, kind, name: name.to_string(), location, distance_m, open_now, status, amenities, last_confirmed_at }
+    }
 }
 
 struct Inner {
@@ -333,20 +350,28 @@ impl PlaceIndex {
 
     /// The nearest places that pass the filters, nearest first, at most `limit`, within the radius.
     pub fn nearby(&self, q: &NearbyQuery, now: Millis) -> Vec<Hit> {
+        let mut hits = Vec::with_capacity(q.limit.min(128));
+        self.nearby_each(q, now, |h| hits.push(h.to_hit()));
+        hits
+    }
+
+    /// The same walk as `nearby`, handing each place to `f` as it is found, without copying it
+    /// out of the index (the read lock is held meanwhile: keep `f` short).
+    pub fn nearby_each(&self, q: &NearbyQuery, now: Millis, mut f: impl FnMut(&HitRef<'_>)) {
         let inner = self.read();
         let moment = LocalMoment::new(now, self.tz);
         let center = to_unit_sphere(q.center);
         let max_chord_2 = m_to_chord_2(q.radius_m);
-        let mut hits = Vec::with_capacity(q.limit.min(128));
+        let mut found = 0;
         for (entry, d2) in inner.tree.nearest_neighbor_iter_with_distance_2(&center) {
-            if d2 > max_chord_2 || hits.len() >= q.limit {
+            if d2 > max_chord_2 || found >= q.limit {
                 break;
             }
             if let Some(hit) = accept(&inner, entry, q, &moment, now) {
-                hits.push(Hit { distance_m: chord_to_m(d2), ..hit });
+                found += 1;
+                f(&HitRef { distance_m: chord_to_m(d2), ..hit });
             }
         }
-        hits
     }
 
     /// The same answer by measuring every place: the yardstick for tests and benchmarks.
@@ -362,7 +387,7 @@ impl PlaceIndex {
                 if d > q.radius_m {
                     return None;
                 }
-                accept(&inner, e, q, &moment, now).map(|h| Hit { distance_m: d, ..h })
+                accept(&inner, e, q, &moment, now).map(|h| HitRef { distance_m: d, ..h }.to_hit())
             })
             .collect();
         hits.sort_by(|a, b| a.distance_m.total_cmp(&b.distance_m));
@@ -372,7 +397,7 @@ impl PlaceIndex {
 }
 
 /// The filters, applied to one place as the walk reaches it.
-fn accept(inner: &Inner, e: &Entry, q: &NearbyQuery, moment: &LocalMoment, now: Millis) -> Option<Hit> {
+fn accept<'a>(inner: &Inner, e: &'a Entry, q: &NearbyQuery, moment: &LocalMoment, now: Millis) -> Option<HitRef<'a>> {
     if !q.kinds.allows(e.kind()) || !e.amenities.contains_all(q.amenities) {
         return None;
     }
@@ -383,10 +408,10 @@ fn accept(inner: &Inner, e: &Entry, q: &NearbyQuery, moment: &LocalMoment, now: 
     if q.open_now && !open_now {
         return None;
     }
-    Some(Hit {
-        id: uuid::Uuid::from_u128(e.id).to_string(),
+    Some(HitRef {
+        id: e.id,
         kind: e.kind(),
-        name: e.name.as_deref().unwrap_or_default().to_string(),
+        name: e.name.as_deref().unwrap_or_default(),
         location: from_unit_sphere(&e.point),
         distance_m: 0.0,
         open_now,
@@ -442,7 +467,7 @@ mod tests {
         let index = PlaceIndex::build([pin(1, 30.26, 120.15), pin(2, 30.27, 120.15)], chrono_tz::Asia::Shanghai, 0);
         assert_eq!(index.len(), 2);
         let hits = index.nearby(&query(30.26, 120.15), Millis(0));
-        assert_eq!(hits[0].id, uuid::Uuid::from_u128(1).to_string());
+        assert_eq!(hits[0].id, 1);
         let stale = pin(1, 30.50, 120.15);
         let mut moved = pin(1, 30.40, 120.15);
         moved.version = 2;

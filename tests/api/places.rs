@@ -289,8 +289,8 @@ async fn nearby_answers_match_a_brute_force_search_on_random_places() {
             };
             let expected = brute_force(&models, &q, now);
             let got = index.nearby(&q, now);
-            let got_ids: Vec<&str> = got.iter().map(|h| h.id.as_str()).collect();
-            let want_ids: Vec<&str> = expected.iter().map(|e| e.0.as_str()).collect();
+            let got_ids: Vec<String> = got.iter().map(|h| h.id_string()).collect();
+            let want_ids: Vec<String> = expected.iter().map(|e| e.0.clone()).collect();
             assert_eq!(got_ids, want_ids, "{q:?} at {now:?}");
             for (h, e) in got.iter().zip(&expected) {
                 assert!((h.distance_m - e.1).abs() < 0.01);
