@@ -2,22 +2,23 @@
 //! water".
 //!
 //! An R*-tree (`rstar`) over points on the unit sphere: the straight-line (chord) distance between
-//! two such points grows with their great-circle distance, so the tree's nearest-neighbour walk
-//! yields places in exact haversine order anywhere on earth, with no projection error. The walk is
-//! lazy: kind, amenity and open-now filters are applied to each place as the walk reaches it, and
-//! it stops at the k-th match or at the radius, so a query's work grows with k (and with what the
-//! filters reject), not with how many places lie inside the radius. Nothing here touches SQL.
+//! two such points grows with their great-circle distance, so a nearest-first walk of the tree
+//! yields places in exact haversine order anywhere on earth, with no projection error. The walk
+//! (`nearby_each`, best first over rstar's nodes) never queues a node beyond the radius or a place
+//! the kind and amenity filters refuse, checks open-now as each place comes off the queue, and
+//! stops at the k-th match, so a query's work grows with k (and with what the filters reject),
+//! not with how many places lie inside the radius. Nothing here touches SQL.
 //!
 //! Entries are compact (about 90 bytes plus the name): the id as a `u128`, the point, the kind,
 //! an amenity bitset, the status and its until-time, and the hours as a number into a table of
 //! distinct opening-hours texts (most places share a handful).
 
-use std::collections::HashMap;
+use std::collections::{BinaryHeap, HashMap};
 use std::str::FromStr;
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use chrono_tz::Tz;
-use rstar::{AABB, PointDistance, RTree, RTreeObject, SelectionFunction};
+use rstar::{AABB, Envelope, PointDistance, RTree, RTreeNode, RTreeObject, SelectionFunction};
 
 use crate::domain::geo::{EARTH_RADIUS_M, Gcj02};
 use crate::domain::hours::{LocalMoment, OpeningHours};
@@ -184,6 +185,32 @@ impl WeakPlaceIndex {
     }
 }
 
+/// A node or place waiting in the nearest-first walk; the heap pops the nearest first.
+struct Near<'a> {
+    d2: f64,
+    node: &'a RTreeNode<Entry>,
+}
+
+impl PartialEq for Near<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.d2 == other.d2
+    }
+}
+
+impl Eq for Near<'_> {}
+
+impl PartialOrd for Near<'_> {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Near<'_> {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        other.d2.total_cmp(&self.d2)
+    }
+}
+
 /// A cold load in progress.
 pub struct IndexBuilder {
     inner: Inner,
@@ -218,7 +245,6 @@ struct ById {
 
 impl SelectionFunction<Entry> for ById {
     fn should_unpack_parent(&self, envelope: &AABB<[f64; 3]>) -> bool {
-        use rstar::Envelope;
         envelope.contains_point(&self.point)
     }
     fn should_unpack_leaf(&self, leaf: &Entry) -> bool {
@@ -361,15 +387,28 @@ impl PlaceIndex {
         let inner = self.read();
         let moment = LocalMoment::new(now, self.tz);
         let center = to_unit_sphere(q.center);
-        let max_chord_2 = m_to_chord_2(q.radius_m);
+        let max_d2 = m_to_chord_2(q.radius_m);
+        // Best first: a min-heap of tree nodes and places by their (lower-bound) distance. Nodes
+        // beyond the radius and places the kind and amenity filters refuse never enter it.
+        let mut heap: BinaryHeap<Near<'_>> = BinaryHeap::with_capacity(64);
+        for child in inner.tree.root().children() {
+            push_near(&mut heap, child, q, &center, max_d2);
+        }
         let mut found = 0;
-        for (entry, d2) in inner.tree.nearest_neighbor_iter_with_distance_2(&center) {
-            if d2 > max_chord_2 || found >= q.limit {
-                break;
-            }
-            if let Some(hit) = accept(&inner, entry, q, &moment, now) {
-                found += 1;
-                f(&HitRef { distance_m: chord_to_m(d2), ..hit });
+        while found < q.limit {
+            let Some(Near { d2, node }) = heap.pop() else { break };
+            match node {
+                RTreeNode::Leaf(entry) => {
+                    if let Some(hit) = accept(&inner, entry, q, &moment, now) {
+                        found += 1;
+                        f(&HitRef { distance_m: chord_to_m(d2), ..hit });
+                    }
+                }
+                RTreeNode::Parent(parent) => {
+                    for child in parent.children() {
+                        push_near(&mut heap, child, q, &center, max_d2);
+                    }
+                }
             }
         }
     }
@@ -393,6 +432,25 @@ impl PlaceIndex {
         hits.sort_by(|a, b| a.distance_m.total_cmp(&b.distance_m));
         hits.truncate(q.limit);
         hits
+    }
+}
+
+/// Queues a node or a place for the walk, unless it lies beyond the radius or is a place the kind
+/// and amenity filters refuse.
+fn push_near<'a>(
+    heap: &mut BinaryHeap<Near<'a>>,
+    node: &'a RTreeNode<Entry>,
+    q: &NearbyQuery,
+    center: &[f64; 3],
+    max_d2: f64,
+) {
+    let d2 = match node {
+        RTreeNode::Leaf(e) if !q.kinds.allows(e.kind()) || !e.amenities.contains_all(q.amenities) => return,
+        RTreeNode::Leaf(e) => e.distance_2(center),
+        RTreeNode::Parent(p) => p.envelope().distance_2(center),
+    };
+    if d2 <= max_d2 {
+        heap.push(Near { d2, node });
     }
 }
 
