@@ -4,13 +4,16 @@ use crate::app::AppState;
 use crate::domain::DomainResult;
 use crate::domain::geo::Gcj02;
 use crate::domain::identity::{Caller, NewPassword, Role, Username};
+use crate::domain::places::PlaceDraft;
 use crate::domain::report::Category;
 use crate::domain::routing::Area;
 use crate::domain::time::Millis;
 use crate::service;
+use crate::service::places as places_service;
 use crate::service::reports::Submission;
 use crate::service::staff::{self, StaffSpec};
 use crate::store;
+use crate::store::accounts::AccountRow;
 use crate::store::offices::OfficeRow;
 
 pub const DEMO_PASSWORD: &str = "demo";
@@ -42,8 +45,9 @@ pub async fn seed_if_empty(state: &AppState) -> DomainResult<()> {
         ("demo-manager", Role::StationManager, "示范驿站管理员", None),
         ("demo-clerk", Role::Clerk, "城关街道工作人员", Some(offices[0].id.clone())),
     ];
+    let mut created = Vec::new();
     for (username, role, display_name, office_id) in accounts {
-        staff::register(
+        let account = staff::register(
             db,
             city_id,
             StaffSpec {
@@ -55,8 +59,62 @@ pub async fn seed_if_empty(state: &AppState) -> DomainResult<()> {
             },
         )
         .await?;
+        created.push(account);
     }
+    seed_places(state, &created[0], &created[1]).await?;
     seed_reports(state, &offices, &departments[0]).await
+}
+
+/// The demo city's places: every kind, some open around the clock, one overnight, one closed on
+/// a holiday; `demo-manager` keeps the first four.
+async fn seed_places(state: &AppState, admin: &AccountRow, manager: &AccountRow) -> DomainResult<()> {
+    use crate::domain::places::{Amenity as A, PlaceKind as K};
+    let admin = Caller {
+        account_id: admin.id.clone(),
+        city_id: admin.city_id.clone(),
+        role: admin.role,
+        office_id: None,
+        display_name: admin.display_name.clone(),
+    };
+    /// kind, name, address, GCJ-02 latitude and longitude, amenities, hours.
+    type DemoPlace = (K, &'static str, &'static str, f64, f64, &'static [A], &'static str);
+    #[rustfmt::skip]
+    let places: [DemoPlace; 12] = [
+        (K::Station, "城关暖新驿站", "城关街道党群服务中心一楼", 30.2588, 120.1263, &[A::DrinkingWater, A::HotWater, A::Microwave, A::PhoneCharging, A::Toilet, A::RestSeating, A::AirConditioning], "24/7"),
+        (K::Station, "东湖新伙伴驿站", "东湖社区服务中心", 30.2712, 120.1925, &[A::DrinkingWater, A::PhoneCharging, A::EbikeCharging, A::Wifi, A::UnionService], "mon-sun 08:00-22:00; 2026-10-01 closed"),
+        (K::Station, "西山夜间驿站", "西山路88号工会驿站", 30.2840, 120.1350, &[A::HotWater, A::Microwave, A::RestSeating, A::Heating], "mon-sun 22:00-06:00"),
+        (K::ParkingZone, "文三路外卖专用停车区", "文三路与学院路口东北角", 30.2781, 120.1512, &[A::RainShelter, A::EbikeCharging], "24/7"),
+        (K::Station, "湖滨爱心驿站", "湖滨银泰东侧", 30.2595, 120.1680, &[A::DrinkingWater, A::Toilet, A::UmbrellaLending, A::FirstAid], "mon-fri 09:00-21:00; sat-sun 10:00-22:00"),
+        (K::Station, "高新区骑手之家", "科技园服务中心B座", 30.2920, 120.2010, &[A::DrinkingWater, A::HotWater, A::Microwave, A::PhoneCharging, A::BatterySwap, A::Lockers, A::LegalAid], "24/7"),
+        (K::ParkingZone, "武林广场临时驻留点", "武林广场地下通道口", 30.2745, 120.1640, &[A::RainShelter], "mon-sun 07:00-23:00"),
+        (K::ParkingZone, "天目山路停车区", "天目山路 168 号前", 30.2790, 120.1230, &[], "24/7"),
+        (K::FriendlySite, "翠苑一区（友好小区）", "翠苑一区北门", 30.2880, 120.1420, &[A::Toilet], "mon-sun 06:00-23:00"),
+        (K::FriendlySite, "黄龙写字楼（友好楼宇）", "黄龙路 5 号", 30.2690, 120.1480, &[A::Toilet, A::DrinkingWater], "mon-fri 07:00-22:00"),
+        (K::Station, "钱江社区驿站", "钱江路社区服务站", 30.2520, 120.2050, &[A::DrinkingWater, A::RepairKit, A::RestSeating], "mon-sat 08:00-20:00"),
+        (K::FriendlySite, "城东商场（友好商场）", "城东商场 1 号门", 30.2960, 120.1780, &[A::Toilet, A::AirConditioning, A::Wifi], "mon-sun 10:00-22:00"),
+    ];
+    let mut drafts = Vec::new();
+    for (kind, name, address, lat, lng, amenities, hours) in places {
+        drafts.push(PlaceDraft {
+            kind,
+            name: name.to_string(),
+            address: address.to_string(),
+            location: Gcj02::new(lat, lng)?,
+            host_org: Some("示范市社会工作部".to_string()),
+            contact_phone: Some("0571-12345".to_string()),
+            photos: Vec::new(),
+            amenities: amenities.iter().copied().collect(),
+            hours: hours.parse()?,
+            capacity: (kind == K::ParkingZone).then_some(20),
+            max_stay_minutes: (kind == K::ParkingZone).then_some(30),
+            entry_instructions: (kind == K::FriendlySite).then(|| "出示骑手证或美团/饿了么骑手App即可进入".to_string()),
+        });
+    }
+    let rows = places_service::create_many(state, &admin, drafts, "place.create").await?;
+    for row in rows.iter().take(4) {
+        places_service::set_managers(state, &admin, &row.id, vec![manager.id.clone()]).await?;
+    }
+    Ok(())
 }
 
 /// The demo offices' jurisdictions: three adjacent bands over GCJ-02 latitude 30.24–30.31, west

@@ -1,4 +1,4 @@
-//! The `xinhuoban` command: `serve` (default), `migrate`, `spec`, `admin create`.
+//! The `xinhuoban` command: `serve` (default), `migrate`, `spec`, `admin create`, `demo places`.
 
 use std::io::BufRead;
 use std::process::ExitCode;
@@ -32,6 +32,25 @@ enum Command {
     Admin {
         #[command(subcommand)]
         command: AdminCommand,
+    },
+    /// Demo and benchmark data.
+    Demo {
+        #[command(subcommand)]
+        command: DemoCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum DemoCommand {
+    /// Add generated places spread over a square around the demo city centre (for load tests).
+    Places {
+        #[arg(long, default_value_t = 100_000)]
+        count: usize,
+        /// Side of the square, in kilometres.
+        #[arg(long, default_value_t = 50.0)]
+        side_km: f64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
     },
 }
 
@@ -87,6 +106,12 @@ async fn run(command: Command, config: Config) -> Result<(), Box<dyn std::error:
             Ok(())
         }
         Command::Spec => Ok(()),
+        Command::Demo { command: DemoCommand::Places { count, side_km, seed } } => {
+            let state = AppState::prepare(config).await?;
+            let n = xinhuoban::service::places::generate(&state, count, side_km, seed).await?;
+            println!("generated {n} places over {side_km} km x {side_km} km");
+            Ok(())
+        }
         Command::Admin { command: AdminCommand::Create { username, role, display_name, office_id } } => {
             let state = AppState::prepare(config).await?;
             let password = read_password()?;

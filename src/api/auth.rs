@@ -85,6 +85,8 @@ pub struct MeResponse {
     pub city_id: String,
     /// The office a clerk works for.
     pub office_id: Option<String>,
+    /// The places a station manager keeps (absent for other roles).
+    pub place_ids: Option<Vec<String>>,
 }
 
 #[derive(ApiResponse)]
@@ -167,14 +169,19 @@ impl AuthApi {
 
     /// Who am I
     #[oai(path = "/me", method = "get", operation_id = "me")]
-    async fn me(&self, auth: BearerAuth) -> ApiResult<Json<MeResponse>> {
+    async fn me(&self, state: Data<&AppState>, auth: BearerAuth) -> ApiResult<Json<MeResponse>> {
         let c = auth.caller();
+        let place_ids = match c.role {
+            Role::StationManager => Some(store::places::managed_ids(&state.db, &c.account_id).await?),
+            _ => None,
+        };
         Ok(Json(MeResponse {
             account_id: c.account_id.clone(),
             role: c.role.into(),
             display_name: c.display_name.clone(),
             city_id: c.city_id.clone(),
             office_id: c.office_id.clone(),
+            place_ids,
         }))
     }
 }

@@ -32,6 +32,12 @@ mirror_enum!(
     CoordDto = CoordSystem { Gcj02, Wgs84 }
 );
 
+impl CoordDto {
+    pub fn as_str(self) -> &'static str {
+        CoordSystem::from(self).as_str()
+    }
+}
+
 /// The coordinate system a request named (GCJ-02 when it named none).
 pub fn coord_of(coord: Option<CoordDto>) -> CoordSystem {
     coord.map(CoordSystem::from).unwrap_or_default()

@@ -5,6 +5,7 @@ pub mod admin;
 pub mod auth;
 pub mod dto;
 pub mod error;
+pub mod fast_json;
 pub mod media;
 pub mod open311;
 pub mod paging;

@@ -24,8 +24,10 @@ pub async fn load_index(db: &Db, tz: chrono_tz::Tz) -> DomainResult<PlaceIndex> 
     let started = std::time::Instant::now();
     let mut builder = PlaceIndex::builder();
     let version = store::load_pins(db, |pin| builder.push(&pin)).await?;
+    let read_ms = started.elapsed().as_millis() as u64;
     let index = builder.finish(tz, version);
-    tracing::info!(places = index.len(), ms = started.elapsed().as_millis() as u64, "place index loaded");
+    let ms = started.elapsed().as_millis() as u64;
+    tracing::info!(places = index.len(), ms, read_ms, "place index loaded");
     Ok(index)
 }
 
@@ -359,4 +361,66 @@ pub async fn check_in(
         state.places.upsert(&after.pin());
     }
     Ok((row, true))
+}
+
+/// The centre of the demo city (GCJ-02).
+pub const DEMO_CENTRE: (f64, f64) = (30.275, 120.16);
+
+/// Fills the city with `count` generated places spread over `side_km` × `side_km` around the demo
+/// centre, in batches (for benchmarks and load tests; one audit entry per batch).
+pub async fn generate(state: &AppState, count: usize, side_km: f64, seed: u64) -> DomainResult<usize> {
+    use rand::{Rng, SeedableRng};
+    const BATCH: usize = 10_000;
+    const HOURS: [&str; 4] = ["24/7", "mon-sun 08:00-22:00", "mon-sun 22:00-06:00", "mon-fri 09:00-18:00"];
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let hours: Vec<OpeningHours> = HOURS.iter().map(|h| h.parse()).collect::<Result<_, _>>()?;
+    let half_lat = side_km / 2.0 / 111.195;
+    let half_lng = half_lat / DEMO_CENTRE.0.to_radians().cos();
+    let kinds = crate::domain::places::PlaceKind::ALL;
+    let mut done = 0;
+    while done < count {
+        let n = BATCH.min(count - done);
+        let mut tx = state.db.pool.begin().await?;
+        let version = store::next_version(&mut tx).await?;
+        let now = Millis::now();
+        for i in done..done + n {
+            let kind = kinds[rng.random_range(0..kinds.len())];
+            let parking = kind == crate::domain::places::PlaceKind::ParkingZone;
+            let draft = PlaceDraft {
+                kind,
+                name: format!("{}{i}", if parking { "停车点" } else { "驿站" }),
+                address: format!("示范路{i}号"),
+                location: crate::domain::geo::Gcj02::new(
+                    DEMO_CENTRE.0 + rng.random_range(-half_lat..half_lat),
+                    DEMO_CENTRE.1 + rng.random_range(-half_lng..half_lng),
+                )?,
+                host_org: None,
+                contact_phone: None,
+                photos: Vec::new(),
+                amenities: Amenity::ALL.iter().copied().filter(|_| rng.random_bool(0.3)).collect(),
+                hours: hours[[0, 0, 1, 2, 3][rng.random_range(0..5usize)]].clone(),
+                capacity: parking.then_some(10),
+                max_stay_minutes: None,
+                entry_instructions: None,
+            };
+            store::save(&mut tx, &new_row(&state.city.id, draft, version, now), true).await?;
+        }
+        audit::record(
+            &mut *tx,
+            AuditEntry {
+                city_id: &state.city.id,
+                actor_id: None,
+                action: "place.generate",
+                object_kind: "place",
+                object_id: "generated",
+                before: None,
+                after: Some(json!({ "count": n })),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        done += n;
+        tracing::info!(done, count, "generated places");
+    }
+    Ok(done)
 }

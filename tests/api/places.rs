@@ -289,8 +289,8 @@ async fn nearby_answers_match_a_brute_force_search_on_random_places() {
             };
             let expected = brute_force(&models, &q, now);
             let got = index.nearby(&q, now);
-            let got_ids: Vec<&str> = got.iter().map(|h| h.id.as_str()).collect();
-            let want_ids: Vec<&str> = expected.iter().map(|e| e.0.as_str()).collect();
+            let got_ids: Vec<String> = got.iter().map(|h| h.id_string()).collect();
+            let want_ids: Vec<String> = expected.iter().map(|e| e.0.clone()).collect();
             assert_eq!(got_ids, want_ids, "{q:?} at {now:?}");
             for (h, e) in got.iter().zip(&expected) {
                 assert!((h.distance_m - e.1).abs() < 0.01);
@@ -650,5 +650,24 @@ async fn the_map_lists_places_inside_a_box_page_by_page() {
     let (_, page) = app.get("/api/v1/places?bbox=120.095,30.2525,120.195,30.2975&coord=wgs84", None).await;
     assert_eq!(page["items"].as_array().unwrap().len(), 5, "{page}");
     assert_eq!(page["items"][0]["coord"], "wgs84");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_demo_city_has_places_of_every_kind_and_the_demo_manager_keeps_some() {
+    let app = spawn_demo_app().await;
+    assert_eq!(app.state.places.len(), 12);
+    let (_, page) = app.get("/api/v1/places?bbox=120.11,30.25,120.21,30.30&limit=100", None).await;
+    let items = page["items"].as_array().unwrap();
+    assert_eq!(items.len(), 12, "all inside the demo area");
+    for kind in ["station", "parking_zone", "friendly_site"] {
+        assert!(items.iter().any(|i| i["kind"] == kind), "{kind}");
+    }
+    assert!(items.iter().any(|i| i["hours"] == "mon-sun 22:00-06:00"));
+    let (status, body) =
+        app.post("/api/v1/auth/staff-login", None, json!({ "username": "demo-manager", "password": "demo" })).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, me) = app.get("/api/v1/me", body["token"].as_str()).await;
+    assert_eq!(me["place_ids"].as_array().unwrap().len(), 4, "{me}");
     app.stop().await;
 }

@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# HTTP load test of nearby search, on loopback only.
+#
+#  1. builds the release binary and fills a fresh SQLite database with $PLACES generated places over
+#     a 50 km x 50 km city (`xinhuoban demo places`);
+#  2. starts the server and drives /healthz, then GET /api/v1/places/nearby from random centres
+#     (benches/nearby.lua), each with wrk for $DURATION, and prints requests/s and p99 side by side;
+#  3. fills another database with $BIG places, starts the server cold and prints how long the index
+#     load took and the resident memory once ready.
+#
+# Usage: bash benches/load.sh   (PLACES=100000 BIG=1000000 DURATION=20s CONNECTIONS=64 THREADS=1
+#                                WORK_DIR=/path/to/keep/databases)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PLACES="${PLACES:-100000}"
+BIG="${BIG:-1000000}"
+DURATION="${DURATION:-20s}"
+CONNECTIONS="${CONNECTIONS:-64}"
+THREADS="${THREADS:-1}"
+PORT="${PORT:-18080}"
+BASE="http://127.0.0.1:$PORT"
+
+if ! command -v wrk >/dev/null; then
+  echo "== installing wrk"
+  apt-get install -y wrk >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y wrk >/dev/null; }
+fi
+
+echo "== cargo build --release"
+cargo build --release -q
+BIN="$PWD/target/release/xinhuoban"
+# WORK_DIR keeps the generated databases between runs (generation of 1M places takes a minute or two).
+WORK="${WORK_DIR:-$(mktemp -d)}"
+mkdir -p "$WORK"
+SERVER_PID=""
+cleanup() {
+  if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
+  [ -n "${WORK_DIR:-}" ] || rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# Demo mode (no secrets needed; loopback only) on an explicit database; request logs off so the
+# numbers measure the service, not the terminal.
+generate_env() {
+  env XHB_DEMO=true XHB_DATABASE_URL="sqlite://$WORK/$1.db" XHB_BIND="127.0.0.1:$PORT" \
+    XHB_LOG_FORMAT=json XHB_LOG="warn,xinhuoban::service::places=info" "${@:2}"
+}
+
+generate() {
+  if [ -f "$WORK/$1.db" ]; then echo "== reusing $WORK/$1.db"; return; fi
+  echo "== generating $2 places ($1)"
+  local started=$SECONDS
+  generate_env "$1" "$BIN" demo places --count "$2" --side-km 50 >/dev/null
+  echo "   took $((SECONDS - started)) s"
+}
+
+start_server() {
+  if curl -sf "$BASE/healthz" >/dev/null; then echo "port $PORT is taken"; exit 1; fi
+  local started_ns
+  started_ns=$(date +%s%N)
+  # Started directly (not through a function) so that $! is the server itself.
+  env XHB_DEMO=true XHB_DATABASE_URL="sqlite://$WORK/$1.db" XHB_BIND="127.0.0.1:$PORT" \
+    XHB_LOG_FORMAT=json XHB_LOG="warn,xinhuoban::service::places=info" "$BIN" serve >"$WORK/$1.log" 2>&1 &
+  SERVER_PID=$!
+  until curl -sf "$BASE/readyz" >/dev/null; do
+    kill -0 "$SERVER_PID" 2>/dev/null || { cat "$WORK/$1.log"; exit 1; }
+    sleep 0.05
+  done
+  READY_MS=$(( ($(date +%s%N) - started_ns) / 1000000 ))
+  LOAD_MS=$(grep -o '"ms":[0-9]*' "$WORK/$1.log" | head -1 | cut -d: -f2)
+  LOADED=$(grep -o '"places":[0-9]*' "$WORK/$1.log" | head -1 | cut -d: -f2)
+}
+
+stop_server() {
+  kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""
+}
+
+wrk_run() { # name, extra wrk args...
+  local out
+  out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "${@:2}")
+  echo "$out" > "$WORK/wrk-$1.txt"
+  RPS=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
+  P99=$(echo "$out" | awk '$1 == "99%" {print $2}')
+  NON2XX=$(echo "$out" | awk '/Non-2xx/ {print $NF}')
+}
+
+generate load "$PLACES"
+start_server load
+echo "== server ready in ${READY_MS} ms with $LOADED places in the index (load ${LOAD_MS} ms)"
+curl -sf "$BASE/api/v1/places/nearby?lat=30.275&lng=120.16" | head -c 300; echo
+wrk -t1 -c8 -d2s -s benches/nearby.lua "$BASE" >/dev/null  # warm-up
+wrk_run healthz "$BASE/healthz"
+H_RPS=$RPS H_P99=$P99
+wrk_run nearby -s benches/nearby.lua "$BASE"
+N_RPS=$RPS N_P99=$P99 N_ERR=${NON2XX:-0}
+RSS_SMALL=$(ps -o rss= -p "$SERVER_PID" | tr -d ' ')
+stop_server
+
+generate big "$BIG"
+start_server big
+RSS_BIG=$(ps -o rss= -p "$SERVER_PID" | tr -d ' ')
+BIG_READY=$READY_MS BIG_LOAD=$LOAD_MS BIG_LOADED=$LOADED
+stop_server
+
+echo
+echo "== results ($(nproc) cores; wrk -t$THREADS -c$CONNECTIONS -d$DURATION on 127.0.0.1)"
+printf '%-44s %12s %10s\n' "endpoint ($PLACES places)" "requests/s" "p99"
+printf '%-44s %12s %10s\n' "/healthz" "$H_RPS" "$H_P99"
+printf '%-44s %12s %10s\n' "/api/v1/places/nearby (3 km, 20 nearest)" "$N_RPS" "$N_P99"
+awk -v n="$N_RPS" -v h="$H_RPS" 'BEGIN { printf "nearby / healthz throughput: %.2f (target >= 0.5)\n", n / h }'
+echo "non-2xx answers to nearby: ${N_ERR}"
+echo "RSS with $PLACES places after the load: $((RSS_SMALL / 1024)) MB"
+echo "cold start with $BIG_LOADED places: index loaded in ${BIG_LOAD} ms, ready in ${BIG_READY} ms (target <= 5000 ms)"
+echo "RSS with $BIG_LOADED places once ready: $((RSS_BIG / 1024)) MB (target <= 400 MB)"
