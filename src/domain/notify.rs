@@ -5,6 +5,8 @@
 //! `phrase2` (status), `time3` (time) and `thing4` (note).
 
 use chrono::DateTime;
+
+use super::report::ReportStatus;
 use chrono_tz::Tz;
 use serde_json::json;
 
@@ -20,6 +22,21 @@ pub struct ReportProgress<'a> {
     pub status: &'a str,
     pub note: &'a str,
     pub at: DateTime<Tz>,
+}
+
+/// The status as riders read it, in at most five characters (WeChat's `phrase`).
+pub fn status_phrase(status: ReportStatus) -> &'static str {
+    match status {
+        ReportStatus::Submitted => "已提交",
+        ReportStatus::Accepted => "已受理",
+        ReportStatus::InProgress => "处理中",
+        ReportStatus::Resolved => "已解决",
+        ReportStatus::Closed => "已办结",
+        ReportStatus::Rejected => "未受理",
+        ReportStatus::Duplicate => "已合并",
+        ReportStatus::Transferred => "已转办",
+        ReportStatus::Reopened => "已重启",
+    }
 }
 
 /// The page the message opens, and the template data.

@@ -9,6 +9,7 @@ use sqlx::AnyConnection;
 use crate::app::AppState;
 use crate::domain::geo::Gcj02;
 use crate::domain::identity::{Caller, Role};
+use crate::domain::notify::{ReportProgress, status_phrase};
 use crate::domain::report::{
     Action, Actor, Category, EventKind, LifecycleFacts, Note, ReportStatus, TransferTarget, auto_close_due, next_status,
 };
@@ -400,9 +401,35 @@ pub async fn act(
         // Whoever followed the copy follows the original now.
         store::reports::copy_followers(&mut tx, &report.id, original, now).await?;
     }
+    let note_for_riders = public_note.clone().unwrap_or_default();
     finish(&mut tx, state, &mut report, EventKind::for_status(to), staff, (public_note, notes.internal), now).await?;
+    tell_followers(&mut tx, state, &report, &note_for_riders, now).await?;
     tx.commit().await?;
     Ok(report)
+}
+
+/// Queues a subscribe message to everyone following the report, in the transaction that moved it.
+async fn tell_followers(
+    conn: &mut AnyConnection,
+    state: &AppState,
+    report: &ReportRow,
+    public_note: &str,
+    now: Millis,
+) -> DomainResult<()> {
+    if state.config.notify_report_template_id.is_none() {
+        return Ok(());
+    }
+    let followers = store::reports::followers(conn, &report.id).await?;
+    let category = units::category_settings(&state.db, &state.city.id, report.category).await?;
+    let progress = ReportProgress {
+        report_id: &report.id,
+        category: &category.name,
+        status: status_phrase(report.status),
+        note: public_note,
+        at: now.in_zone(state.city.tz),
+    };
+    crate::service::notify::queue_report_progress(conn, &state.config, &state.city.id, &followers, &progress).await?;
+    Ok(())
 }
 
 /// Saves the report with its next deadline and appends the timeline entry.

@@ -362,6 +362,15 @@ pub async fn copy_followers(conn: &mut AnyConnection, from: &str, to: &str, at: 
     Ok(())
 }
 
+/// The accounts following a report, to tell them it moved on.
+pub async fn followers(conn: &mut AnyConnection, report_id: &str) -> DomainResult<Vec<String>> {
+    let rows = sqlx::query("SELECT account_id FROM report_followers WHERE report_id = $1 ORDER BY account_id")
+        .bind(report_id)
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter().map(|r| Ok(r.try_get("account_id")?)).collect()
+}
+
 pub async fn is_follower(db: &Db, report_id: &str, account_id: &str) -> DomainResult<bool> {
     let row = sqlx::query("SELECT report_id FROM report_followers WHERE report_id = $1 AND account_id = $2")
         .bind(report_id)

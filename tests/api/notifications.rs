@@ -46,10 +46,25 @@ fn subscribe_send(Query(q): Query<TokenQuery>, Json(body): Json<Value>, fake: Da
     Json(json!({ "errcode": errcode, "errmsg": if errcode == 0 { "ok" } else { "scripted" } }))
 }
 
+#[derive(serde::Deserialize)]
+struct CodeQuery {
+    js_code: String,
+}
+
+/// Login for riders whose codes are `ok-<openid>`, as the shared fake answers it.
+#[handler]
+fn jscode2session(Query(q): Query<CodeQuery>) -> Json<Value> {
+    match q.js_code.strip_prefix("ok-") {
+        Some(openid) => Json(json!({ "openid": openid, "session_key": "k" })),
+        None => Json(json!({ "errcode": 40029, "errmsg": "invalid code" })),
+    }
+}
+
 async fn spawn_wechat(script: &[i64]) -> (Shared, String) {
     let fake: Shared =
         Arc::new(Mutex::new(FakeWechat { script: script.iter().copied().collect(), ..Default::default() }));
     let app = Route::new()
+        .at("/sns/jscode2session", poem::get(jscode2session))
         .at("/cgi-bin/stable_token", post(stable_token))
         .at("/cgi-bin/message/subscribe/send", post(subscribe_send))
         .data(fake.clone());
@@ -192,4 +207,32 @@ async fn nothing_is_queued_without_a_template() {
     report_resolved(&app, &followers).await;
     assert!(outbox_statuses(&app).await.is_empty());
     app.stop().await;
+}
+
+#[tokio::test]
+async fn a_clerk_accepting_a_report_tells_the_reporter_and_whoever_said_me_too() {
+    let (fake, wechat) = spawn_wechat(&[]).await;
+    let c = crate::reports::city_with(options(&wechat, 20)).await;
+    let reporter = c.app.rider_token("openid-first").await;
+    let neighbour = c.app.rider_token("openid-second").await;
+    let id = crate::reports::file_ok(&c.app, &reporter, crate::reports::report_at("road_damage", 30.27, 120.16)).await;
+    // The second rider reports the same hole a few metres away: a "me too" that follows it.
+    let (status, body) =
+        crate::reports::file(&c.app, &neighbour, crate::reports::report_at("road_damage", 30.27002, 120.16001)).await;
+    assert!(status.is_success(), "{body}");
+
+    let (status, body) =
+        crate::reports::act(&c.app, &c.clerks[1], &id, json!({ "action": "accept", "public_note": "已派人核实" }))
+            .await;
+    assert!(status.is_success(), "{body}");
+    eventually("both followers told", || async { fake.lock().unwrap().sent.len() == 2 }).await;
+    let f = fake.lock().unwrap();
+    let mut recipients: Vec<&str> = f.sent.iter().map(|(_, b)| b["touser"].as_str().unwrap()).collect();
+    recipients.sort();
+    assert_eq!(recipients, ["openid-first", "openid-second"]);
+    let body = &f.sent[0].1;
+    assert_eq!(body["page"], format!("pages/report/detail?id={id}"));
+    assert_eq!(body["data"]["phrase2"]["value"], "已受理");
+    assert_eq!(body["data"]["thing1"]["value"], "道路破损");
+    assert_eq!(body["data"]["thing4"]["value"], "已派人核实");
 }
