@@ -67,6 +67,7 @@ pub struct StaffPage {
     pub next_cursor: Option<String>,
 }
 
+#[derive(Default)]
 pub struct AdminApi;
 
 #[OpenApi(tag = "ApiTags::Admin")]

@@ -62,6 +62,7 @@ pub enum Photo {
     Jpeg(Binary<Vec<u8>>, #[oai(header = "content-type")] String, #[oai(header = "cache-control")] String),
 }
 
+#[derive(Default)]
 pub struct MediaApi;
 
 #[OpenApi(tag = "ApiTags::Media")]

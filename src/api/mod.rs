@@ -54,26 +54,13 @@ pub type Apis = (
 
 /// Every API object, in one tuple: what the server serves and what `xinhuoban spec` writes.
 pub fn service() -> OpenApiService<Apis, ()> {
-    OpenApiService::new(
-        (
-            auth::AuthApi,
-            admin::AdminApi,
-            media::MediaApi,
-            places::PlacesApi,
-            place_admin::PlaceAdminApi,
-            reports::ReportsApi,
-            units::UnitsApi,
-            triage::TriageApi,
-        ),
-        "xinhuoban",
-        env!("CARGO_PKG_VERSION"),
-    )
-    .description(
-        "Backend of the xinhuoban (新伙伴) mini-program for delivery riders, couriers and drivers: \
+    OpenApiService::new(Apis::default(), "xinhuoban", env!("CARGO_PKG_VERSION"))
+        .description(
+            "Backend of the xinhuoban (新伙伴) mini-program for delivery riders, couriers and drivers: \
          stations, parking zones, tap-to-report and governance points. Errors always have the shape \
          {\"code\", \"message\", \"details\"}; every coordinate names its system (gcj02 or wgs84).",
-    )
-    .server(API_PREFIX)
+        )
+        .server(API_PREFIX)
 }
 
 /// The spec as YAML, exactly as `api-spec/openapi.yaml` holds it. Building it needs no database.

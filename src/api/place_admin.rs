@@ -232,6 +232,7 @@ pub enum ExportResponse {
     GeoJson(Json<Value>),
 }
 
+#[derive(Default)]
 pub struct PlaceAdminApi;
 
 #[OpenApi(tag = "ApiTags::PlaceManagement")]

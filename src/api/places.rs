@@ -352,6 +352,7 @@ fn parse_bbox(raw: &str, coord: CoordSystem) -> Result<(Bbox, [f64; 4]), DomainE
     Ok((gcj, [min_lng, min_lat, max_lng, max_lat]))
 }
 
+#[derive(Default)]
 pub struct PlacesApi;
 
 #[OpenApi(tag = "ApiTags::Places")]

@@ -331,6 +331,7 @@ pub struct RatingRequest {
     pub comment: Option<String>,
 }
 
+#[derive(Default)]
 pub struct ReportsApi;
 
 #[OpenApi(tag = "ApiTags::Reports")]

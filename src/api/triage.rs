@@ -272,6 +272,7 @@ fn parse_queue_cursor(after: Option<String>) -> DomainResult<Option<(Millis, Str
         .transpose()
 }
 
+#[derive(Default)]
 pub struct TriageApi;
 
 #[OpenApi(tag = "ApiTags::Triage")]

@@ -89,6 +89,7 @@ pub struct CategoryAdminView {
     pub department_ids: Vec<String>,
 }
 
+#[derive(Default)]
 pub struct UnitsApi;
 
 async fn audit(
