@@ -1,10 +1,8 @@
-//! Builds the service: state, the poem route (API, docs, health, metrics) and the server.
+//! Builds the service: the poem route (API, docs, health, metrics), its middleware and the server.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Instant;
 
-use chrono_tz::Tz;
 use poem::endpoint::make_sync;
 use poem::http::{HeaderValue, Method, StatusCode};
 use poem::listener::{Acceptor, Listener};
@@ -17,79 +15,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::api::{self, error::ApiError, error::Lang};
-use crate::config::Config;
-use crate::index::PlaceIndex;
-use crate::integrations::wechat::WechatClient;
-use crate::metrics::Metrics;
-use crate::store::{self, Db};
-
-/// The deployment's city: every row the service writes carries its id.
-#[derive(Debug, Clone)]
-pub struct CityContext {
-    pub id: String,
-    pub name: String,
-    pub tz: Tz,
-}
-
-/// Everything a handler may need, cheap to clone.
-#[derive(Clone)]
-pub struct AppState {
-    pub config: Arc<Config>,
-    pub db: Db,
-    pub wechat: WechatClient,
-    pub city: Arc<CityContext>,
-    pub metrics: Arc<Metrics>,
-    /// Places in memory for nearby search; kept fresh by every write and a background refresh.
-    pub places: PlaceIndex,
-    /// Jurisdictions and category assignments, in memory for routing reports.
-    pub routing: Arc<crate::service::units::RoutingCache>,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum StartError {
-    #[error(transparent)]
-    Database(#[from] store::ConnectError),
-    #[error("cannot prepare the service: {0}")]
-    Prepare(String),
-    #[error("cannot listen on {addr}: {source}")]
-    Listen { addr: SocketAddr, source: std::io::Error },
-}
-
-impl AppState {
-    /// Connects and migrates the database, makes sure the city exists, and seeds the demo city
-    /// when demo mode finds an empty database.
-    pub async fn prepare(config: Config) -> Result<AppState, StartError> {
-        let db = Db::connect(&config.database_url, config.database_max_connections).await?;
-        db.migrate().await?;
-        let city = store::cities::ensure_default(&db, &config.city_name, config.city_time_zone.name())
-            .await
-            .map_err(|e| StartError::Prepare(e.to_string()))?;
-        let tz: Tz =
-            city.time_zone.parse().map_err(|_| StartError::Prepare(format!("city time zone `{}`", city.time_zone)))?;
-        let wechat = WechatClient::new(&config.wechat_api_base, config.wechat.clone(), config.wechat_timeout)
-            .map_err(|e| StartError::Prepare(format!("HTTP client: {e}")))?;
-        let places = crate::service::places::load_index(&db, tz)
-            .await
-            .map_err(|e| StartError::Prepare(format!("places: {e}")))?;
-        crate::service::places::spawn_refresher(db.clone(), &places);
-        let state = AppState {
-            config: Arc::new(config),
-            db,
-            wechat,
-            city: Arc::new(CityContext { id: city.id, name: city.name, tz }),
-            metrics: Arc::new(Metrics::default()),
-            places,
-            routing: Arc::default(),
-        };
-        if state.config.demo {
-            crate::demo::seed_if_empty(&state).await.map_err(|e| StartError::Prepare(format!("demo seed: {e}")))?;
-        }
-        let prepare = |e: crate::domain::DomainError| StartError::Prepare(format!("reports: {e}"));
-        crate::service::units::ensure_city_defaults(&state.db, &state.city.id).await.map_err(prepare)?;
-        state.routing.reload(&state.db, &state.city.id).await.map_err(prepare)?;
-        Ok(state)
-    }
-}
+use crate::state::{AppState, StartError};
 
 /// The whole HTTP surface.
 pub fn route(state: AppState) -> impl Endpoint {
@@ -298,8 +224,8 @@ pub async fn start(
     let grace = state.config.shutdown_grace;
     let (tx, rx) = oneshot::channel::<()>();
     let app = route(state.clone());
-    let outbox = crate::outbox::spawn(state.clone());
-    let background = crate::service::reports::spawn_background(state.clone());
+    let outbox = crate::outbox::spawn(state.outbox());
+    let background = crate::service::reports::spawn_background(state.reports());
     let task = tokio::spawn(async move {
         let stop = async move {
             tokio::select! {

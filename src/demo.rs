@@ -1,6 +1,5 @@
 //! The demo city seeded on the first out-of-the-box start, so a newcomer can try every endpoint.
 
-use crate::app::AppState;
 use crate::domain::DomainResult;
 use crate::domain::geo::Gcj02;
 use crate::domain::identity::{Caller, NewPassword, Role, Username};
@@ -12,6 +11,7 @@ use crate::service;
 use crate::service::places as places_service;
 use crate::service::reports::Submission;
 use crate::service::staff::{self, StaffSpec};
+use crate::state::AppState;
 use crate::store;
 use crate::store::accounts::AccountRow;
 use crate::store::offices::OfficeRow;
@@ -110,9 +110,9 @@ async fn seed_places(state: &AppState, admin: &AccountRow, manager: &AccountRow)
             entry_instructions: (kind == K::FriendlySite).then(|| "出示骑手证或美团/饿了么骑手App即可进入".to_string()),
         });
     }
-    let rows = places_service::create_many(state, &admin, drafts, "place.create").await?;
+    let rows = places_service::create_many(&state.places(), &admin, drafts, "place.create").await?;
     for row in rows.iter().take(4) {
-        places_service::set_managers(state, &admin, &row.id, vec![manager.id.clone()]).await?;
+        places_service::set_managers(&state.places(), &admin, &row.id, vec![manager.id.clone()]).await?;
     }
     Ok(())
 }
@@ -158,7 +158,7 @@ async fn seed_reports(state: &AppState, offices: &[OfficeRow], market: &OfficeRo
             media_ids: Vec::new(),
             anonymous: false,
         };
-        service::reports::submit(state, &caller, submission, None, Millis::now()).await?;
+        service::reports::submit(&state.reports(), &caller, submission, None, Millis::now()).await?;
     }
     Ok(())
 }

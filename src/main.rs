@@ -4,10 +4,11 @@ use std::io::BufRead;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use xinhuoban::app::{self, AppState};
+use xinhuoban::app;
 use xinhuoban::config::Config;
 use xinhuoban::domain::identity::{NewPassword, Username};
 use xinhuoban::service::staff::{self, StaffSpec};
+use xinhuoban::state::AppState;
 
 #[derive(Parser)]
 #[command(
@@ -108,7 +109,7 @@ async fn run(command: Command, config: Config) -> Result<(), Box<dyn std::error:
         Command::Spec => Ok(()),
         Command::Demo { command: DemoCommand::Places { count, side_km, seed } } => {
             let state = AppState::prepare(config).await?;
-            let n = xinhuoban::service::places::generate(&state, count, side_km, seed).await?;
+            let n = xinhuoban::service::places::generate(&state.places(), count, side_km, seed).await?;
             println!("generated {n} places over {side_km} km x {side_km} km");
             Ok(())
         }

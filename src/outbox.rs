@@ -6,12 +6,11 @@
 use serde::{Deserialize, Serialize};
 use tokio::task::JoinHandle;
 
-use crate::app::AppState;
 use crate::domain::DomainResult;
 use crate::domain::delivery::{Attempt, RetryPolicy};
 use crate::domain::time::Millis;
-use crate::integrations::wechat::SubscribeMessage;
-use crate::store::{self, outbox::OutboxMessage};
+use crate::integrations::wechat::{SubscribeMessage, WechatClient};
+use crate::store::{self, Db, outbox::OutboxMessage};
 
 pub const KIND_WECHAT_SUBSCRIBE: &str = "wechat_subscribe";
 /// How long a claimed message is this node's before another may try it.
@@ -37,10 +36,21 @@ pub async fn enqueue_subscribe(
     store::outbox::enqueue(conn, city_id, KIND_WECHAT_SUBSCRIBE, &json).await
 }
 
+/// What delivery needs: the outbox's table, WeChat, and the timing settings.
+#[derive(Clone)]
+pub struct OutboxContext {
+    pub db: Db,
+    pub wechat: WechatClient,
+    pub poll: std::time::Duration,
+    pub retry_base: std::time::Duration,
+    /// `formal`, `trial` or `developer`: which build a message opens.
+    pub miniprogram_state: String,
+}
+
 /// Runs the delivery loop until the task is aborted.
-pub fn spawn(state: AppState) -> JoinHandle<()> {
+pub fn spawn(state: OutboxContext) -> JoinHandle<()> {
     tokio::spawn(async move {
-        let poll = state.config.outbox_poll;
+        let poll = state.poll;
         loop {
             match deliver_due(&state).await {
                 Ok(n) if n > 0 => continue,
@@ -53,9 +63,9 @@ pub fn spawn(state: AppState) -> JoinHandle<()> {
 }
 
 /// Delivers one batch of due messages; returns how many were claimed.
-pub async fn deliver_due(state: &AppState) -> DomainResult<usize> {
+pub async fn deliver_due(state: &OutboxContext) -> DomainResult<usize> {
     let claimed = store::outbox::claim_due(&state.db, Millis::now(), LEASE_MS, BATCH).await?;
-    let policy = RetryPolicy { base: state.config.outbox_retry_base, ..RetryPolicy::default() };
+    let policy = RetryPolicy { base: state.retry_base, ..RetryPolicy::default() };
     for message in &claimed {
         let attempt = deliver(state, message).await;
         let now = Millis::now();
@@ -80,14 +90,14 @@ pub async fn deliver_due(state: &AppState) -> DomainResult<usize> {
     Ok(claimed.len())
 }
 
-async fn deliver(state: &AppState, message: &OutboxMessage) -> Attempt {
+async fn deliver(state: &OutboxContext, message: &OutboxMessage) -> Attempt {
     match message.kind.as_str() {
         KIND_WECHAT_SUBSCRIBE => deliver_subscribe(state, message).await,
         other => Attempt::Refused(format!("unknown outbox kind `{other}`")),
     }
 }
 
-async fn deliver_subscribe(state: &AppState, message: &OutboxMessage) -> Attempt {
+async fn deliver_subscribe(state: &OutboxContext, message: &OutboxMessage) -> Attempt {
     if !state.wechat.is_configured() {
         return Attempt::Refused("WeChat is not configured".into());
     }
@@ -97,7 +107,7 @@ async fn deliver_subscribe(state: &AppState, message: &OutboxMessage) -> Attempt
     };
     match store::accounts::wechat_openid(&state.db, &payload.account_id).await {
         Ok(Some(openid)) => {
-            state.wechat.send_subscribe_message(&openid, &payload.message, &state.config.miniprogram_state).await
+            state.wechat.send_subscribe_message(&openid, &payload.message, &state.miniprogram_state).await
         }
         Ok(None) => Attempt::Refused("the account has no WeChat openid".into()),
         Err(e) => Attempt::Retry(e.to_string()),

@@ -8,11 +8,11 @@ use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 use super::ApiTags;
 use super::error::ApiResult;
 use super::security::BearerAuth;
-use crate::app::AppState;
 use crate::domain::DomainError;
 use crate::domain::error::AuthFailure;
 use crate::domain::identity::Role;
 use crate::service::sessions::{self, IssuedSession};
+use crate::state::AppState;
 use crate::store;
 
 /// A role, as the API names it.

@@ -10,10 +10,10 @@ use poem_openapi::{ApiResponse, Multipart, Object, OpenApi};
 use super::ApiTags;
 use super::error::ApiResult;
 use super::security::BearerAuth;
-use crate::app::AppState;
 use crate::domain::DomainError;
 use crate::domain::photo::MAX_UPLOAD_BYTES;
 use crate::service;
+use crate::state::AppState;
 use crate::store;
 use crate::store::media::MediaRow;
 

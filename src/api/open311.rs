@@ -24,12 +24,12 @@ use serde_json::json;
 
 use super::reports::UnitNames;
 use super::security::authenticate;
-use crate::app::AppState;
 use crate::domain::geo::{CoordSystem, Gcj02};
 use crate::domain::report::{Category, CategorySettings, parse_description};
 use crate::domain::time::Millis;
 use crate::domain::{DomainError, DomainResult};
 use crate::service::reports::{self as service, Outcome, Submission};
+use crate::state::AppState;
 use crate::store::reports::{ReportFilter, ReportRow};
 use crate::store::{self};
 
@@ -305,7 +305,7 @@ async fn post_request(state: Data<&AppState>, form: poem::Result<Form<PostForm>>
         }
         (Err(e), _) | (_, Err(e)) => return domain_error(e),
     };
-    match service::submit(&state, &caller, submission, None, Millis::now()).await {
+    match service::submit(&state.reports(), &caller, submission, None, Millis::now()).await {
         Ok((outcome, report)) => {
             let notice = match outcome {
                 Outcome::Created => "已受理，已派送至负责单位",

@@ -16,7 +16,6 @@ use super::places::{
     AmenityDto, Checkin, CoordDto, Place, PlaceKindDto, PlacePage, PlaceStatusDto, amenity_set, place_view,
 };
 use super::security::BearerAuth;
-use crate::app::AppState;
 use crate::domain::geo::{CoordSystem, Gcj02};
 use crate::domain::hours::OpeningHours;
 use crate::domain::identity::Role;
@@ -25,6 +24,7 @@ use crate::domain::places::PlaceDraft;
 use crate::domain::time::Millis;
 use crate::domain::{DomainError, DomainResult};
 use crate::service::places::{self as service, PlacePatch};
+use crate::state::AppState;
 use crate::store::places::{self as store, CheckinFilter, PlaceRow};
 
 #[derive(Debug, Object)]
@@ -243,7 +243,7 @@ impl PlaceAdminApi {
         let caller = auth.caller();
         caller.require_city_admin()?;
         let draft = body.0.into_draft()?;
-        let mut rows = service::create_many(&state, caller, vec![draft], "place.create").await?;
+        let mut rows = service::create_many(&state.places(), caller, vec![draft], "place.create").await?;
         let row = rows.pop().ok_or_else(|| DomainError::internal("no place created"))?;
         Ok(Json(place_view(row, CoordSystem::Gcj02, Millis::now(), state.city.tz, Vec::new())))
     }
@@ -259,7 +259,7 @@ impl PlaceAdminApi {
     ) -> ApiResult<Json<Place>> {
         let coord: CoordSystem = body.0.coord.map(Into::into).unwrap_or_default();
         let patch = body.0.into_patch()?;
-        let row = service::update(&state, auth.caller(), &id.0, patch).await?;
+        let row = service::update(&state.places(), auth.caller(), &id.0, patch).await?;
         let recent = store::recent_checkins(&state.db, &row.id, 10).await?;
         Ok(Json(place_view(row, coord, Millis::now(), state.city.tz, recent)))
     }
@@ -275,7 +275,7 @@ impl PlaceAdminApi {
         let caller = auth.caller();
         caller.require_city_admin()?;
         let patch = PlacePatch { status: Some(crate::domain::places::StatusKind::Removed), ..PlacePatch::default() };
-        service::update(&state, caller, &id.0, patch).await?;
+        service::update(&state.places(), caller, &id.0, patch).await?;
         Ok(super::auth::NoContent::Done)
     }
 
@@ -288,7 +288,7 @@ impl PlaceAdminApi {
         #[oai(validator(max_length = 64))] id: Path<String>,
         body: Json<ManagersBody>,
     ) -> ApiResult<Json<Managers>> {
-        let ids = service::set_managers(&state, auth.caller(), &id.0, body.0.account_ids).await?;
+        let ids = service::set_managers(&state.places(), auth.caller(), &id.0, body.0.account_ids).await?;
         Ok(Json(Managers { place_id: id.0, account_ids: ids }))
     }
 
@@ -340,7 +340,7 @@ impl PlaceAdminApi {
             ImportBody::Csv(text) => place_files::read_csv(&text.0)?,
             ImportBody::GeoJson(doc) => place_files::read_geojson(&doc.0)?,
         };
-        let rows = service::create_many(&state, caller, drafts, "place.import").await?;
+        let rows = service::create_many(&state.places(), caller, drafts, "place.import").await?;
         Ok(Json(ImportResult { created: rows.len() as u32, ids: rows.into_iter().map(|r| r.id).collect() }))
     }
 

@@ -17,7 +17,6 @@ use super::error::ApiResult;
 use super::fast_json::{self as fj, Prewritten};
 use super::paging::PageRequest;
 use super::security::BearerAuth;
-use crate::app::AppState;
 use crate::domain::DomainError;
 use crate::domain::geo::{CoordSystem, Gcj02};
 use crate::domain::places::{
@@ -26,6 +25,7 @@ use crate::domain::places::{
 use crate::domain::time::Millis;
 use crate::index::{Hit, HitRef, NearbyQuery};
 use crate::service::places::{self as service, CheckinSpec};
+use crate::state::AppState;
 use crate::store::places::{self as store, Bbox, CheckinRow, PlaceRow};
 
 mirror_enum!(
@@ -486,7 +486,7 @@ impl PlacesApi {
             note: body.note,
             idempotency_key: idempotency_key.0.filter(|k| !k.is_empty()),
         };
-        let (checkin, created) = service::check_in(&state, auth.caller(), &id.0, spec).await?;
+        let (checkin, created) = service::check_in(&state.places(), auth.caller(), &id.0, spec).await?;
         Ok(if created {
             CheckinResponse::Created(Json(checkin.into()))
         } else {

@@ -16,7 +16,6 @@ pub use super::dto::{CoordDto, coord_of};
 use super::error::ApiResult;
 use super::paging::PageRequest;
 use super::security::BearerAuth;
-use crate::app::AppState;
 use crate::domain::DomainResult;
 use crate::domain::geo::{CoordSystem, Gcj02};
 use crate::domain::report::{
@@ -25,6 +24,7 @@ use crate::domain::report::{
 use crate::domain::routing::{RouteReason, UnitKind};
 use crate::domain::time::Millis;
 use crate::service::reports::{self as service, Outcome, Submission};
+use crate::state::AppState;
 use crate::store::reports::{EventRow, ReportRow};
 use crate::store::{self, Db};
 
@@ -357,7 +357,7 @@ impl ReportsApi {
         auth.caller().require_rider()?;
         let system = coord_of(coord.0);
         let point = Gcj02::from_system(lat.0, lng.0, system)?;
-        let (route, near) = service::preview(&state, point, category.0.into()).await?;
+        let (route, near) = service::preview(&state.reports(), point, category.0.into()).await?;
         let units = UnitNames::load(&state.db, &state.city.id, vec![route.office_id.clone()]).await?;
         Ok(Json(PreviewResponse {
             unit: units.get(&route.office_id),
@@ -394,7 +394,7 @@ impl ReportsApi {
             anonymous: body.anonymous,
         };
         let (outcome, report) =
-            service::submit(&state, rider, submission, idempotency_key.0.as_deref(), Millis::now()).await?;
+            service::submit(&state.reports(), rider, submission, idempotency_key.0.as_deref(), Millis::now()).await?;
         let reply = SubmitReportResponse {
             outcome: outcome.into(),
             report: detail(&state, &rider.account_id, &report, system).await?,
@@ -451,7 +451,7 @@ impl ReportsApi {
         let center = Gcj02::from_system(lat.0, lng.0, system)?;
         let radius = f64::from(radius_m.0.unwrap_or(1000));
         let limit = limit.0.unwrap_or(super::paging::DEFAULT_LIMIT) as usize;
-        let near = service::nearby(&state, center, radius, category.0.map(Category::from), limit).await?;
+        let near = service::nearby(&state.reports(), center, radius, category.0.map(Category::from), limit).await?;
         Ok(Json(NearbyReportsPage { items: nearby_view(near, system), next_cursor: None }))
     }
 
@@ -466,7 +466,7 @@ impl ReportsApi {
     ) -> ApiResult<Json<ReportDetail>> {
         let rider = auth.caller();
         rider.require_rider()?;
-        let report = service::for_rider(&state, rider, &id.0).await?;
+        let report = service::for_rider(&state.reports(), rider, &id.0).await?;
         Ok(Json(detail(&state, &rider.account_id, &report, coord_of(coord.0)).await?))
     }
 
@@ -480,7 +480,7 @@ impl ReportsApi {
     ) -> ApiResult<Json<ReportDetail>> {
         let rider = auth.caller();
         rider.require_rider()?;
-        let report = service::follow(&state, rider, &id.0, Millis::now()).await?;
+        let report = service::follow(&state.reports(), rider, &id.0, Millis::now()).await?;
         Ok(Json(detail(&state, &rider.account_id, &report, CoordSystem::Gcj02).await?))
     }
 
@@ -496,7 +496,7 @@ impl ReportsApi {
         let rider = auth.caller();
         rider.require_rider()?;
         let action = Action::Reopen { reason: Note::required("reason", Some(&body.reason))? };
-        let report = service::reporter_action(&state, rider, &id.0, action, Millis::now()).await?;
+        let report = service::reporter_action(&state.reports(), rider, &id.0, action, Millis::now()).await?;
         Ok(Json(detail(&state, &rider.account_id, &report, CoordSystem::Gcj02).await?))
     }
 
@@ -510,7 +510,7 @@ impl ReportsApi {
     ) -> ApiResult<Json<ReportDetail>> {
         let rider = auth.caller();
         rider.require_rider()?;
-        let report = service::reporter_action(&state, rider, &id.0, Action::Close, Millis::now()).await?;
+        let report = service::reporter_action(&state.reports(), rider, &id.0, Action::Close, Millis::now()).await?;
         Ok(Json(detail(&state, &rider.account_id, &report, CoordSystem::Gcj02).await?))
     }
 
@@ -527,7 +527,7 @@ impl ReportsApi {
         rider.require_rider()?;
         let score = parse_rating(body.score)?;
         let comment = Note::optional("comment", body.comment.as_deref())?;
-        let report = service::rate(&state, rider, &id.0, score, comment, Millis::now()).await?;
+        let report = service::rate(&state.reports(), rider, &id.0, score, comment, Millis::now()).await?;
         Ok(Json(detail(&state, &rider.account_id, &report, CoordSystem::Gcj02).await?))
     }
 }

@@ -1,16 +1,19 @@
-//! Bearer-token authentication: every protected operation takes a `BearerAuth`.
+//! Bearer-token authentication. Every protected operation takes one of these extractors, all the
+//! same `BearerAuth` scheme in the spec: `BearerAuth` for any signed-in caller, and `RiderAuth`,
+//! `StaffAuth`, `AdminAuth` for the role the operation needs (another role is a 403 before the
+//! handler runs), each carrying the proven role as a domain type.
 
 use poem::Request;
 use poem_openapi::SecurityScheme;
 use poem_openapi::auth::Bearer;
 
 use crate::api::error::ApiError;
-use crate::app::AppState;
 use crate::domain::credentials::SessionToken;
 use crate::domain::error::AuthFailure;
-use crate::domain::identity::Caller;
+use crate::domain::identity::{Caller, CityAdmin, Rider, Staff};
 use crate::domain::time::Millis;
 use crate::domain::{DomainError, DomainResult};
+use crate::state::AppState;
 use crate::store;
 
 /// A caller whose session token checked out.
@@ -29,6 +32,38 @@ impl BearerAuth {
     pub fn caller(&self) -> &Caller {
         &self.0.caller
     }
+}
+
+/// `Authorization: Bearer <token>` of a rider.
+#[derive(SecurityScheme)]
+#[oai(rename = "BearerAuth", ty = "bearer", bearer_format = "opaque", checker = "check_rider")]
+pub struct RiderAuth(pub Rider);
+
+/// `Authorization: Bearer <token>` of staff: a station manager, a clerk or a city admin.
+#[derive(SecurityScheme)]
+#[oai(rename = "BearerAuth", ty = "bearer", bearer_format = "opaque", checker = "check_staff")]
+pub struct StaffAuth(pub Staff);
+
+/// `Authorization: Bearer <token>` of a city admin.
+#[derive(SecurityScheme)]
+#[oai(rename = "BearerAuth", ty = "bearer", bearer_format = "opaque", checker = "check_admin")]
+pub struct AdminAuth(pub CityAdmin);
+
+async fn check_rider(req: &Request, bearer: Bearer) -> poem::Result<Rider> {
+    check_role(req, bearer).await
+}
+
+async fn check_staff(req: &Request, bearer: Bearer) -> poem::Result<Staff> {
+    check_role(req, bearer).await
+}
+
+async fn check_admin(req: &Request, bearer: Bearer) -> poem::Result<CityAdmin> {
+    check_role(req, bearer).await
+}
+
+async fn check_role<R: TryFrom<Caller, Error = DomainError>>(req: &Request, bearer: Bearer) -> poem::Result<R> {
+    let session = check_bearer(req, bearer).await?;
+    R::try_from(session.caller).map_err(|e| ApiError::from(e).into())
 }
 
 async fn check_bearer(req: &Request, bearer: Bearer) -> poem::Result<Session> {

@@ -13,7 +13,6 @@ use super::error::ApiResult;
 use super::paging::{PageRequest, encode_cursor};
 use super::reports::{CategoryDto, ReportStatusDto, ReportSummary, RouteReasonDto, UnitNames, UnitRef, summary};
 use super::security::BearerAuth;
-use crate::app::AppState;
 use crate::domain::geo::CoordSystem;
 use crate::domain::identity::Caller;
 use crate::domain::report::{Action, Note, TransferTarget};
@@ -21,6 +20,7 @@ use crate::domain::sla::{NO_DEADLINE, Rates, SlaFacts, is_overdue};
 use crate::domain::time::Millis;
 use crate::domain::{DomainError, DomainResult};
 use crate::service::reports::{self as service, Notes};
+use crate::state::AppState;
 use crate::store::audit::AuditEntry;
 use crate::store::reports::{ReportFilter, ReportRow};
 use crate::store::{self};
@@ -341,7 +341,7 @@ impl TriageApi {
     ) -> ApiResult<Json<TriageDetail>> {
         let mut conn = state.db.pool.acquire().await.map_err(DomainError::from)?;
         let caller = auth.caller();
-        let report = service::for_staff(&mut conn, &state, caller, &id.0).await?;
+        let report = service::for_staff(&mut conn, &state.reports(), caller, &id.0).await?;
         drop(conn);
         if !report.anonymous {
             let entry = AuditEntry {
@@ -368,7 +368,7 @@ impl TriageApi {
         body: Json<ActionRequest>,
     ) -> ApiResult<Json<TriageDetail>> {
         let (action, notes) = body.parse()?;
-        let report = service::act(&state, auth.caller(), &id.0, action, notes, Millis::now()).await?;
+        let report = service::act(&state.reports(), auth.caller(), &id.0, action, notes, Millis::now()).await?;
         Ok(Json(triage_detail(&state, &report).await?))
     }
 
@@ -382,7 +382,7 @@ impl TriageApi {
         body: Json<NoteRequest>,
     ) -> ApiResult<Json<TriageDetail>> {
         let notes = Notes::parse(body.public_note.as_deref(), body.internal_note.as_deref())?;
-        let report = service::annotate(&state, auth.caller(), &id.0, notes, Millis::now()).await?;
+        let report = service::annotate(&state.reports(), auth.caller(), &id.0, notes, Millis::now()).await?;
         Ok(Json(triage_detail(&state, &report).await?))
     }
 
@@ -395,7 +395,7 @@ impl TriageApi {
         #[oai(validator(max_length = 64))] id: Path<String>,
         body: Json<AssignRequest>,
     ) -> ApiResult<Json<TriageDetail>> {
-        let report = service::assign(&state, auth.caller(), &id.0, &body.assignee_id, Millis::now()).await?;
+        let report = service::assign(&state.reports(), auth.caller(), &id.0, &body.assignee_id, Millis::now()).await?;
         Ok(Json(triage_detail(&state, &report).await?))
     }
 

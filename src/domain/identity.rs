@@ -75,6 +75,41 @@ impl Caller {
     }
 }
 
+/// A caller proven to be a rider: what only riders may do takes one.
+#[derive(Debug, Clone)]
+pub struct Rider(Caller);
+
+/// A caller proven to be a city admin.
+#[derive(Debug, Clone)]
+pub struct CityAdmin(Caller);
+
+/// A caller proven to be staff of any kind (station manager, clerk or city admin).
+#[derive(Debug, Clone)]
+pub struct Staff(Caller);
+
+macro_rules! proven_role {
+    ($name:ident, $check:expr) => {
+        impl TryFrom<Caller> for $name {
+            type Error = DomainError;
+            fn try_from(caller: Caller) -> Result<Self, DomainError> {
+                let allowed: fn(Role) -> bool = $check;
+                if allowed(caller.role) { Ok($name(caller)) } else { Err(DomainError::Forbidden("role")) }
+            }
+        }
+
+        impl std::ops::Deref for $name {
+            type Target = Caller;
+            fn deref(&self) -> &Caller {
+                &self.0
+            }
+        }
+    };
+}
+
+proven_role!(Rider, |role| role == Role::Rider);
+proven_role!(CityAdmin, |role| role == Role::CityAdmin);
+proven_role!(Staff, Role::is_staff);
+
 /// A staff username: 3 to 32 characters of lowercase letters, digits, `-`, `_` and `.`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Username(String);
@@ -128,6 +163,23 @@ mod tests {
         assert!(Username::parse("ab").is_err());
         assert!(Username::parse("中文名").is_err());
         assert!(Username::parse("a b c").is_err());
+    }
+
+    #[test]
+    fn a_proven_role_is_only_made_from_a_caller_of_that_role() {
+        let caller = |role| Caller {
+            account_id: "a".into(),
+            city_id: "c".into(),
+            role,
+            office_id: None,
+            display_name: "n".into(),
+        };
+        assert!(Rider::try_from(caller(Role::Rider)).is_ok());
+        assert!(Rider::try_from(caller(Role::Clerk)).is_err());
+        assert!(CityAdmin::try_from(caller(Role::CityAdmin)).is_ok());
+        assert!(CityAdmin::try_from(caller(Role::StationManager)).is_err());
+        assert!(Staff::try_from(caller(Role::StationManager)).is_ok());
+        assert!(Staff::try_from(caller(Role::Rider)).is_err());
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The rules of the service, free of HTTP and SQL.
 
+pub mod city;
 pub mod credentials;
 pub mod delivery;
 pub mod error;

@@ -1,11 +1,12 @@
 //! Places: writes that keep the database, the audit trail and the in-memory index together, and
 //! the index's load and refresh.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::app::AppState;
+use crate::domain::city::City;
 use crate::domain::hours::OpeningHours;
 use crate::domain::identity::{Caller, Role};
 use crate::domain::places::{Amenity, AmenitySet, CheckinOutcome, PlaceDraft, PlaceStatus};
@@ -15,6 +16,14 @@ use crate::index::PlaceIndex;
 use crate::store::audit::{self, AuditEntry};
 use crate::store::places::{self as store, CheckinRow, GEOHASH_PRECISION, PlaceRow};
 use crate::store::{Db, new_id};
+
+/// What place writes need: the database, the city, and the in-memory index they keep fresh.
+#[derive(Clone)]
+pub struct PlacesContext {
+    pub db: Db,
+    pub city: Arc<City>,
+    pub index: PlaceIndex,
+}
 
 /// How often each node asks the database for places changed through other nodes.
 pub const REFRESH_EVERY: Duration = Duration::from_millis(500);
@@ -120,7 +129,7 @@ async fn audit_place(
 
 /// Creates places (one, or an import's all-or-nothing batch) for a city admin.
 pub async fn create_many(
-    state: &AppState,
+    state: &PlacesContext,
     caller: &Caller,
     drafts: Vec<PlaceDraft>,
     action: &str,
@@ -138,7 +147,7 @@ pub async fn create_many(
     }
     tx.commit().await?;
     for row in &rows {
-        state.places.upsert(&row.pin());
+        state.index.upsert(&row.pin());
     }
     Ok(rows)
 }
@@ -217,7 +226,7 @@ async fn authorize_change(db: &Db, caller: &Caller, place: &PlaceRow, patch: &Pl
 }
 
 /// Changes a place; records before and after.
-pub async fn update(state: &AppState, caller: &Caller, id: &str, patch: PlacePatch) -> DomainResult<PlaceRow> {
+pub async fn update(state: &PlacesContext, caller: &Caller, id: &str, patch: PlacePatch) -> DomainResult<PlaceRow> {
     caller.require_role(&[Role::CityAdmin, Role::StationManager])?;
     let current = store::get(&state.db, &caller.city_id, id).await?.ok_or(DomainError::NotFound("place"))?;
     authorize_change(&state.db, caller, &current, &patch).await?;
@@ -238,13 +247,13 @@ pub async fn update(state: &AppState, caller: &Caller, id: &str, patch: PlacePat
     let action = if removing { "place.remove" } else { "place.update" };
     audit_place(&mut tx, caller, action, id, Some(&before), Some(&after)).await?;
     tx.commit().await?;
-    state.places.upsert(&after.pin());
+    state.index.upsert(&after.pin());
     Ok(after)
 }
 
 /// Names the managers of a place (station manager accounts of the city); records the change.
 pub async fn set_managers(
-    state: &AppState,
+    state: &PlacesContext,
     caller: &Caller,
     id: &str,
     account_ids: Vec<String>,
@@ -295,7 +304,7 @@ pub struct CheckinSpec {
 /// repeat of the same `Idempotency-Key`) returns the first one with `false`; a success sets the
 /// place's last-confirmed time.
 pub async fn check_in(
-    state: &AppState,
+    state: &PlacesContext,
     caller: &Caller,
     place_id: &str,
     spec: CheckinSpec,
@@ -358,7 +367,7 @@ pub async fn check_in(
     }
     tx.commit().await?;
     if let Some(after) = confirmed {
-        state.places.upsert(&after.pin());
+        state.index.upsert(&after.pin());
     }
     Ok((row, true))
 }
@@ -368,7 +377,7 @@ pub const DEMO_CENTRE: (f64, f64) = (30.275, 120.16);
 
 /// Fills the city with `count` generated places spread over `side_km` × `side_km` around the demo
 /// centre, in batches (for benchmarks and load tests; one audit entry per batch).
-pub async fn generate(state: &AppState, count: usize, side_km: f64, seed: u64) -> DomainResult<usize> {
+pub async fn generate(state: &PlacesContext, count: usize, side_km: f64, seed: u64) -> DomainResult<usize> {
     use rand::{Rng, SeedableRng};
     const BATCH: usize = 10_000;
     const HOURS: [&str; 4] = ["24/7", "mon-sun 08:00-22:00", "mon-sun 22:00-06:00", "mon-fri 09:00-18:00"];

@@ -3,10 +3,12 @@
 //! report, its timeline entry, the idempotency record) commits in one transaction before the
 //! caller hears back.
 
+use std::sync::Arc;
+
 use sha2::{Digest, Sha256};
 use sqlx::AnyConnection;
 
-use crate::app::AppState;
+use crate::domain::city::City;
 use crate::domain::geo::Gcj02;
 use crate::domain::identity::{Caller, Role};
 use crate::domain::notify::{ReportProgress, status_phrase};
@@ -17,7 +19,7 @@ use crate::domain::routing::{Bbox, RouteDecision, RouteReason};
 use crate::domain::sla::{Deadlines, check_rate};
 use crate::domain::time::Millis;
 use crate::domain::{DomainError, DomainResult};
-use crate::service::units;
+use crate::service::units::{self, RoutingCache};
 use crate::store::idempotency::{self, Claim, IdempotencyKey, Recorded};
 use crate::store::reports::{EventRow, ReportRow};
 use crate::store::{self, Db, new_id};
@@ -31,6 +33,23 @@ pub const PREVIEW_RADIUS_M: f64 = 250.0;
 /// …at most this many.
 pub const PREVIEW_MAX: usize = 5;
 const SUBMIT_SCOPE: &str = "report.submit";
+
+/// What tap to report needs: the database, the city, the routing index and the limits.
+#[derive(Clone)]
+pub struct ReportsContext {
+    pub db: Db,
+    pub city: Arc<City>,
+    pub routing: Arc<RoutingCache>,
+    pub limits: ReportLimits,
+    /// The report-progress subscribe message; followers hear nothing without one.
+    pub notify_template_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct ReportLimits {
+    /// New reports and follows a rider may make in an hour.
+    pub per_rider_per_hour: u32,
+}
 
 /// What a rider files, parsed.
 #[derive(Debug, Clone)]
@@ -76,7 +95,7 @@ impl Outcome {
 /// Files a report, or joins the open one it repeats. With an idempotency key, a retry returns the
 /// first answer (and the same key with a different request is a 409).
 pub async fn submit(
-    state: &AppState,
+    state: &ReportsContext,
     rider: &Caller,
     sub: Submission,
     idempotency_key: Option<&str>,
@@ -98,7 +117,7 @@ pub async fn submit(
         }
     }
     let recent = store::reports::submissions_since(db, &rider.account_id, now.plus_secs(-3600)).await?;
-    check_rate(&recent, state.config.reports_per_rider_per_hour, now)?;
+    check_rate(&recent, state.limits.per_rider_per_hour, now)?;
     let owned = store::media::find_owned(db, &rider.account_id, &sub.media_ids).await?;
     if let Some(missing) = sub.media_ids.iter().find(|id| !owned.iter().any(|m| &m.id == *id)) {
         return Err(DomainError::invalid("media_ids", format!("`{missing}` is not a photo you uploaded")));
@@ -225,7 +244,7 @@ async fn within(
 
 /// Open reports near a point for the public map, nearest first.
 pub async fn nearby(
-    state: &AppState,
+    state: &ReportsContext,
     center: Gcj02,
     radius_m: f64,
     category: Option<Category>,
@@ -240,7 +259,7 @@ pub async fn nearby(
 /// Before submitting: the unit that would receive the report, and open reports of the same
 /// category within 250 m the rider could follow instead.
 pub async fn preview(
-    state: &AppState,
+    state: &ReportsContext,
     point: Gcj02,
     category: Category,
 ) -> DomainResult<(RouteDecision, Vec<(ReportRow, f64)>)> {
@@ -250,10 +269,10 @@ pub async fn preview(
 }
 
 /// A rider follows an open report instead of filing again (a "me too" without a new photo).
-pub async fn follow(state: &AppState, rider: &Caller, id: &str, now: Millis) -> DomainResult<ReportRow> {
+pub async fn follow(state: &ReportsContext, rider: &Caller, id: &str, now: Millis) -> DomainResult<ReportRow> {
     let db = &state.db;
     let recent = store::reports::submissions_since(db, &rider.account_id, now.plus_secs(-3600)).await?;
-    check_rate(&recent, state.config.reports_per_rider_per_hour, now)?;
+    check_rate(&recent, state.limits.per_rider_per_hour, now)?;
     let mut tx = db.begin_write().await?;
     let mut report = store::reports::get(&mut tx, &state.city.id, id).await?.ok_or(DomainError::NotFound("report"))?;
     if !report.status.is_open() {
@@ -279,7 +298,7 @@ async fn save(conn: &mut AnyConnection, report: &mut ReportRow) -> DomainResult<
 }
 
 /// A report as a rider may reach it: their own, or one they follow. Anything else is a 404.
-pub async fn for_rider(state: &AppState, rider: &Caller, id: &str) -> DomainResult<ReportRow> {
+pub async fn for_rider(state: &ReportsContext, rider: &Caller, id: &str) -> DomainResult<ReportRow> {
     let mut conn = state.db.pool.acquire().await?;
     let report = store::reports::get(&mut conn, &state.city.id, id).await?.ok_or(DomainError::NotFound("report"))?;
     if report.reporter_id == rider.account_id || store::reports::is_follower(&state.db, id, &rider.account_id).await? {
@@ -302,7 +321,7 @@ pub fn staff_scope(caller: &Caller) -> DomainResult<Option<String>> {
 /// A report as a clerk may reach it: only their own unit's; another unit's is a 404.
 pub async fn for_staff(
     conn: &mut AnyConnection,
-    state: &AppState,
+    state: &ReportsContext,
     staff: &Caller,
     id: &str,
 ) -> DomainResult<ReportRow> {
@@ -332,7 +351,7 @@ impl Notes {
 
 /// A staff action on a report's status: accept, start, resolve, reject, mark duplicate, transfer.
 pub async fn act(
-    state: &AppState,
+    state: &ReportsContext,
     staff: &Caller,
     id: &str,
     action: Action,
@@ -411,14 +430,14 @@ pub async fn act(
 /// Queues a subscribe message to everyone following the report, in the transaction that moved it.
 async fn tell_followers(
     conn: &mut AnyConnection,
-    state: &AppState,
+    state: &ReportsContext,
     report: &ReportRow,
     public_note: &str,
     now: Millis,
 ) -> DomainResult<()> {
-    if state.config.notify_report_template_id.is_none() {
+    let Some(template_id) = state.notify_template_id.as_deref() else {
         return Ok(());
-    }
+    };
     let followers = store::reports::followers(conn, &report.id).await?;
     let category = units::category_settings(&state.db, &state.city.id, report.category).await?;
     let progress = ReportProgress {
@@ -428,14 +447,15 @@ async fn tell_followers(
         note: public_note,
         at: now.in_zone(state.city.tz),
     };
-    crate::service::notify::queue_report_progress(conn, &state.config, &state.city.id, &followers, &progress).await?;
+    crate::service::notify::queue_report_progress(conn, Some(template_id), &state.city.id, &followers, &progress)
+        .await?;
     Ok(())
 }
 
 /// Saves the report with its next deadline and appends the timeline entry.
 async fn finish(
     conn: &mut AnyConnection,
-    state: &AppState,
+    state: &ReportsContext,
     report: &mut ReportRow,
     kind: EventKind,
     actor: &Caller,
@@ -454,7 +474,7 @@ async fn finish(
 
 /// A public reply from the unit (counts as its response) or an internal note (staff only).
 pub async fn annotate(
-    state: &AppState,
+    state: &ReportsContext,
     staff: &Caller,
     id: &str,
     notes: Notes,
@@ -478,7 +498,7 @@ pub async fn annotate(
 
 /// Assigns a report to a clerk of its unit.
 pub async fn assign(
-    state: &AppState,
+    state: &ReportsContext,
     staff: &Caller,
     id: &str,
     assignee_id: &str,
@@ -498,7 +518,7 @@ pub async fn assign(
 
 /// The reporter reopens a resolved report (within 7 days) or confirms it closed.
 pub async fn reporter_action(
-    state: &AppState,
+    state: &ReportsContext,
     rider: &Caller,
     id: &str,
     action: Action,
@@ -526,7 +546,7 @@ pub async fn reporter_action(
 
 /// The reporter rates the outcome once, 1 to 5, when the report is resolved or closed.
 pub async fn rate(
-    state: &AppState,
+    state: &ReportsContext,
     rider: &Caller,
     id: &str,
     score: u8,
@@ -581,7 +601,7 @@ pub async fn close_due(db: &Db, now: Millis) -> DomainResult<usize> {
 
 /// The background task, every minute: closes due reports, and rebuilds the routing index if
 /// another node changed what it is built from.
-pub fn spawn_background(state: AppState) -> tokio::task::JoinHandle<()> {
+pub fn spawn_background(state: ReportsContext) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let period = std::time::Duration::from_secs(60);
         // The first run is a period after start: `AppState::prepare` has just built the index.

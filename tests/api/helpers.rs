@@ -9,10 +9,11 @@ use poem::web::{Json, Query};
 use poem::{EndpointExt, Route, Server, get, handler};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use xinhuoban::app::{self, AppState, RunningServer};
+use xinhuoban::app::{self, RunningServer};
 use xinhuoban::config::Config;
 use xinhuoban::domain::identity::{NewPassword, Role, Username};
 use xinhuoban::service::staff::{self, StaffSpec};
+use xinhuoban::state::AppState;
 
 pub const TOKEN_SECRET: &str = "test-secret-test-secret-test-secret-0123";
 pub const STAFF_PASSWORD: &str = "correct horse battery";

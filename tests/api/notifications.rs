@@ -102,7 +102,15 @@ async fn report_resolved(app: &TestApp, followers: &[String]) {
         ReportProgress {
             report_id: "report-1", category: "道路损坏", status: "已解决", note: "井盖已更换", at
         };
-    queue_report_progress(&mut tx, &app.state.config, &app.state.city.id, followers, &progress).await.unwrap();
+    queue_report_progress(
+        &mut tx,
+        app.state.config.notify_report_template_id.as_deref(),
+        &app.state.city.id,
+        followers,
+        &progress,
+    )
+    .await
+    .unwrap();
     tx.commit().await.unwrap();
 }
 

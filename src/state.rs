@@ -1,0 +1,108 @@
+//! The shared state of a running service, and the narrow contexts handed to each use case.
+//!
+//! `AppState` is built once at start (database, city, WeChat client, in-memory indexes) and cloned
+//! cheaply into every request. Services never see it: a handler asks it for the context of the
+//! service it calls (`state.reports()`, `state.places()`…), which holds only what that service
+//! uses, so the imports run one way: app → api → service, and a service cannot reach for more.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use crate::config::Config;
+use crate::domain::DomainError;
+use crate::domain::city::City;
+use crate::index::PlaceIndex;
+use crate::integrations::wechat::WechatClient;
+use crate::metrics::Metrics;
+use crate::outbox::OutboxContext;
+use crate::service::places::PlacesContext;
+use crate::service::reports::{ReportLimits, ReportsContext};
+use crate::service::units::RoutingCache;
+use crate::store::{self, Db};
+
+/// Everything a handler may need, cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub db: Db,
+    pub wechat: WechatClient,
+    pub city: Arc<City>,
+    pub metrics: Arc<Metrics>,
+    /// Places in memory for nearby search; kept fresh by every write and a background refresh.
+    pub places: PlaceIndex,
+    /// Jurisdictions and category assignments, in memory for routing reports.
+    pub routing: Arc<RoutingCache>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Database(#[from] store::ConnectError),
+    #[error("cannot prepare the service: {0}")]
+    Prepare(String),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen { addr: SocketAddr, source: std::io::Error },
+}
+
+impl AppState {
+    /// Connects and migrates the database, makes sure the city exists, and seeds the demo city
+    /// when demo mode finds an empty database.
+    pub async fn prepare(config: Config) -> Result<AppState, StartError> {
+        let db = Db::connect(&config.database_url, config.database_max_connections).await?;
+        db.migrate().await?;
+        let city = store::cities::ensure_default(&db, &config.city_name, config.city_time_zone.name())
+            .await
+            .map_err(|e| StartError::Prepare(e.to_string()))?;
+        let tz =
+            city.time_zone.parse().map_err(|_| StartError::Prepare(format!("city time zone `{}`", city.time_zone)))?;
+        let wechat = WechatClient::new(&config.wechat_api_base, config.wechat.clone(), config.wechat_timeout)
+            .map_err(|e| StartError::Prepare(format!("HTTP client: {e}")))?;
+        let places = crate::service::places::load_index(&db, tz)
+            .await
+            .map_err(|e| StartError::Prepare(format!("places: {e}")))?;
+        crate::service::places::spawn_refresher(db.clone(), &places);
+        let state = AppState {
+            config: Arc::new(config),
+            db,
+            wechat,
+            city: Arc::new(City { id: city.id, name: city.name, tz }),
+            metrics: Arc::new(Metrics::default()),
+            places,
+            routing: Arc::default(),
+        };
+        if state.config.demo {
+            crate::demo::seed_if_empty(&state).await.map_err(|e| StartError::Prepare(format!("demo seed: {e}")))?;
+        }
+        let prepare = |e: DomainError| StartError::Prepare(format!("reports: {e}"));
+        crate::service::units::ensure_city_defaults(&state.db, &state.city.id).await.map_err(prepare)?;
+        state.routing.reload(&state.db, &state.city.id).await.map_err(prepare)?;
+        Ok(state)
+    }
+
+    /// What tap to report and triage use: the database, the city, routing and the limits.
+    pub fn reports(&self) -> ReportsContext {
+        ReportsContext {
+            db: self.db.clone(),
+            city: self.city.clone(),
+            routing: self.routing.clone(),
+            limits: ReportLimits { per_rider_per_hour: self.config.reports_per_rider_per_hour },
+            notify_template_id: self.config.notify_report_template_id.clone(),
+        }
+    }
+
+    /// What place writes use: the database, the city and the in-memory index they keep fresh.
+    pub fn places(&self) -> PlacesContext {
+        PlacesContext { db: self.db.clone(), city: self.city.clone(), index: self.places.clone() }
+    }
+
+    /// What the outbox's delivery task uses.
+    pub fn outbox(&self) -> OutboxContext {
+        OutboxContext {
+            db: self.db.clone(),
+            wechat: self.wechat.clone(),
+            poll: self.config.outbox_poll,
+            retry_base: self.config.outbox_retry_base,
+            miniprogram_state: self.config.miniprogram_state.clone(),
+        }
+    }
+}
