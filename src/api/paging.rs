@@ -2,11 +2,27 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use poem_openapi::Object;
+use poem_openapi::types::{ParseFromJSON, ToJSON};
 
 use crate::domain::DomainError;
 
 pub const DEFAULT_LIMIT: u32 = 20;
 pub const MAX_LIMIT: u32 = 100;
+
+/// One page of any list: its items, and the cursor of the next page.
+#[derive(Debug, Object)]
+pub struct Page<T: ParseFromJSON + ToJSON> {
+    pub items: Vec<T>,
+    /// Pass back as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+impl<T: ParseFromJSON + ToJSON> Page<T> {
+    pub fn new(items: Vec<T>, next_cursor: Option<String>) -> Self {
+        Page { items, next_cursor }
+    }
+}
 
 /// A page request turned into what the store needs: how many, and after which key.
 #[derive(Debug, Clone)]
