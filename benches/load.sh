@@ -5,11 +5,14 @@
 #     a 50 km x 50 km city (`xinhuoban demo places`);
 #  2. starts the server and drives /healthz, then GET /api/v1/places/nearby from random centres
 #     (benches/nearby.lua), each with wrk for $DURATION, and prints requests/s and p99 side by side;
+#     With BASELINE_BIN=/path/to/an/older/xinhuoban, that binary is measured the same way on the
+#     same database right after, and both ratios are printed side by side (one run, one machine);
 #  3. fills another database with $BIG places, starts the server cold and prints how long the index
 #     load took and the resident memory once ready.
 #
 # Usage: bash benches/load.sh   (PLACES=100000 BIG=1000000 DURATION=20s CONNECTIONS=64 THREADS=1
-#                                WORK_DIR=/path/to/keep/databases)
+#                                WORK_DIR=/path/to/keep/databases BASELINE_BIN=/path/to/old/xinhuoban
+#                                SKIP_BIG=1 to skip step 3)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -54,13 +57,14 @@ generate() {
   echo "   took $((SECONDS - started)) s"
 }
 
-start_server() {
+start_server() { # database name [binary]
+  local bin="${2:-$BIN}"
   if curl -sf "$BASE/healthz" >/dev/null; then echo "port $PORT is taken"; exit 1; fi
   local started_ns
   started_ns=$(date +%s%N)
   # Started directly (not through a function) so that $! is the server itself.
   env XHB_DEMO=true XHB_DATABASE_URL="sqlite://$WORK/$1.db" XHB_BIND="127.0.0.1:$PORT" \
-    XHB_LOG_FORMAT=json XHB_LOG="warn,xinhuoban::service::places=info" "$BIN" serve >"$WORK/$1.log" 2>&1 &
+    XHB_LOG_FORMAT=json XHB_LOG="warn,xinhuoban::service::places=info" "$bin" serve >"$WORK/$1.log" 2>&1 &
   SERVER_PID=$!
   until curl -sf "$BASE/readyz" >/dev/null; do
     kill -0 "$SERVER_PID" 2>/dev/null || { cat "$WORK/$1.log"; exit 1; }
@@ -84,31 +88,49 @@ wrk_run() { # name, extra wrk args...
   NON2XX=$(echo "$out" | awk '/Non-2xx/ {print $NF}')
 }
 
-generate load "$PLACES"
-start_server load
-echo "== server ready in ${READY_MS} ms with $LOADED places in the index (load ${LOAD_MS} ms)"
-curl -sf "$BASE/api/v1/places/nearby?lat=30.275&lng=120.16" | head -c 300; echo
-wrk -t1 -c8 -d2s -s benches/nearby.lua "$BASE" >/dev/null  # warm-up
-wrk_run healthz "$BASE/healthz"
-H_RPS=$RPS H_P99=$P99
-wrk_run nearby -s benches/nearby.lua "$BASE"
-N_RPS=$RPS N_P99=$P99 N_ERR=${NON2XX:-0}
-RSS_SMALL=$(ps -o rss= -p "$SERVER_PID" | tr -d ' ')
-stop_server
+measure_pair() { # label binary: /healthz then nearby on the load database
+  start_server load "$2"
+  echo "== $1: server ready in ${READY_MS} ms with $LOADED places in the index (load ${LOAD_MS} ms)"
+  curl -sf "$BASE/api/v1/places/nearby?lat=30.275&lng=120.16" | head -c 300; echo
+  wrk -t1 -c8 -d2s -s benches/nearby.lua "$BASE" >/dev/null  # warm-up
+  wrk_run "healthz-$1" "$BASE/healthz"
+  H_RPS=$RPS H_P99=$P99
+  wrk_run "nearby-$1" -s benches/nearby.lua "$BASE"
+  N_RPS=$RPS N_P99=$P99 N_ERR=${NON2XX:-0}
+  RSS_SMALL=$(ps -o rss= -p "$SERVER_PID" | tr -d ' ')
+  stop_server
+}
 
-generate big "$BIG"
-start_server big
-RSS_BIG=$(ps -o rss= -p "$SERVER_PID" | tr -d ' ')
-BIG_READY=$READY_MS BIG_LOAD=$LOAD_MS BIG_LOADED=$LOADED
-stop_server
+report_pair() { # label
+  printf '%-44s %12s %10s\n' "$1: endpoint ($PLACES places)" "requests/s" "p99"
+  printf '%-44s %12s %10s\n' "/healthz" "$H_RPS" "$H_P99"
+  printf '%-44s %12s %10s\n' "/api/v1/places/nearby (3 km, 20 nearest)" "$N_RPS" "$N_P99"
+  awk -v n="$N_RPS" -v h="$H_RPS" 'BEGIN { printf "nearby / healthz throughput: %.2f (target >= 0.5)\n", n / h }'
+  echo "non-2xx answers to nearby: ${N_ERR}"
+  echo "RSS with $PLACES places after the load: $((RSS_SMALL / 1024)) MB"
+}
+
+generate load "$PLACES"
+measure_pair current "$BIN"
+CURRENT_REPORT=$(report_pair current)
+if [ -n "${BASELINE_BIN:-}" ]; then
+  measure_pair baseline "$BASELINE_BIN"
+  BASELINE_REPORT=$(report_pair baseline)
+fi
+
+if [ -z "${SKIP_BIG:-}" ]; then
+  generate big "$BIG"
+  start_server big
+  RSS_BIG=$(ps -o rss= -p "$SERVER_PID" | tr -d ' ')
+  BIG_READY=$READY_MS BIG_LOAD=$LOAD_MS BIG_LOADED=$LOADED
+  stop_server
+fi
 
 echo
 echo "== results ($(nproc) cores; wrk -t$THREADS -c$CONNECTIONS -d$DURATION on 127.0.0.1)"
-printf '%-44s %12s %10s\n' "endpoint ($PLACES places)" "requests/s" "p99"
-printf '%-44s %12s %10s\n' "/healthz" "$H_RPS" "$H_P99"
-printf '%-44s %12s %10s\n' "/api/v1/places/nearby (3 km, 20 nearest)" "$N_RPS" "$N_P99"
-awk -v n="$N_RPS" -v h="$H_RPS" 'BEGIN { printf "nearby / healthz throughput: %.2f (target >= 0.5)\n", n / h }'
-echo "non-2xx answers to nearby: ${N_ERR}"
-echo "RSS with $PLACES places after the load: $((RSS_SMALL / 1024)) MB"
-echo "cold start with $BIG_LOADED places: index loaded in ${BIG_LOAD} ms, ready in ${BIG_READY} ms (target <= 5000 ms)"
-echo "RSS with $BIG_LOADED places once ready: $((RSS_BIG / 1024)) MB (target <= 400 MB)"
+echo "$CURRENT_REPORT"
+if [ -n "${BASELINE_REPORT:-}" ]; then echo; echo "$BASELINE_REPORT"; fi
+if [ -z "${SKIP_BIG:-}" ]; then
+  echo "cold start with $BIG_LOADED places: index loaded in ${BIG_LOAD} ms, ready in ${BIG_READY} ms (target <= 5000 ms)"
+  echo "RSS with $BIG_LOADED places once ready: $((RSS_BIG / 1024)) MB (target <= 400 MB)"
+fi
