@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 use xinhuoban::app::{self, RunningServer};
 use xinhuoban::config::Config;
 use xinhuoban::domain::identity::{NewPassword, Role, Username};
+use xinhuoban::domain::routing::UnitKind;
 use xinhuoban::service::staff::{self, StaffSpec};
 use xinhuoban::state::AppState;
 
@@ -241,7 +242,8 @@ impl TestApp {
 
     /// A new street office in the app's city; returns its id.
     pub async fn create_office(&self, name: &str) -> String {
-        xinhuoban::store::offices::create(&self.state.db, &self.state.city.id, "street_office", name)
+        let mut conn = self.state.db.pool.acquire().await.expect("connection");
+        xinhuoban::store::units::create(&mut conn, &self.state.city.id, UnitKind::StreetOffice, name)
             .await
             .expect("office")
             .id
