@@ -81,7 +81,7 @@ impl RoutingCache {
 pub async fn ensure_city_defaults(db: &Db, city_id: &str) -> DomainResult<()> {
     let mut tx = db.begin_write().await?;
     for category in Category::ALL {
-        store::categories::insert_if_missing(&mut tx, city_id, &category.defaults()).await?;
+        store::categories::put(&mut tx, city_id, &category.defaults(), false).await?;
     }
     if store::units::first_of_kind(&mut *tx, city_id, UnitKind::Fallback).await?.is_none() {
         store::units::create(&mut tx, city_id, UnitKind::Fallback, FALLBACK_UNIT_NAME).await?;
@@ -182,8 +182,7 @@ pub async fn update_category(
 ) -> DomainResult<CategoryAdmin> {
     let city_id = &ctx.city.id;
     let mut tx = ctx.db.begin_write().await?;
-    store::categories::insert_if_missing(&mut tx, city_id, &settings).await?;
-    store::categories::update(&mut tx, city_id, &settings).await?;
+    store::categories::put(&mut tx, city_id, &settings, true).await?;
     let after = json!({ "name": settings.name, "response_secs": settings.response_secs, "resolution_secs": settings.resolution_secs });
     audit::record(
         &mut *tx,

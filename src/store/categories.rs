@@ -19,41 +19,30 @@ fn from_row(r: &AnyRow) -> DomainResult<CategorySettings> {
     })
 }
 
-/// Inserts the category unless the city has it already; true when inserted.
-pub async fn insert_if_missing(conn: &mut AnyConnection, city_id: &str, c: &CategorySettings) -> DomainResult<bool> {
-    let done = sqlx::query(
+/// Writes a category's settings: `replace` overwrites what the city has, otherwise a category the
+/// city already has is left as it is.
+pub async fn put(conn: &mut AnyConnection, city_id: &str, c: &CategorySettings, replace: bool) -> DomainResult<()> {
+    let sql = if replace {
         "INSERT INTO report_categories (city_id, code, name, hint, urgency, response_secs, resolution_secs, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (city_id, code) DO NOTHING",
-    )
-    .bind(city_id)
-    .bind(c.category.as_str())
-    .bind(&c.name)
-    .bind(&c.hint)
-    .bind(c.urgency.as_str())
-    .bind(c.response_secs)
-    .bind(c.resolution_secs)
-    .bind(Millis::now().0)
-    .execute(conn)
-    .await?;
-    Ok(done.rows_affected() == 1)
-}
-
-pub async fn update(conn: &mut AnyConnection, city_id: &str, c: &CategorySettings) -> DomainResult<bool> {
-    let done = sqlx::query(
-        "UPDATE report_categories SET name = $1, hint = $2, urgency = $3, response_secs = $4, resolution_secs = $5, \
-         updated_at = $6 WHERE city_id = $7 AND code = $8",
-    )
-    .bind(&c.name)
-    .bind(&c.hint)
-    .bind(c.urgency.as_str())
-    .bind(c.response_secs)
-    .bind(c.resolution_secs)
-    .bind(Millis::now().0)
-    .bind(city_id)
-    .bind(c.category.as_str())
-    .execute(conn)
-    .await?;
-    Ok(done.rows_affected() == 1)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (city_id, code) DO UPDATE SET name = excluded.name, \
+         hint = excluded.hint, urgency = excluded.urgency, response_secs = excluded.response_secs, \
+         resolution_secs = excluded.resolution_secs, updated_at = excluded.updated_at"
+    } else {
+        "INSERT INTO report_categories (city_id, code, name, hint, urgency, response_secs, resolution_secs, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (city_id, code) DO NOTHING"
+    };
+    sqlx::query(sql)
+        .bind(city_id)
+        .bind(c.category.as_str())
+        .bind(&c.name)
+        .bind(&c.hint)
+        .bind(c.urgency.as_str())
+        .bind(c.response_secs)
+        .bind(c.resolution_secs)
+        .bind(Millis::now().0)
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
 /// The city's stored categories, in the order `Category::ALL` lists them.

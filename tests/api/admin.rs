@@ -38,9 +38,18 @@ async fn assert_clerk_untouched(o: &Office) {
     assert_eq!(clerk["disabled"], false, "{clerk}");
 }
 
-fn assert_internal_error(status: StatusCode, body: &Value) {
+/// Sends `request` while every `write` of `table` fails, and expects a 500 in the error shape.
+async fn fails_with_a_fault_in(
+    app: &TestApp,
+    write: Write,
+    table: &str,
+    request: impl Future<Output = (StatusCode, Value)>,
+) {
+    app.break_writes(write, table).await;
+    let (status, body) = request.await;
+    app.mend(write, table).await;
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{body}");
-    assert_eq!(error_code(body), "internal");
+    assert_eq!(error_code(&body), "internal");
 }
 
 #[tokio::test]
@@ -60,10 +69,7 @@ async fn disabling_a_clerk_ends_their_sessions_and_records_one_audit_entry() {
 #[tokio::test]
 async fn a_disable_whose_audit_entry_cannot_be_written_leaves_the_clerk_enabled_and_logged_in() {
     let o = office_with_a_clerk().await;
-    o.app.break_writes(Write::Insert, "audit_log").await;
-    let (status, body) = disable(&o).await;
-    assert_internal_error(status, &body);
-    o.app.mend(Write::Insert, "audit_log").await;
+    fails_with_a_fault_in(&o.app, Write::Insert, "audit_log", disable(&o)).await;
 
     assert_clerk_untouched(&o).await;
     assert_eq!(o.app.audit_entries("staff.disable").await, 0);
@@ -77,10 +83,7 @@ async fn a_disable_whose_audit_entry_cannot_be_written_leaves_the_clerk_enabled_
 #[tokio::test]
 async fn a_disable_whose_sessions_cannot_be_ended_leaves_the_clerk_enabled_and_nothing_audited() {
     let o = office_with_a_clerk().await;
-    o.app.break_writes(Write::Update, "sessions").await;
-    let (status, body) = disable(&o).await;
-    assert_internal_error(status, &body);
-    o.app.mend(Write::Update, "sessions").await;
+    fails_with_a_fault_in(&o.app, Write::Update, "sessions", disable(&o)).await;
 
     assert_clerk_untouched(&o).await;
     assert_eq!(o.app.audit_entries("staff.disable").await, 0);
@@ -90,17 +93,9 @@ async fn a_disable_whose_sessions_cannot_be_ended_leaves_the_clerk_enabled_and_n
 #[tokio::test]
 async fn a_new_staff_account_whose_audit_entry_cannot_be_written_is_not_created() {
     let o = office_with_a_clerk().await;
-    o.app.break_writes(Write::Insert, "audit_log").await;
-    let (status, body) = o
-        .app
-        .post(
-            "/api/v1/admin/staff",
-            Some(&o.admin),
-            json!({ "username": "zhou.manager", "password": STAFF_PASSWORD, "role": "station_manager", "display_name": "周" }),
-        )
-        .await;
-    assert_internal_error(status, &body);
-    o.app.mend(Write::Insert, "audit_log").await;
+    let manager = json!({ "username": "zhou.manager", "password": STAFF_PASSWORD, "role": "station_manager", "display_name": "周" });
+    let create = o.app.post("/api/v1/admin/staff", Some(&o.admin), manager);
+    fails_with_a_fault_in(&o.app, Write::Insert, "audit_log", create).await;
 
     let (status, _) = o
         .app
@@ -128,10 +123,8 @@ async fn a_category_change_whose_audit_entry_cannot_be_written_leaves_the_catego
     let admin = app.admin_token().await;
     let before = category(&app, &admin, "road_damage").await;
 
-    app.break_writes(Write::Insert, "audit_log").await;
-    let (status, body) = app.put("/api/v1/admin/categories/road_damage", Some(&admin), new_deadlines()).await;
-    assert_internal_error(status, &body);
-    app.mend(Write::Insert, "audit_log").await;
+    let change = app.put("/api/v1/admin/categories/road_damage", Some(&admin), new_deadlines());
+    fails_with_a_fault_in(&app, Write::Insert, "audit_log", change).await;
 
     assert_eq!(category(&app, &admin, "road_damage").await, before);
     assert_eq!(app.audit_entries("category.update").await, 0);
@@ -144,10 +137,8 @@ async fn a_category_change_that_cannot_be_written_records_no_audit_entry() {
     let admin = app.admin_token().await;
     let before = category(&app, &admin, "road_damage").await;
 
-    app.break_writes(Write::Update, "report_categories").await;
-    let (status, body) = app.put("/api/v1/admin/categories/road_damage", Some(&admin), new_deadlines()).await;
-    assert_internal_error(status, &body);
-    app.mend(Write::Update, "report_categories").await;
+    let change = app.put("/api/v1/admin/categories/road_damage", Some(&admin), new_deadlines());
+    fails_with_a_fault_in(&app, Write::Update, "report_categories", change).await;
 
     assert_eq!(category(&app, &admin, "road_damage").await, before);
     assert_eq!(app.audit_entries("category.update").await, 0);
@@ -166,12 +157,12 @@ async fn a_department_assignment_whose_audit_entry_cannot_be_written_leaves_the_
         .await;
     assert_eq!(status, StatusCode::OK, "{market}");
 
-    app.break_writes(Write::Insert, "audit_log").await;
-    let (status, body) = app
-        .put("/api/v1/admin/categories/food_safety/departments", Some(&admin), json!({ "office_ids": [market["id"]] }))
-        .await;
-    assert_internal_error(status, &body);
-    app.mend(Write::Insert, "audit_log").await;
+    let assign = app.put(
+        "/api/v1/admin/categories/food_safety/departments",
+        Some(&admin),
+        json!({ "office_ids": [market["id"]] }),
+    );
+    fails_with_a_fault_in(&app, Write::Insert, "audit_log", assign).await;
 
     assert_eq!(category(&app, &admin, "food_safety").await["department_ids"], json!([]));
     assert_eq!(app.audit_entries("category.departments").await, 0);
@@ -186,15 +177,12 @@ async fn a_unit_or_jurisdiction_whose_audit_entry_cannot_be_written_is_not_kept(
     let units = || async { app.get("/api/v1/admin/units?limit=100", Some(&admin)).await.1["items"].clone() };
     let units_before = units().await;
 
-    app.break_writes(Write::Insert, "audit_log").await;
-    let (status, body) = app
-        .post("/api/v1/admin/units", Some(&admin), json!({ "kind": "street_office", "name": "东湖街道办事处" }))
-        .await;
-    assert_internal_error(status, &body);
+    let unit = json!({ "kind": "street_office", "name": "东湖街道办事处" });
+    fails_with_a_fault_in(&app, Write::Insert, "audit_log", app.post("/api/v1/admin/units", Some(&admin), unit)).await;
     let area = json!({ "type": "Polygon", "coordinates": [[[120.10, 30.24], [120.14, 30.24], [120.14, 30.31], [120.10, 30.31], [120.10, 30.24]]] });
-    let (status, body) = app.put(&format!("/api/v1/admin/units/{office}/jurisdiction"), Some(&admin), area).await;
-    assert_internal_error(status, &body);
-    app.mend(Write::Insert, "audit_log").await;
+    let path = format!("/api/v1/admin/units/{office}/jurisdiction");
+    let import = app.put(&path, Some(&admin), area);
+    fails_with_a_fault_in(&app, Write::Insert, "audit_log", import).await;
 
     assert_eq!(units().await, units_before);
     let jurisdictions: i64 =

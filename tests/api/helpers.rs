@@ -287,7 +287,7 @@ impl TestApp {
                  CREATE TRIGGER {trigger} BEFORE {op} ON {table} FOR EACH ROW EXECUTE FUNCTION xhb_injected_fault()"
             ),
         };
-        sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&self.state.db.pool).await.expect("fault injected");
+        self.schema_change(sql).await;
     }
 
     /// Removes a fault `break_writes` injected.
@@ -297,7 +297,17 @@ impl TestApp {
             Backend::Sqlite => format!("DROP TRIGGER {trigger}"),
             Backend::Postgres => format!("DROP TRIGGER {trigger} ON {table}"),
         };
-        sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&self.state.db.pool).await.expect("fault removed");
+        self.schema_change(sql).await;
+    }
+
+    /// Runs DDL. A pooled SQLite connection parses DDL against the schema it last read, which
+    /// may predate another connection's change, so it reads the schema first.
+    async fn schema_change(&self, sql: String) {
+        let mut conn = self.state.db.pool.acquire().await.expect("connection");
+        if self.state.db.backend == Backend::Sqlite {
+            sqlx::query("SELECT COUNT(*) FROM sqlite_master").execute(&mut *conn).await.expect("schema read");
+        }
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut *conn).await.expect("schema changed");
     }
 
     /// How many audit entries record `action`.
