@@ -135,3 +135,12 @@ pub fn bool_to_int(b: bool) -> i32 {
 pub fn placeholders(first: usize, count: usize) -> String {
     (first..first + count).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn placeholders_number_the_values_of_an_in_list() {
+        assert_eq!(super::placeholders(2, 3), "$2, $3, $4");
+        assert_eq!(super::placeholders(1, 1), "$1");
+    }
+}
