@@ -100,7 +100,8 @@ pub async fn unit(db: &Db, city_id: &str, office_id: &str) -> DomainResult<Unit>
     store::units::get(db, city_id, office_id).await?.ok_or(DomainError::NotFound("unit"))
 }
 
-/// The city's units in id order, starting after `after`.
+/// The city's units in id order, starting after `after`. Only a city admin may list them; the
+/// `CityAdmin` is the proof.
 pub async fn list(ctx: &UnitsContext, _admin: &CityAdmin, after: Option<&str>, limit: u32) -> DomainResult<Vec<Unit>> {
     store::units::list(&ctx.db, &ctx.city.id, after, limit).await
 }
@@ -146,8 +147,8 @@ pub struct CategoryAdmin {
     pub department_ids: Vec<String>,
 }
 
-/// Every category of the city (its defaults where the city never stored it), with departments:
-/// two statements whatever the number of categories.
+/// Every category of the city (its defaults where the city never stored it), with departments,
+/// for a city admin: two statements whatever the number of categories.
 pub async fn categories(ctx: &UnitsContext, _admin: &CityAdmin) -> DomainResult<Vec<CategoryAdmin>> {
     category_views(&ctx.db, &ctx.city.id, Category::ALL).await
 }
