@@ -1,20 +1,19 @@
 //! The demo city seeded on the first out-of-the-box start, so a newcomer can try every endpoint.
 
 use crate::domain::DomainResult;
-use crate::domain::geo::Gcj02;
-use crate::domain::identity::{Caller, NewPassword, Role, Username};
+use crate::domain::geo::{CoordSystem, Gcj02};
+use crate::domain::identity::{Account, CityAdmin, NewPassword, Rider, Role, Username};
 use crate::domain::places::PlaceDraft;
 use crate::domain::report::Category;
-use crate::domain::routing::Area;
+use crate::domain::routing::{Area, Unit, UnitKind};
 use crate::domain::time::Millis;
 use crate::service;
 use crate::service::places as places_service;
 use crate::service::reports::Submission;
+use crate::service::sessions;
 use crate::service::staff::{self, StaffSpec};
+use crate::service::units;
 use crate::state::AppState;
-use crate::store;
-use crate::store::accounts::AccountRow;
-use crate::store::offices::OfficeRow;
 
 pub const DEMO_PASSWORD: &str = "demo";
 
@@ -22,60 +21,56 @@ pub const DEMO_PASSWORD: &str = "demo";
 pub const DEMO_OFFICES: [&str; 3] = ["城关街道办事处", "东湖街道办事处", "西山街道办事处"];
 pub const DEMO_DEPARTMENTS: [&str; 2] = ["区市场监督管理局", "交警大队"];
 
-/// Seeds the demo city when the database has no offices yet.
+/// Seeds the demo city when the database has no units yet. The staff accounts are registered
+/// as `xinhuoban admin create` would; the rest is done by `demo-admin` through the same use
+/// cases as the API (and audited as theirs).
 pub async fn seed_if_empty(state: &AppState) -> DomainResult<()> {
     let db = &state.db;
     let city_id = &state.city.id;
-    if store::offices::count(db, city_id).await? > 0 {
+    if units::any_in(db, city_id).await? {
         return Ok(());
     }
     tracing::warn!(
         "demo mode: seeding the demo city with accounts demo-admin, demo-manager and demo-clerk (password `demo`)"
     );
+    let admin = register(state, "demo-admin", Role::CityAdmin, "示范管理员", None).await?;
+    let admin = CityAdmin::try_from(admin.as_caller())?;
+    let ctx = state.units();
     let mut offices = Vec::new();
     for name in DEMO_OFFICES {
-        offices.push(store::offices::create(db, city_id, "street_office", name).await?);
+        offices.push(units::create(&ctx, &admin, UnitKind::StreetOffice, name).await?);
     }
     let mut departments = Vec::new();
     for name in DEMO_DEPARTMENTS {
-        departments.push(store::offices::create(db, city_id, "department", name).await?);
+        departments.push(units::create(&ctx, &admin, UnitKind::Department, name).await?);
     }
-    let accounts = [
-        ("demo-admin", Role::CityAdmin, "示范管理员", None),
-        ("demo-manager", Role::StationManager, "示范驿站管理员", None),
-        ("demo-clerk", Role::Clerk, "城关街道工作人员", Some(offices[0].id.clone())),
-    ];
-    let mut created = Vec::new();
-    for (username, role, display_name, office_id) in accounts {
-        let account = staff::register(
-            db,
-            city_id,
-            StaffSpec {
-                username: Username::parse(username)?,
-                password: NewPassword::demo(DEMO_PASSWORD),
-                role,
-                display_name: display_name.to_string(),
-                office_id,
-            },
-        )
-        .await?;
-        created.push(account);
-    }
-    seed_places(state, &created[0], &created[1]).await?;
-    seed_reports(state, &offices, &departments[0]).await
+    let manager = register(state, "demo-manager", Role::StationManager, "示范驿站管理员", None).await?;
+    register(state, "demo-clerk", Role::Clerk, "城关街道工作人员", Some(offices[0].id.clone())).await?;
+    seed_places(state, &admin, &manager).await?;
+    seed_reports(state, &admin, &offices, &departments[0]).await
+}
+
+async fn register(
+    state: &AppState,
+    username: &str,
+    role: Role,
+    display_name: &str,
+    office_id: Option<String>,
+) -> DomainResult<Account> {
+    let spec = StaffSpec {
+        username: Username::parse(username)?,
+        password: NewPassword::demo(DEMO_PASSWORD),
+        role,
+        display_name: display_name.to_string(),
+        office_id,
+    };
+    staff::register(&state.db, &state.city.id, spec).await
 }
 
 /// The demo city's places: every kind, some open around the clock, one overnight, one closed on
 /// a holiday; `demo-manager` keeps the first four.
-async fn seed_places(state: &AppState, admin: &AccountRow, manager: &AccountRow) -> DomainResult<()> {
+async fn seed_places(state: &AppState, admin: &CityAdmin, manager: &Account) -> DomainResult<()> {
     use crate::domain::places::{Amenity as A, PlaceKind as K};
-    let admin = Caller {
-        account_id: admin.id.clone(),
-        city_id: admin.city_id.clone(),
-        role: admin.role,
-        office_id: None,
-        display_name: admin.display_name.clone(),
-    };
     /// kind, name, address, GCJ-02 latitude and longitude, amenities, hours.
     type DemoPlace = (K, &'static str, &'static str, f64, f64, &'static [A], &'static str);
     #[rustfmt::skip]
@@ -110,9 +105,9 @@ async fn seed_places(state: &AppState, admin: &AccountRow, manager: &AccountRow)
             entry_instructions: (kind == K::FriendlySite).then(|| "出示骑手证或美团/饿了么骑手App即可进入".to_string()),
         });
     }
-    let rows = places_service::create_many(&state.places(), &admin, drafts, "place.create").await?;
+    let rows = places_service::create_many(&state.places(), admin, drafts, "place.create").await?;
     for row in rows.iter().take(4) {
-        places_service::set_managers(&state.places(), &admin, &row.id, vec![manager.id.clone()]).await?;
+        places_service::set_managers(&state.places(), admin, &row.id, vec![manager.id.clone()]).await?;
     }
     Ok(())
 }
@@ -125,27 +120,20 @@ const DEMO_NORTH: f64 = 30.31;
 
 /// Jurisdictions, default categories, food safety → the market regulator over the whole area,
 /// the fallback queue, and two demo reports from the demo rider `li`.
-async fn seed_reports(state: &AppState, offices: &[OfficeRow], market: &OfficeRow) -> DomainResult<()> {
+async fn seed_reports(state: &AppState, admin: &CityAdmin, offices: &[Unit], market: &Unit) -> DomainResult<()> {
     let db = &state.db;
     let city_id = &state.city.id;
-    service::units::ensure_city_defaults(db, city_id).await?;
+    let ctx = state.units();
+    units::ensure_city_defaults(db, city_id).await?;
     for (office, (west, east)) in offices.iter().zip(DEMO_BANDS) {
         let area = Area::rectangle(DEMO_SOUTH, west, DEMO_NORTH, east)?;
-        store::units::put_jurisdiction(db, city_id, &office.id, &area).await?;
+        units::set_jurisdiction(&ctx, admin, &office.id, &area.to_geojson(), CoordSystem::Gcj02).await?;
     }
     let whole = Area::rectangle(DEMO_SOUTH, DEMO_BANDS[0].0, DEMO_NORTH, DEMO_BANDS[2].1)?;
-    store::units::put_jurisdiction(db, city_id, &market.id, &whole).await?;
-    store::units::set_category_departments(db, city_id, Category::FoodSafety, std::slice::from_ref(&market.id)).await?;
-    state.routing.reload(db, city_id).await?;
+    units::set_jurisdiction(&ctx, admin, &market.id, &whole.to_geojson(), CoordSystem::Gcj02).await?;
+    units::set_category_departments(&ctx, admin, Category::FoodSafety, std::slice::from_ref(&market.id)).await?;
 
-    let rider = store::accounts::upsert_rider(db, city_id, "demo:li", "li").await?;
-    let caller = Caller {
-        account_id: rider.id,
-        city_id: city_id.clone(),
-        role: Role::Rider,
-        office_id: None,
-        display_name: rider.display_name,
-    };
+    let rider = Rider::try_from(sessions::demo_rider(db, city_id, "li").await?.as_caller())?;
     let demo_reports = [
         (Category::TrafficSafety, "路口红绿灯不亮，电动车和汽车抢道", 30.2741, 120.1252),
         (Category::FoodSafety, "巷子里的无证后厨，油烟和垃圾直接倒进下水道", 30.2650, 120.1950),
@@ -158,7 +146,7 @@ async fn seed_reports(state: &AppState, offices: &[OfficeRow], market: &OfficeRo
             media_ids: Vec::new(),
             anonymous: false,
         };
-        service::reports::submit(&state.reports(), &caller, submission, None, Millis::now()).await?;
+        service::reports::submit(&state.reports(), &rider, submission, None, Millis::now()).await?;
     }
     Ok(())
 }

@@ -17,7 +17,8 @@ use crate::metrics::Metrics;
 use crate::outbox::OutboxContext;
 use crate::service::places::PlacesContext;
 use crate::service::reports::{ReportLimits, ReportsContext};
-use crate::service::units::RoutingCache;
+use crate::service::sessions::SessionsContext;
+use crate::service::units::{RoutingCache, UnitsContext};
 use crate::store::{self, Db};
 
 /// Everything a handler may need, cheap to clone.
@@ -93,6 +94,24 @@ impl AppState {
     /// What place writes use: the database, the city and the in-memory index they keep fresh.
     pub fn places(&self) -> PlacesContext {
         PlacesContext { db: self.db.clone(), city: self.city.clone(), index: self.places.clone() }
+    }
+
+    /// What logging in uses: the database, the city riders join, WeChat and the session settings.
+    pub fn sessions(&self) -> SessionsContext {
+        SessionsContext {
+            db: self.db.clone(),
+            city: self.city.clone(),
+            wechat: self.wechat.clone(),
+            token_secret: self.config.token_secret.clone(),
+            rider_ttl: self.config.rider_session_ttl,
+            staff_ttl: self.config.staff_session_ttl,
+            demo_logins: self.config.demo_logins_enabled(),
+        }
+    }
+
+    /// What unit and category administration uses: the database, the city and routing.
+    pub fn units(&self) -> UnitsContext {
+        UnitsContext { db: self.db.clone(), city: self.city.clone(), routing: self.routing.clone() }
     }
 
     /// What the outbox's delivery task uses.

@@ -5,20 +5,15 @@ use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
-use serde_json::json;
 
 use super::ApiTags;
 use super::auth::{NoContent, RoleDto};
 use super::error::ApiResult;
-use super::paging::PageRequest;
-use super::security::BearerAuth;
-use crate::domain::DomainError;
-use crate::domain::identity::{NewPassword, Username};
+use super::paging::{Page, PageRequest};
+use super::security::AdminAuth;
+use crate::domain::identity::{Account, NewPassword, Username};
 use crate::service::staff::{self, StaffSpec};
 use crate::state::AppState;
-use crate::store::accounts::AccountRow;
-use crate::store::audit::AuditEntry;
-use crate::store::{self};
 
 #[derive(Debug, Object)]
 pub struct CreateStaffRequest {
@@ -47,8 +42,8 @@ pub struct Staff {
     pub created_at: DateTime<Utc>,
 }
 
-impl From<AccountRow> for Staff {
-    fn from(a: AccountRow) -> Self {
+impl From<Account> for Staff {
+    fn from(a: Account) -> Self {
         Staff {
             id: a.id,
             username: a.username.unwrap_or_default(),
@@ -61,12 +56,6 @@ impl From<AccountRow> for Staff {
     }
 }
 
-#[derive(Debug, Object)]
-pub struct StaffPage {
-    pub items: Vec<Staff>,
-    pub next_cursor: Option<String>,
-}
-
 #[derive(Default)]
 pub struct AdminApi;
 
@@ -77,11 +66,9 @@ impl AdminApi {
     async fn create_staff(
         &self,
         state: Data<&AppState>,
-        auth: BearerAuth,
+        auth: AdminAuth,
         body: Json<CreateStaffRequest>,
     ) -> ApiResult<Json<Staff>> {
-        let caller = auth.caller();
-        caller.require_city_admin()?;
         let body = body.0;
         let spec = StaffSpec {
             username: Username::parse(&body.username)?,
@@ -90,21 +77,7 @@ impl AdminApi {
             display_name: body.display_name,
             office_id: body.office_id,
         };
-        let account = staff::register(&state.db, &caller.city_id, spec).await?;
-        store::audit::record_now(
-            &state.db,
-            AuditEntry {
-                city_id: &caller.city_id,
-                actor_id: Some(&caller.account_id),
-                action: "staff.create",
-                object_kind: "account",
-                object_id: &account.id,
-                before: None,
-                after: Some(json!({ "username": account.username, "role": account.role.as_str(), "office_id": account.office_id })),
-            },
-        )
-        .await?;
-        Ok(Json(account.into()))
+        Ok(Json(staff::create(&state.db, &auth.0, spec).await?.into()))
     }
 
     /// List staff accounts (city admins)
@@ -112,17 +85,14 @@ impl AdminApi {
     async fn list_staff(
         &self,
         state: Data<&AppState>,
-        auth: BearerAuth,
+        auth: AdminAuth,
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<u32>>,
         #[oai(validator(max_length = 200))] cursor: Query<Option<String>>,
-    ) -> ApiResult<Json<StaffPage>> {
-        let caller = auth.caller();
-        caller.require_city_admin()?;
+    ) -> ApiResult<Json<Page<Staff>>> {
         let page = PageRequest::parse(limit.0, cursor.0)?;
-        let rows =
-            store::accounts::list_staff(&state.db, &caller.city_id, page.after.as_deref(), page.fetch_limit()).await?;
+        let rows = staff::list(&state.db, &auth.0, page.after.as_deref(), page.fetch_limit()).await?;
         let (rows, next_cursor) = page.finish(rows, |a| a.id.clone());
-        Ok(Json(StaffPage { items: rows.into_iter().map(Staff::from).collect(), next_cursor }))
+        Ok(Json(Page::new(rows.into_iter().map(Staff::from).collect(), next_cursor)))
     }
 
     /// Disable a staff account and end its sessions (city admins)
@@ -130,10 +100,11 @@ impl AdminApi {
     async fn disable_staff(
         &self,
         state: Data<&AppState>,
-        auth: BearerAuth,
+        auth: AdminAuth,
         #[oai(validator(max_length = 64))] id: Path<String>,
     ) -> ApiResult<NoContent> {
-        set_disabled(&state, auth, &id.0, true).await
+        staff::set_disabled(&state.db, &auth.0, &id.0, true).await?;
+        Ok(NoContent::Done)
     }
 
     /// Enable a disabled staff account again (city admins)
@@ -141,38 +112,10 @@ impl AdminApi {
     async fn enable_staff(
         &self,
         state: Data<&AppState>,
-        auth: BearerAuth,
+        auth: AdminAuth,
         #[oai(validator(max_length = 64))] id: Path<String>,
     ) -> ApiResult<NoContent> {
-        set_disabled(&state, auth, &id.0, false).await
+        staff::set_disabled(&state.db, &auth.0, &id.0, false).await?;
+        Ok(NoContent::Done)
     }
-}
-
-async fn set_disabled(state: &AppState, auth: BearerAuth, id: &str, disabled: bool) -> ApiResult<NoContent> {
-    let caller = auth.caller();
-    caller.require_city_admin()?;
-    if disabled && id == caller.account_id {
-        return Err(DomainError::conflict("cannot_disable_self", "an admin cannot disable their own account").into());
-    }
-    let db = &state.db;
-    if !store::accounts::set_staff_disabled(db, &caller.city_id, id, disabled).await? {
-        return Err(DomainError::NotFound("staff account").into());
-    }
-    if disabled {
-        store::sessions::revoke_all_for_account(db, id).await?;
-    }
-    store::audit::record_now(
-        db,
-        AuditEntry {
-            city_id: &caller.city_id,
-            actor_id: Some(&caller.account_id),
-            action: if disabled { "staff.disable" } else { "staff.enable" },
-            object_kind: "account",
-            object_id: id,
-            before: Some(json!({ "disabled": !disabled })),
-            after: Some(json!({ "disabled": disabled })),
-        },
-    )
-    .await?;
-    Ok(NoContent::Done)
 }

@@ -3,49 +3,20 @@
 use chrono::{DateTime, Utc};
 use poem::web::Data;
 use poem_openapi::payload::Json;
-use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
+use poem_openapi::{ApiResponse, Object, OpenApi};
 
 use super::ApiTags;
+use super::dto::mirror_enum;
 use super::error::ApiResult;
 use super::security::BearerAuth;
-use crate::domain::DomainError;
-use crate::domain::error::AuthFailure;
 use crate::domain::identity::Role;
-use crate::service::sessions::{self, IssuedSession};
+use crate::service::sessions::{self, IssuedSession, Me};
 use crate::state::AppState;
-use crate::store;
 
-/// A role, as the API names it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
-#[oai(rename_all = "snake_case")]
-pub enum RoleDto {
-    Rider,
-    StationManager,
-    Clerk,
-    CityAdmin,
-}
-
-impl From<Role> for RoleDto {
-    fn from(role: Role) -> Self {
-        match role {
-            Role::Rider => RoleDto::Rider,
-            Role::StationManager => RoleDto::StationManager,
-            Role::Clerk => RoleDto::Clerk,
-            Role::CityAdmin => RoleDto::CityAdmin,
-        }
-    }
-}
-
-impl From<RoleDto> for Role {
-    fn from(role: RoleDto) -> Self {
-        match role {
-            RoleDto::Rider => Role::Rider,
-            RoleDto::StationManager => Role::StationManager,
-            RoleDto::Clerk => Role::Clerk,
-            RoleDto::CityAdmin => Role::CityAdmin,
-        }
-    }
-}
+mirror_enum!(
+    /// A role, as the API names it.
+    RoleDto = Role { Rider, StationManager, Clerk, CityAdmin }
+);
 
 #[derive(Debug, Object)]
 pub struct WechatLoginRequest {
@@ -89,6 +60,20 @@ pub struct MeResponse {
     pub place_ids: Option<Vec<String>>,
 }
 
+impl From<Me> for MeResponse {
+    fn from(me: Me) -> Self {
+        let c = me.caller;
+        MeResponse {
+            account_id: c.account_id,
+            role: c.role.into(),
+            display_name: c.display_name,
+            city_id: c.city_id,
+            office_id: c.office_id,
+            place_ids: me.place_ids,
+        }
+    }
+}
+
 #[derive(ApiResponse)]
 pub enum NoContent {
     /// Done
@@ -112,30 +97,7 @@ impl AuthApi {
         state: Data<&AppState>,
         body: Json<WechatLoginRequest>,
     ) -> ApiResult<Json<LoginResponse>> {
-        let (openid, display_name) = match demo_rider_name(&state, &body.code) {
-            Some(name) => (format!("demo:{name}"), name.to_string()),
-            None if state.config.demo_logins_enabled() => {
-                return Err(DomainError::Unauthenticated(AuthFailure::InvalidWechatCode).into());
-            }
-            None => {
-                let identity = state.wechat.code_to_session(&body.code).await.map_err(DomainError::from)?;
-                (identity.openid, "骑手".to_string())
-            }
-        };
-        let account = store::accounts::upsert_rider(&state.db, &state.city.id, &openid, &display_name).await?;
-        if account.disabled {
-            return Err(DomainError::Unauthenticated(AuthFailure::AccountDisabled).into());
-        }
-        let issued = sessions::issue(
-            &state.db,
-            &state.config.token_secret,
-            &account.id,
-            &account.city_id,
-            Role::Rider,
-            state.config.rider_session_ttl,
-        )
-        .await?;
-        Ok(Json(issued.into()))
+        Ok(Json(sessions::rider_login(&state.sessions(), &body.code).await?.into()))
     }
 
     /// Log a staff member in with username and password
@@ -148,52 +110,19 @@ impl AuthApi {
         state: Data<&AppState>,
         body: Json<StaffLoginRequest>,
     ) -> ApiResult<Json<LoginResponse>> {
-        let account = sessions::verify_staff(&state.db, &body.username, &body.password).await?;
-        let issued = sessions::issue(
-            &state.db,
-            &state.config.token_secret,
-            &account.id,
-            &account.city_id,
-            account.role,
-            state.config.staff_session_ttl,
-        )
-        .await?;
-        Ok(Json(issued.into()))
+        Ok(Json(sessions::staff_login(&state.sessions(), &body.username, &body.password).await?.into()))
     }
 
     /// Log out: revoke the token this request carries
     #[oai(path = "/auth/logout", method = "post", operation_id = "auth_logout")]
     async fn logout(&self, state: Data<&AppState>, auth: BearerAuth) -> ApiResult<NoContent> {
-        store::sessions::revoke(&state.db, &auth.0.token_hash).await?;
+        sessions::logout(&state.db, &auth.0).await?;
         Ok(NoContent::Done)
     }
 
     /// Who am I
     #[oai(path = "/me", method = "get", operation_id = "me")]
     async fn me(&self, state: Data<&AppState>, auth: BearerAuth) -> ApiResult<Json<MeResponse>> {
-        let c = auth.caller();
-        let place_ids = match c.role {
-            Role::StationManager => Some(store::places::managed_ids(&state.db, &c.account_id).await?),
-            _ => None,
-        };
-        Ok(Json(MeResponse {
-            account_id: c.account_id.clone(),
-            role: c.role.into(),
-            display_name: c.display_name.clone(),
-            city_id: c.city_id.clone(),
-            office_id: c.office_id.clone(),
-            place_ids,
-        }))
+        Ok(Json(sessions::me(&state.db, auth.caller()).await?.into()))
     }
-}
-
-/// `demo-<name>` names a demo rider, only where demo logins are enabled.
-fn demo_rider_name<'a>(state: &AppState, code: &'a str) -> Option<&'a str> {
-    if !state.config.demo_logins_enabled() {
-        return None;
-    }
-    let name = code.strip_prefix("demo-")?;
-    let valid =
-        (1..=32).contains(&name.len()) && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-    valid.then_some(name)
 }

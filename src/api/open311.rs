@@ -85,7 +85,7 @@ struct Service {
 
 #[handler]
 async fn services(state: Data<&AppState>) -> Response {
-    match store::units::categories(&state.db, &state.city.id).await {
+    match store::categories::all(&state.db, &state.city.id).await {
         Ok(all) => Json(
             all.into_iter()
                 .map(|c| Service {
@@ -164,7 +164,7 @@ fn to_open311(state: &AppState, names: &Names, r: &ReportRow, status_notes: Opti
 
 async fn render_all(state: &AppState, rows: &[ReportRow]) -> DomainResult<Vec<ServiceRequest>> {
     let names = Names {
-        categories: store::units::categories(&state.db, &state.city.id).await?,
+        categories: store::categories::all(&state.db, &state.city.id).await?,
         units: UnitNames::load(&state.db, &state.city.id, rows.iter().map(|r| r.office_id.clone()).collect()).await?,
     };
     let mut out = Vec::with_capacity(rows.len());

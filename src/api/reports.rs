@@ -113,9 +113,8 @@ impl UnitNames {
         ids.dedup();
         let mut map = HashMap::new();
         for id in ids {
-            if let Some(o) = store::offices::get(db, city_id, &id).await? {
-                let kind = o.kind.parse::<UnitKind>()?.into();
-                map.insert(id, UnitRef { id: o.id, name: o.name, kind });
+            if let Some(o) = store::units::get(db, city_id, &id).await? {
+                map.insert(id, UnitRef { id: o.id, name: o.name, kind: o.kind.into() });
             }
         }
         Ok(UnitNames(map))
@@ -339,7 +338,7 @@ impl ReportsApi {
     /// Report categories with their names, hints and deadlines
     #[oai(path = "/reports/categories", method = "get", operation_id = "reports_categories")]
     async fn categories(&self, state: Data<&AppState>, _auth: BearerAuth) -> ApiResult<Json<Vec<CategoryView>>> {
-        let all = store::units::categories(&state.db, &state.city.id).await?;
+        let all = store::categories::all(&state.db, &state.city.id).await?;
         Ok(Json(all.into_iter().map(CategoryView::from).collect()))
     }
 

@@ -8,20 +8,10 @@ use poem_openapi::SecurityScheme;
 use poem_openapi::auth::Bearer;
 
 use crate::api::error::ApiError;
-use crate::domain::credentials::SessionToken;
-use crate::domain::error::AuthFailure;
 use crate::domain::identity::{Caller, CityAdmin, Rider, Staff};
-use crate::domain::time::Millis;
 use crate::domain::{DomainError, DomainResult};
+use crate::service::sessions::{self, Session};
 use crate::state::AppState;
-use crate::store;
-
-/// A caller whose session token checked out.
-#[derive(Debug, Clone)]
-pub struct Session {
-    pub caller: Caller,
-    pub token_hash: String,
-}
 
 /// `Authorization: Bearer <token>` from `/auth/wechat-login` or `/auth/staff-login`.
 #[derive(SecurityScheme)]
@@ -71,21 +61,7 @@ async fn check_bearer(req: &Request, bearer: Bearer) -> poem::Result<Session> {
     authenticate(state, &bearer.token).await.map_err(|e| ApiError::from(e).into())
 }
 
-/// Finds the live session behind a token.
+/// Finds the live session behind a token (a bearer token, or Open311's `api_key`).
 pub async fn authenticate(state: &AppState, raw_token: &str) -> DomainResult<Session> {
-    let unauthenticated = |f| DomainError::Unauthenticated(f);
-    let token = SessionToken::from_client(raw_token.trim()).ok_or(unauthenticated(AuthFailure::InvalidToken))?;
-    let token_hash = token.hash(&state.config.token_secret);
-    let found =
-        store::sessions::lookup(&state.db, &token_hash).await?.ok_or(unauthenticated(AuthFailure::InvalidToken))?;
-    if found.revoked {
-        return Err(unauthenticated(AuthFailure::RevokedToken));
-    }
-    if found.account_disabled {
-        return Err(unauthenticated(AuthFailure::AccountDisabled));
-    }
-    if found.expires_at <= Millis::now() {
-        return Err(unauthenticated(AuthFailure::ExpiredToken));
-    }
-    Ok(Session { caller: found.caller, token_hash })
+    sessions::authenticate(&state.db, &state.config.token_secret, raw_token).await
 }

@@ -6,22 +6,16 @@ use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
-use serde_json::json;
 
 use super::ApiTags;
 use super::error::ApiResult;
-use super::paging::PageRequest;
+use super::paging::{Page, PageRequest};
 use super::reports::{CategoryDto, CategoryView, CoordDto, UnitKindDto, UrgencyDto, coord_of};
-use super::security::BearerAuth;
-use crate::domain::DomainError;
-use crate::domain::identity::Caller;
+use super::security::AdminAuth;
 use crate::domain::report::{Category, CategorySettings};
-use crate::domain::routing::UnitKind;
-use crate::service::units;
+use crate::domain::routing::{self, UnitKind};
+use crate::service::units::{self, CategoryAdmin};
 use crate::state::AppState;
-use crate::store::audit::AuditEntry;
-use crate::store::offices::OfficeRow;
-use crate::store::{self};
 
 #[derive(Debug, Object)]
 pub struct Unit {
@@ -30,17 +24,10 @@ pub struct Unit {
     pub kind: UnitKindDto,
 }
 
-impl TryFrom<OfficeRow> for Unit {
-    type Error = DomainError;
-    fn try_from(o: OfficeRow) -> Result<Self, DomainError> {
-        Ok(Unit { kind: o.kind.parse::<UnitKind>()?.into(), id: o.id, name: o.name })
+impl From<routing::Unit> for Unit {
+    fn from(u: routing::Unit) -> Self {
+        Unit { id: u.id, name: u.name, kind: u.kind.into() }
     }
-}
-
-#[derive(Debug, Object)]
-pub struct UnitPage {
-    pub items: Vec<Unit>,
-    pub next_cursor: Option<String>,
 }
 
 #[derive(Debug, Object)]
@@ -89,39 +76,14 @@ pub struct CategoryAdminView {
     pub department_ids: Vec<String>,
 }
 
+impl From<CategoryAdmin> for CategoryAdminView {
+    fn from(c: CategoryAdmin) -> Self {
+        CategoryAdminView { category: c.settings.into(), department_ids: c.department_ids }
+    }
+}
+
 #[derive(Default)]
 pub struct UnitsApi;
-
-async fn audit(
-    state: &AppState,
-    caller: &Caller,
-    action: &str,
-    kind: &str,
-    id: &str,
-    after: serde_json::Value,
-) -> ApiResult<()> {
-    let entry = AuditEntry {
-        city_id: &caller.city_id,
-        actor_id: Some(&caller.account_id),
-        action,
-        object_kind: kind,
-        object_id: id,
-        before: None,
-        after: Some(after),
-    };
-    Ok(store::audit::record_now(&state.db, entry).await?)
-}
-
-async fn category_view(state: &AppState, category: Category) -> ApiResult<CategoryAdminView> {
-    let settings = units::category_settings(&state.db, &state.city.id, category).await?;
-    let department_ids = store::units::category_departments(&state.db, &state.city.id)
-        .await?
-        .into_iter()
-        .filter(|(c, _)| *c == category)
-        .map(|(_, id)| id)
-        .collect();
-    Ok(CategoryAdminView { category: settings.into(), department_ids })
-}
 
 #[OpenApi(tag = "ApiTags::Units")]
 impl UnitsApi {
@@ -130,16 +92,14 @@ impl UnitsApi {
     async fn list(
         &self,
         state: Data<&AppState>,
-        auth: BearerAuth,
+        auth: AdminAuth,
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<u32>>,
         #[oai(validator(max_length = 200))] cursor: Query<Option<String>>,
-    ) -> ApiResult<Json<UnitPage>> {
-        auth.caller().require_city_admin()?;
+    ) -> ApiResult<Json<Page<Unit>>> {
         let page = PageRequest::parse(limit.0, cursor.0)?;
-        let rows = store::offices::list(&state.db, &state.city.id, page.after.as_deref(), page.fetch_limit()).await?;
-        let (rows, next_cursor) = page.finish(rows, |o| o.id.clone());
-        let items = rows.into_iter().map(Unit::try_from).collect::<Result<_, _>>()?;
-        Ok(Json(UnitPage { items, next_cursor }))
+        let rows = units::list(&state.units(), &auth.0, page.after.as_deref(), page.fetch_limit()).await?;
+        let (rows, next_cursor) = page.finish(rows, |u| u.id.clone());
+        Ok(Json(Page::new(rows.into_iter().map(Unit::from).collect(), next_cursor)))
     }
 
     /// Create a unit (city admins)
@@ -147,21 +107,10 @@ impl UnitsApi {
     async fn create(
         &self,
         state: Data<&AppState>,
-        auth: BearerAuth,
+        auth: AdminAuth,
         body: Json<CreateUnitRequest>,
     ) -> ApiResult<Json<Unit>> {
-        let caller = auth.caller();
-        caller.require_city_admin()?;
-        let name = body.name.trim();
-        if name.is_empty() {
-            return Err(DomainError::invalid("name", "required").into());
-        }
-        let kind = UnitKind::from(body.kind);
-        let office = store::offices::create(&state.db, &state.city.id, kind.as_str(), name).await?;
-        audit(&state, caller, "unit.create", "office", &office.id, json!({ "kind": kind.as_str(), "name": name }))
-            .await?;
-        state.routing.reload(&state.db, &state.city.id).await?;
-        Ok(Json(office.try_into()?))
+        Ok(Json(units::create(&state.units(), &auth.0, UnitKind::from(body.kind), &body.name).await?.into()))
     }
 
     /// Import a unit's jurisdiction from GeoJSON (city admins)
@@ -174,26 +123,13 @@ impl UnitsApi {
     async fn put_jurisdiction(
         &self,
         state: Data<&AppState>,
-        auth: BearerAuth,
+        auth: AdminAuth,
         #[oai(validator(max_length = 64))] id: Path<String>,
         coord: Query<Option<CoordDto>>,
         body: Json<serde_json::Value>,
     ) -> ApiResult<Json<JurisdictionView>> {
-        let caller = auth.caller();
-        caller.require_city_admin()?;
-        let area =
-            units::set_jurisdiction(&state.db, &state.routing, &state.city.id, &id.0, &body.0, coord_of(coord.0))
-                .await?;
+        let area = units::set_jurisdiction(&state.units(), &auth.0, &id.0, &body.0, coord_of(coord.0)).await?;
         let b = area.bbox();
-        audit(
-            &state,
-            caller,
-            "unit.jurisdiction",
-            "office",
-            &id.0,
-            json!({ "bbox": [b.min_lng, b.min_lat, b.max_lng, b.max_lat] }),
-        )
-        .await?;
         Ok(Json(JurisdictionView {
             office_id: id.0,
             min_lat: b.min_lat,
@@ -205,13 +141,9 @@ impl UnitsApi {
 
     /// Report categories with their deadlines and departments (city admins)
     #[oai(path = "/admin/categories", method = "get", operation_id = "admin_list_categories")]
-    async fn categories(&self, state: Data<&AppState>, auth: BearerAuth) -> ApiResult<Json<Vec<CategoryAdminView>>> {
-        auth.caller().require_city_admin()?;
-        let mut all = Vec::new();
-        for category in Category::ALL {
-            all.push(category_view(&state, *category).await?);
-        }
-        Ok(Json(all))
+    async fn categories(&self, state: Data<&AppState>, auth: AdminAuth) -> ApiResult<Json<Vec<CategoryAdminView>>> {
+        let all = units::categories(&state.units(), &auth.0).await?;
+        Ok(Json(all.into_iter().map(CategoryAdminView::from).collect()))
     }
 
     /// Change a category's name, hint, urgency and deadlines (city admins)
@@ -219,21 +151,20 @@ impl UnitsApi {
     async fn put_category(
         &self,
         state: Data<&AppState>,
-        auth: BearerAuth,
+        auth: AdminAuth,
         code: Path<CategoryDto>,
         body: Json<CategoryUpdate>,
     ) -> ApiResult<Json<CategoryAdminView>> {
-        let caller = auth.caller();
-        caller.require_city_admin()?;
-        let category = Category::from(code.0);
         let b = body.0;
-        let settings =
-            CategorySettings::parse(category, &b.name, &b.hint, b.urgency.into(), b.response_secs, b.resolution_secs)?;
-        store::units::insert_category_if_missing(&state.db, &state.city.id, &settings).await?;
-        store::units::update_category(&state.db, &state.city.id, &settings).await?;
-        audit(&state, caller, "category.update", "category", category.as_str(), json!({ "name": settings.name, "response_secs": settings.response_secs, "resolution_secs": settings.resolution_secs }))
-            .await?;
-        Ok(Json(category_view(&state, category).await?))
+        let settings = CategorySettings::parse(
+            Category::from(code.0),
+            &b.name,
+            &b.hint,
+            b.urgency.into(),
+            b.response_secs,
+            b.resolution_secs,
+        )?;
+        Ok(Json(units::update_category(&state.units(), &auth.0, settings).await?.into()))
     }
 
     /// Assign a category to departments, each for its own jurisdiction (city admins)
@@ -245,23 +176,11 @@ impl UnitsApi {
     async fn put_departments(
         &self,
         state: Data<&AppState>,
-        auth: BearerAuth,
+        auth: AdminAuth,
         code: Path<CategoryDto>,
         body: Json<CategoryDepartments>,
     ) -> ApiResult<Json<CategoryAdminView>> {
-        let caller = auth.caller();
-        caller.require_city_admin()?;
         let category = Category::from(code.0);
-        units::set_category_departments(&state.db, &state.routing, &state.city.id, category, &body.office_ids).await?;
-        audit(
-            &state,
-            caller,
-            "category.departments",
-            "category",
-            category.as_str(),
-            json!({ "office_ids": body.office_ids }),
-        )
-        .await?;
-        Ok(Json(category_view(&state, category).await?))
+        Ok(Json(units::set_category_departments(&state.units(), &auth.0, category, &body.office_ids).await?.into()))
     }
 }

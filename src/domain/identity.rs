@@ -4,6 +4,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use super::DomainError;
+use super::time::Millis;
 
 /// A role carried by every session token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -73,6 +74,42 @@ impl Caller {
     pub fn require_city_admin(&self) -> Result<(), DomainError> {
         self.require_role(&[Role::CityAdmin])
     }
+}
+
+/// An account as the service knows it: a rider (from WeChat) or staff (with a username).
+#[derive(Debug, Clone)]
+pub struct Account {
+    pub id: String,
+    pub city_id: String,
+    pub role: Role,
+    /// Staff only; riders log in through WeChat.
+    pub username: Option<String>,
+    pub display_name: String,
+    /// The office a clerk works for.
+    pub office_id: Option<String>,
+    pub disabled: bool,
+    pub created_at: Millis,
+}
+
+impl Account {
+    /// The account as the caller of a use case (the demo seed acts as its own accounts).
+    pub fn as_caller(&self) -> Caller {
+        Caller {
+            account_id: self.id.clone(),
+            city_id: self.city_id.clone(),
+            role: self.role,
+            office_id: self.office_id.clone(),
+            display_name: self.display_name.clone(),
+        }
+    }
+}
+
+/// The name in a demo login code `demo-<name>`: 1 to 32 letters, digits, `_` or `-`.
+pub fn demo_rider_name(code: &str) -> Option<&str> {
+    let name = code.strip_prefix("demo-")?;
+    let valid =
+        (1..=32).contains(&name.len()) && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    valid.then_some(name)
 }
 
 /// A caller proven to be a rider: what only riders may do takes one.
@@ -180,6 +217,16 @@ mod tests {
         assert!(CityAdmin::try_from(caller(Role::StationManager)).is_err());
         assert!(Staff::try_from(caller(Role::StationManager)).is_ok());
         assert!(Staff::try_from(caller(Role::Rider)).is_err());
+    }
+
+    #[test]
+    fn demo_codes_name_a_demo_rider() {
+        assert_eq!(demo_rider_name("demo-li"), Some("li"));
+        assert_eq!(demo_rider_name("demo-wang_2-x"), Some("wang_2-x"));
+        assert_eq!(demo_rider_name("demo-"), None);
+        assert_eq!(demo_rider_name("demo-a b"), None);
+        assert_eq!(demo_rider_name(&format!("demo-{}", "x".repeat(33))), None);
+        assert_eq!(demo_rider_name("ok-li"), None);
     }
 
     #[test]

@@ -28,7 +28,7 @@ use super::report::Category;
 /// The most vertices one jurisdiction may have.
 pub const MAX_VERTICES: usize = 200_000;
 
-/// What kind of unit an office is.
+/// Which of the three kinds a unit is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum UnitKind {
     /// 街道办事处: covers an area for every category.
@@ -59,6 +59,16 @@ impl std::str::FromStr for UnitKind {
             other => Err(DomainError::invalid("kind", format!("unknown unit kind `{other}`"))),
         }
     }
+}
+
+/// A unit that acts on reports: a street office, a department or the fallback queue. (Stored as
+/// a row of the `offices` table, which is why the API calls its id `office_id`.)
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unit {
+    pub id: String,
+    pub city_id: String,
+    pub kind: UnitKind,
+    pub name: String,
 }
 
 /// A bounding box in GCJ-02 degrees.

@@ -1,39 +1,91 @@
-//! Logging in: turning a verified identity into a session token.
+//! Sessions: logging riders in through WeChat and staff with a password, finding the caller
+//! behind a token, logging out, and who the caller is.
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use crate::domain::DomainError;
+use crate::domain::DomainResult;
+use crate::domain::city::City;
 use crate::domain::credentials::{SessionToken, decoy_hash, verify_password};
 use crate::domain::error::AuthFailure;
-use crate::domain::identity::{Role, Username};
+use crate::domain::identity::{Account, Caller, Role, Username, demo_rider_name};
 use crate::domain::throttle::LoginThrottle;
 use crate::domain::time::Millis;
-use crate::domain::{DomainError, DomainResult};
-use crate::store::accounts::AccountRow;
+use crate::integrations::wechat::WechatClient;
 use crate::store::{self, Db};
 
+/// What logging in needs: the database, the city riders join, WeChat, and the session settings.
+#[derive(Clone)]
+pub struct SessionsContext {
+    pub db: Db,
+    pub city: Arc<City>,
+    pub wechat: WechatClient,
+    pub token_secret: String,
+    pub rider_ttl: Duration,
+    pub staff_ttl: Duration,
+    /// `demo-<name>` codes log in demo riders (demo mode without WeChat configured).
+    pub demo_logins: bool,
+}
+
+/// A new session: the token goes to the client once and only its hash is stored.
 pub struct IssuedSession {
     pub token: SessionToken,
     pub expires_at: Millis,
     pub role: Role,
 }
 
-pub async fn issue(
-    db: &Db,
-    secret: &str,
-    account_id: &str,
-    city_id: &str,
-    role: Role,
-    ttl: Duration,
-) -> DomainResult<IssuedSession> {
+/// A caller whose session token checked out.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub caller: Caller,
+    pub token_hash: String,
+}
+
+/// Who the caller is, and for a station manager the places they keep.
+pub struct Me {
+    pub caller: Caller,
+    pub place_ids: Option<Vec<String>>,
+}
+
+async fn issue(db: &Db, secret: &str, account: &Account, ttl: Duration) -> DomainResult<IssuedSession> {
     let token = SessionToken::generate();
     let expires_at = Millis::now().plus_secs(ttl.as_secs() as i64);
-    store::sessions::insert(db, &token.hash(secret), account_id, city_id, expires_at).await?;
-    Ok(IssuedSession { token, expires_at, role })
+    store::sessions::insert(db, &token.hash(secret), &account.id, &account.city_id, expires_at).await?;
+    Ok(IssuedSession { token, expires_at, role: account.role })
+}
+
+/// Logs a rider in with a `wx.login()` code: WeChat's `jscode2session` names the rider, who is
+/// created on first login. Where demo logins are on, `demo-<name>` is the demo rider `<name>`
+/// and no other code is accepted.
+pub async fn rider_login(ctx: &SessionsContext, code: &str) -> DomainResult<IssuedSession> {
+    let account = match ctx.demo_logins.then(|| demo_rider_name(code)).flatten() {
+        Some(name) => demo_rider(&ctx.db, &ctx.city.id, name).await?,
+        None if ctx.demo_logins => return Err(DomainError::Unauthenticated(AuthFailure::InvalidWechatCode)),
+        None => {
+            let openid = ctx.wechat.code_to_session(code).await?.openid;
+            store::accounts::upsert_rider(&ctx.db, &ctx.city.id, &openid, "骑手").await?
+        }
+    };
+    if account.disabled {
+        return Err(DomainError::Unauthenticated(AuthFailure::AccountDisabled));
+    }
+    issue(&ctx.db, &ctx.token_secret, &account, ctx.rider_ttl).await
+}
+
+/// The demo rider `<name>`, created on first use.
+pub async fn demo_rider(db: &Db, city_id: &str, name: &str) -> DomainResult<Account> {
+    store::accounts::upsert_rider(db, city_id, &format!("demo:{name}"), name).await
+}
+
+/// Logs a staff member in with username and password.
+pub async fn staff_login(ctx: &SessionsContext, raw_username: &str, password: &str) -> DomainResult<IssuedSession> {
+    let account = verify_staff(&ctx.db, raw_username, password).await?;
+    issue(&ctx.db, &ctx.token_secret, &account, ctx.staff_ttl).await
 }
 
 /// Checks a staff member's username and password, throttling guesses per username.
-pub async fn verify_staff(db: &Db, raw_username: &str, password: &str) -> DomainResult<AccountRow> {
-    let bad_credentials = DomainError::Unauthenticated(AuthFailure::BadCredentials);
+async fn verify_staff(db: &Db, raw_username: &str, password: &str) -> DomainResult<Account> {
     // A name that cannot exist is throttled under its folded form like any other.
     let key = raw_username.trim().to_ascii_lowercase();
     let throttle = LoginThrottle::default();
@@ -61,7 +113,39 @@ pub async fn verify_staff(db: &Db, raw_username: &str, password: &str) -> Domain
         }
         _ => {
             store::login_failures::record(db, &key, now, throttle.window_start(now)).await?;
-            Err(bad_credentials)
+            Err(DomainError::Unauthenticated(AuthFailure::BadCredentials))
         }
     }
+}
+
+/// Finds the live session behind a token as a client sent it.
+pub async fn authenticate(db: &Db, token_secret: &str, raw_token: &str) -> DomainResult<Session> {
+    let unauthenticated = DomainError::Unauthenticated;
+    let token = SessionToken::from_client(raw_token.trim()).ok_or(unauthenticated(AuthFailure::InvalidToken))?;
+    let token_hash = token.hash(token_secret);
+    let found = store::sessions::lookup(db, &token_hash).await?.ok_or(unauthenticated(AuthFailure::InvalidToken))?;
+    if found.revoked {
+        return Err(unauthenticated(AuthFailure::RevokedToken));
+    }
+    if found.account_disabled {
+        return Err(unauthenticated(AuthFailure::AccountDisabled));
+    }
+    if found.expires_at <= Millis::now() {
+        return Err(unauthenticated(AuthFailure::ExpiredToken));
+    }
+    Ok(Session { caller: found.caller, token_hash })
+}
+
+/// Ends the session a request carries.
+pub async fn logout(db: &Db, session: &Session) -> DomainResult<()> {
+    store::sessions::revoke(db, &session.token_hash).await
+}
+
+/// Who the caller is; a station manager also gets the places they keep.
+pub async fn me(db: &Db, caller: &Caller) -> DomainResult<Me> {
+    let place_ids = match caller.role {
+        Role::StationManager => Some(store::places::managed_ids(db, &caller.account_id).await?),
+        _ => None,
+    };
+    Ok(Me { caller: caller.clone(), place_ids })
 }

@@ -1,24 +1,12 @@
 //! Rider and staff accounts.
 
-use sqlx::Row;
 use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
 
-use super::{Db, is_unique_violation, new_id};
-use crate::domain::identity::{Role, Username};
+use super::{Db, is_unique_violation, new_id, placeholders};
+use crate::domain::identity::{Account, Role, Username};
 use crate::domain::time::Millis;
 use crate::domain::{DomainError, DomainResult};
-
-#[derive(Debug, Clone)]
-pub struct AccountRow {
-    pub id: String,
-    pub city_id: String,
-    pub role: Role,
-    pub username: Option<String>,
-    pub display_name: String,
-    pub office_id: Option<String>,
-    pub disabled: bool,
-    pub created_at: Millis,
-}
 
 /// `SELECT <account columns> FROM accounts <rest>`, built at compile time.
 macro_rules! select_accounts {
@@ -27,8 +15,8 @@ macro_rules! select_accounts {
     };
 }
 
-fn from_row(r: &AnyRow) -> DomainResult<AccountRow> {
-    Ok(AccountRow {
+fn from_row(r: &AnyRow) -> DomainResult<Account> {
+    Ok(Account {
         id: r.try_get("id")?,
         city_id: r.try_get("city_id")?,
         role: r.try_get::<String, _>("role")?.parse()?,
@@ -41,7 +29,7 @@ fn from_row(r: &AnyRow) -> DomainResult<AccountRow> {
 }
 
 /// Finds the rider with this WeChat openid, creating the account on first login.
-pub async fn upsert_rider(db: &Db, city_id: &str, openid: &str, display_name: &str) -> DomainResult<AccountRow> {
+pub async fn upsert_rider(db: &Db, city_id: &str, openid: &str, display_name: &str) -> DomainResult<Account> {
     let now = Millis::now().0;
     sqlx::query(
         "INSERT INTO accounts (id, city_id, role, wechat_openid, display_name, disabled, created_at, updated_at) \
@@ -67,9 +55,9 @@ pub struct NewStaff<'a> {
     pub office_id: Option<&'a str>,
 }
 
-pub async fn create_staff(db: &Db, staff: NewStaff<'_>) -> DomainResult<AccountRow> {
+pub async fn create_staff(conn: &mut AnyConnection, staff: NewStaff<'_>) -> DomainResult<Account> {
     let id = new_id();
-    let now = Millis::now().0;
+    let now = Millis::now();
     let result = sqlx::query(
         "INSERT INTO accounts (id, city_id, role, username, password_hash, display_name, office_id, disabled, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $8)",
@@ -81,27 +69,51 @@ pub async fn create_staff(db: &Db, staff: NewStaff<'_>) -> DomainResult<AccountR
     .bind(staff.password_hash)
     .bind(staff.display_name)
     .bind(staff.office_id)
-    .bind(now)
-    .execute(&db.pool)
+    .bind(now.0)
+    .execute(conn)
     .await;
     match result {
         Err(e) if is_unique_violation(&e) => {
             Err(DomainError::conflict("username_taken", format!("username `{}` is taken", staff.username.as_str())))
         }
-        other => {
-            other?;
-            get(db, &id).await?.ok_or(DomainError::NotFound("account"))
-        }
+        Err(e) => Err(e.into()),
+        Ok(_) => Ok(Account {
+            id,
+            city_id: staff.city_id.to_string(),
+            role: staff.role,
+            username: Some(staff.username.as_str().to_string()),
+            display_name: staff.display_name.to_string(),
+            office_id: staff.office_id.map(str::to_string),
+            disabled: false,
+            created_at: now,
+        }),
     }
 }
 
-pub async fn get(db: &Db, id: &str) -> DomainResult<Option<AccountRow>> {
+pub async fn get(db: &Db, id: &str) -> DomainResult<Option<Account>> {
     let row = sqlx::query(select_accounts!("WHERE id = $1")).bind(id).fetch_optional(&db.pool).await?;
     row.as_ref().map(from_row).transpose()
 }
 
+/// The accounts among `ids`, in one statement; ids of no account are left out.
+pub async fn get_many(db: &Db, ids: &[String]) -> DomainResult<Vec<Account>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT id, city_id, role, username, display_name, office_id, disabled, created_at FROM accounts \
+         WHERE id IN ({})",
+        placeholders(1, ids.len())
+    );
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for id in ids {
+        query = query.bind(id);
+    }
+    query.fetch_all(&db.pool).await?.iter().map(from_row).collect()
+}
+
 /// A staff account and its password hash, for login.
-pub async fn find_staff_credentials(db: &Db, username: &Username) -> DomainResult<Option<(AccountRow, String)>> {
+pub async fn find_staff_credentials(db: &Db, username: &Username) -> DomainResult<Option<(Account, String)>> {
     let row = sqlx::query(select_accounts!("WHERE username = $1 AND role <> 'rider'"))
         .bind(username.as_str())
         .fetch_optional(&db.pool)
@@ -113,7 +125,7 @@ pub async fn find_staff_credentials(db: &Db, username: &Username) -> DomainResul
 }
 
 /// Staff of a city in id order, starting after `after`.
-pub async fn list_staff(db: &Db, city_id: &str, after: Option<&str>, limit: u32) -> DomainResult<Vec<AccountRow>> {
+pub async fn list_staff(db: &Db, city_id: &str, after: Option<&str>, limit: u32) -> DomainResult<Vec<Account>> {
     let rows = sqlx::query(select_accounts!("WHERE city_id = $1 AND role <> 'rider' AND id > $2 ORDER BY id LIMIT $3"))
         .bind(city_id)
         .bind(after.unwrap_or(""))
@@ -124,7 +136,12 @@ pub async fn list_staff(db: &Db, city_id: &str, after: Option<&str>, limit: u32)
 }
 
 /// Disables or re-enables a staff account of this city; false when there is none.
-pub async fn set_staff_disabled(db: &Db, city_id: &str, id: &str, disabled: bool) -> DomainResult<bool> {
+pub async fn set_staff_disabled(
+    conn: &mut AnyConnection,
+    city_id: &str,
+    id: &str,
+    disabled: bool,
+) -> DomainResult<bool> {
     let done = sqlx::query(
         "UPDATE accounts SET disabled = $1, updated_at = $2 WHERE id = $3 AND city_id = $4 AND role <> 'rider'",
     )
@@ -132,7 +149,7 @@ pub async fn set_staff_disabled(db: &Db, city_id: &str, id: &str, disabled: bool
     .bind(Millis::now().0)
     .bind(id)
     .bind(city_id)
-    .execute(&db.pool)
+    .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)
 }

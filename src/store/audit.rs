@@ -2,6 +2,7 @@
 
 use super::{Db, new_id};
 use crate::domain::DomainResult;
+use crate::domain::identity::Caller;
 use crate::domain::time::Millis;
 
 pub struct AuditEntry<'a> {
@@ -12,6 +13,29 @@ pub struct AuditEntry<'a> {
     pub object_id: &'a str,
     pub before: Option<serde_json::Value>,
     pub after: Option<serde_json::Value>,
+}
+
+impl<'a> AuditEntry<'a> {
+    /// An entry for what `actor` did to an object, without before or after yet.
+    pub fn by(actor: &'a Caller, action: &'a str, object_kind: &'a str, object_id: &'a str) -> Self {
+        AuditEntry {
+            city_id: &actor.city_id,
+            actor_id: Some(&actor.account_id),
+            action,
+            object_kind,
+            object_id,
+            before: None,
+            after: None,
+        }
+    }
+
+    pub fn with_before(self, before: serde_json::Value) -> Self {
+        AuditEntry { before: Some(before), ..self }
+    }
+
+    pub fn with_after(self, after: serde_json::Value) -> Self {
+        AuditEntry { after: Some(after), ..self }
+    }
 }
 
 pub async fn record<'e, E>(executor: E, entry: AuditEntry<'_>) -> DomainResult<()>

@@ -3,11 +3,12 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod categories;
 pub mod cities;
 pub mod idempotency;
+pub mod jurisdictions;
 pub mod login_failures;
 pub mod media;
-pub mod offices;
 pub mod outbox;
 pub mod places;
 pub mod reports;
@@ -127,4 +128,19 @@ pub fn new_id() -> String {
 
 pub fn bool_to_int(b: bool) -> i32 {
     i32::from(b)
+}
+
+/// `$first, $first+1, …` for `count` values: the list of an `IN (…)` that reads many rows in one
+/// statement on SQLite and PostgreSQL alike.
+pub fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn placeholders_number_the_values_of_an_in_list() {
+        assert_eq!(super::placeholders(2, 3), "$2, $3, $4");
+        assert_eq!(super::placeholders(1, 1), "$1");
+    }
 }

@@ -1,6 +1,6 @@
 //! Session tokens, stored only as keyed hashes.
 
-use sqlx::Row;
+use sqlx::{AnyConnection, Row};
 
 use super::Db;
 use crate::domain::DomainResult;
@@ -67,11 +67,12 @@ pub async fn revoke(db: &Db, token_hash: &str) -> DomainResult<()> {
     Ok(())
 }
 
-pub async fn revoke_all_for_account(db: &Db, account_id: &str) -> DomainResult<()> {
+/// Ends every live session of an account.
+pub async fn revoke_all_for_account(conn: &mut AnyConnection, account_id: &str) -> DomainResult<()> {
     sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE account_id = $2 AND revoked_at IS NULL")
         .bind(Millis::now().0)
         .bind(account_id)
-        .execute(&db.pool)
+        .execute(conn)
         .await?;
     Ok(())
 }

@@ -1,187 +1,96 @@
-//! What routing reads: units' jurisdictions, category settings, and category → department
-//! assignments. Units themselves are rows of `offices`.
+//! Units: the street offices, departments and fallback queue that act on reports. Stored in the
+//! table `offices` (its name predates departments and the fallback).
 
-use sqlx::Row;
 use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
 
-use super::Db;
+use super::{Db, new_id, placeholders};
 use crate::domain::DomainResult;
-use crate::domain::report::{Category, CategorySettings};
-use crate::domain::routing::Area;
+use crate::domain::routing::{Unit, UnitKind};
 use crate::domain::time::Millis;
 
-/// A stored jurisdiction, with the kind of its unit.
-pub struct JurisdictionRow {
-    pub office_id: String,
-    pub kind: String,
-    pub geojson: String,
-}
-
-/// Sets (or replaces) a unit's jurisdiction.
-pub async fn put_jurisdiction(db: &Db, city_id: &str, office_id: &str, area: &Area) -> DomainResult<()> {
-    let b = area.bbox();
+pub async fn create(conn: &mut AnyConnection, city_id: &str, kind: UnitKind, name: &str) -> DomainResult<Unit> {
+    let id = new_id();
+    let now = Millis::now().0;
     sqlx::query(
-        "INSERT INTO jurisdictions (office_id, city_id, geojson, min_lat, min_lng, max_lat, max_lng, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (office_id) DO UPDATE SET geojson = excluded.geojson, \
-         min_lat = excluded.min_lat, min_lng = excluded.min_lng, max_lat = excluded.max_lat, \
-         max_lng = excluded.max_lng, updated_at = excluded.updated_at",
+        "INSERT INTO offices (id, city_id, kind, name, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)",
     )
-    .bind(office_id)
+    .bind(&id)
     .bind(city_id)
-    .bind(area.to_geojson().to_string())
-    .bind(b.min_lat)
-    .bind(b.min_lng)
-    .bind(b.max_lat)
-    .bind(b.max_lng)
-    .bind(Millis::now().0)
-    .execute(&db.pool)
+    .bind(kind.as_str())
+    .bind(name)
+    .bind(now)
+    .execute(conn)
     .await?;
-    Ok(())
+    Ok(Unit { id, city_id: city_id.to_string(), kind, name: name.to_string() })
 }
 
-pub async fn jurisdictions(db: &Db, city_id: &str) -> DomainResult<Vec<JurisdictionRow>> {
-    let rows = sqlx::query(
-        "SELECT j.office_id, o.kind, j.geojson FROM jurisdictions j JOIN offices o ON o.id = j.office_id \
-         WHERE j.city_id = $1",
-    )
-    .bind(city_id)
-    .fetch_all(&db.pool)
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(JurisdictionRow {
-                office_id: r.try_get("office_id")?,
-                kind: r.try_get("kind")?,
-                geojson: r.try_get("geojson")?,
-            })
-        })
-        .collect()
+pub async fn count(db: &Db, city_id: &str) -> DomainResult<i64> {
+    let row =
+        sqlx::query("SELECT COUNT(*) AS n FROM offices WHERE city_id = $1").bind(city_id).fetch_one(&db.pool).await?;
+    Ok(row.try_get("n")?)
 }
 
-fn category_from_row(r: &AnyRow) -> DomainResult<CategorySettings> {
-    Ok(CategorySettings {
-        category: r.try_get::<String, _>("code")?.parse()?,
+macro_rules! select_units {
+    ($rest:literal) => {
+        concat!("SELECT id, city_id, kind, name FROM offices ", $rest)
+    };
+}
+
+fn from_row(r: &AnyRow) -> DomainResult<Unit> {
+    Ok(Unit {
+        id: r.try_get("id")?,
+        city_id: r.try_get("city_id")?,
+        kind: r.try_get::<String, _>("kind")?.parse()?,
         name: r.try_get("name")?,
-        hint: r.try_get("hint")?,
-        urgency: r.try_get::<String, _>("urgency")?.parse()?,
-        response_secs: r.try_get("response_secs")?,
-        resolution_secs: r.try_get("resolution_secs")?,
     })
 }
 
-/// Inserts the category unless the city has it already; true when inserted.
-pub async fn insert_category_if_missing(db: &Db, city_id: &str, c: &CategorySettings) -> DomainResult<bool> {
-    let done = sqlx::query(
-        "INSERT INTO report_categories (city_id, code, name, hint, urgency, response_secs, resolution_secs, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (city_id, code) DO NOTHING",
-    )
-    .bind(city_id)
-    .bind(c.category.as_str())
-    .bind(&c.name)
-    .bind(&c.hint)
-    .bind(c.urgency.as_str())
-    .bind(c.response_secs)
-    .bind(c.resolution_secs)
-    .bind(Millis::now().0)
-    .execute(&db.pool)
-    .await?;
-    Ok(done.rows_affected() == 1)
-}
-
-pub async fn update_category(db: &Db, city_id: &str, c: &CategorySettings) -> DomainResult<bool> {
-    let done = sqlx::query(
-        "UPDATE report_categories SET name = $1, hint = $2, urgency = $3, response_secs = $4, resolution_secs = $5, \
-         updated_at = $6 WHERE city_id = $7 AND code = $8",
-    )
-    .bind(&c.name)
-    .bind(&c.hint)
-    .bind(c.urgency.as_str())
-    .bind(c.response_secs)
-    .bind(c.resolution_secs)
-    .bind(Millis::now().0)
-    .bind(city_id)
-    .bind(c.category.as_str())
-    .execute(&db.pool)
-    .await?;
-    Ok(done.rows_affected() == 1)
-}
-
-/// The city's categories, in the order `Category::ALL` lists them.
-pub async fn categories(db: &Db, city_id: &str) -> DomainResult<Vec<CategorySettings>> {
-    let rows = sqlx::query(
-        "SELECT code, name, hint, urgency, response_secs, resolution_secs FROM report_categories WHERE city_id = $1",
-    )
-    .bind(city_id)
-    .fetch_all(&db.pool)
-    .await?;
-    let mut all = rows.iter().map(category_from_row).collect::<DomainResult<Vec<_>>>()?;
-    all.sort_by_key(|c| c.category);
-    Ok(all)
-}
-
-pub async fn category(db: &Db, city_id: &str, category: Category) -> DomainResult<Option<CategorySettings>> {
-    let row = sqlx::query(
-        "SELECT code, name, hint, urgency, response_secs, resolution_secs FROM report_categories \
-         WHERE city_id = $1 AND code = $2",
-    )
-    .bind(city_id)
-    .bind(category.as_str())
-    .fetch_optional(&db.pool)
-    .await?;
-    row.as_ref().map(category_from_row).transpose()
-}
-
-/// Replaces the departments a category is assigned to.
-pub async fn set_category_departments(
-    db: &Db,
-    city_id: &str,
-    category: Category,
-    office_ids: &[String],
-) -> DomainResult<()> {
-    let mut tx = db.pool.begin().await?;
-    sqlx::query("DELETE FROM category_departments WHERE city_id = $1 AND category = $2")
+pub async fn get(db: &Db, city_id: &str, id: &str) -> DomainResult<Option<Unit>> {
+    let row = sqlx::query(select_units!("WHERE id = $1 AND city_id = $2"))
+        .bind(id)
         .bind(city_id)
-        .bind(category.as_str())
-        .execute(&mut *tx)
+        .fetch_optional(&db.pool)
         .await?;
-    for office_id in office_ids {
-        sqlx::query(
-            "INSERT INTO category_departments (city_id, category, office_id, created_at) VALUES ($1, $2, $3, $4)",
-        )
-        .bind(city_id)
-        .bind(category.as_str())
-        .bind(office_id)
-        .bind(Millis::now().0)
-        .execute(&mut *tx)
-        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// The units of this city among `ids`, in one statement; ids of no such unit are left out.
+pub async fn get_many(db: &Db, city_id: &str, ids: &[String]) -> DomainResult<Vec<Unit>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
     }
-    tx.commit().await?;
-    Ok(())
+    let sql = format!(
+        "SELECT id, city_id, kind, name FROM offices WHERE city_id = $1 AND id IN ({})",
+        placeholders(2, ids.len())
+    );
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(city_id);
+    for id in ids {
+        query = query.bind(id);
+    }
+    query.fetch_all(&db.pool).await?.iter().map(from_row).collect()
 }
 
-/// Every (category, department) assignment of the city.
-pub async fn category_departments(db: &Db, city_id: &str) -> DomainResult<Vec<(Category, String)>> {
-    let rows =
-        sqlx::query("SELECT category, office_id FROM category_departments WHERE city_id = $1 ORDER BY office_id")
-            .bind(city_id)
-            .fetch_all(&db.pool)
-            .await?;
-    rows.iter().map(|r| Ok((r.try_get::<String, _>("category")?.parse()?, r.try_get("office_id")?))).collect()
+/// Units of a city in id order, starting after `after`.
+pub async fn list(db: &Db, city_id: &str, after: Option<&str>, limit: u32) -> DomainResult<Vec<Unit>> {
+    let rows = sqlx::query(select_units!("WHERE city_id = $1 AND id > $2 ORDER BY id LIMIT $3"))
+        .bind(city_id)
+        .bind(after.unwrap_or(""))
+        .bind(i64::from(limit))
+        .fetch_all(&db.pool)
+        .await?;
+    rows.iter().map(from_row).collect()
 }
 
-/// A cheap fingerprint of everything routing reads for a city; it changes whenever a
-/// jurisdiction, an assignment or a unit is written, so other nodes know to rebuild.
-pub async fn routing_stamp(db: &Db, city_id: &str) -> DomainResult<String> {
-    let row = sqlx::query(
-        "SELECT (SELECT COUNT(*) FROM jurisdictions WHERE city_id = $1) AS j, \
-         (SELECT COALESCE(MAX(updated_at), 0) FROM jurisdictions WHERE city_id = $1) AS ju, \
-         (SELECT COUNT(*) FROM category_departments WHERE city_id = $1) AS d, \
-         (SELECT COALESCE(MAX(created_at), 0) FROM category_departments WHERE city_id = $1) AS du, \
-         (SELECT COUNT(*) FROM offices WHERE city_id = $1) AS o",
-    )
-    .bind(city_id)
-    .fetch_one(&db.pool)
-    .await?;
-    let n = |col: &str| -> DomainResult<i64> { Ok(row.try_get(col)?) };
-    Ok(format!("{}:{}:{}:{}:{}", n("j")?, n("ju")?, n("d")?, n("du")?, n("o")?))
+/// The first-created unit of a kind (the city's fallback unit, for one).
+pub async fn first_of_kind<'e, E>(executor: E, city_id: &str, kind: UnitKind) -> DomainResult<Option<Unit>>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    let row = sqlx::query(select_units!("WHERE city_id = $1 AND kind = $2 ORDER BY id LIMIT 1"))
+        .bind(city_id)
+        .bind(kind.as_str())
+        .fetch_optional(executor)
+        .await?;
+    row.as_ref().map(from_row).transpose()
 }

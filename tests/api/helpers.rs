@@ -12,8 +12,10 @@ use serde_json::{Value, json};
 use xinhuoban::app::{self, RunningServer};
 use xinhuoban::config::Config;
 use xinhuoban::domain::identity::{NewPassword, Role, Username};
+use xinhuoban::domain::routing::UnitKind;
 use xinhuoban::service::staff::{self, StaffSpec};
 use xinhuoban::state::AppState;
+use xinhuoban::store::Backend;
 
 pub const TOKEN_SECRET: &str = "test-secret-test-secret-test-secret-0123";
 pub const STAFF_PASSWORD: &str = "correct horse battery";
@@ -241,11 +243,85 @@ impl TestApp {
 
     /// A new street office in the app's city; returns its id.
     pub async fn create_office(&self, name: &str) -> String {
-        xinhuoban::store::offices::create(&self.state.db, &self.state.city.id, "street_office", name)
+        let mut conn = self.state.db.pool.acquire().await.expect("connection");
+        xinhuoban::store::units::create(&mut conn, &self.state.city.id, UnitKind::StreetOffice, name)
             .await
             .expect("office")
             .id
     }
+}
+
+/// Which kind of write a fault breaks.
+#[allow(dead_code)]
+#[derive(Clone, Copy)]
+pub enum Write {
+    Insert,
+    Update,
+}
+
+impl Write {
+    fn sql(self) -> &'static str {
+        match self {
+            Write::Insert => "INSERT",
+            Write::Update => "UPDATE",
+        }
+    }
+}
+
+#[allow(dead_code)]
+impl TestApp {
+    /// Injects a fault: from now on every `write` of a row of `table` fails in the database, as a
+    /// fault in the middle of a use case would, until `mend` is called.
+    pub async fn break_writes(&self, write: Write, table: &str) {
+        let trigger = fault_trigger(write, table);
+        let op = write.sql();
+        let sql = match self.state.db.backend {
+            Backend::Sqlite => {
+                format!(
+                    "CREATE TRIGGER {trigger} BEFORE {op} ON {table} BEGIN SELECT RAISE(ABORT, 'injected fault'); END"
+                )
+            }
+            Backend::Postgres => format!(
+                "CREATE OR REPLACE FUNCTION xhb_injected_fault() RETURNS trigger LANGUAGE plpgsql AS \
+                 $$ BEGIN RAISE EXCEPTION 'injected fault'; END $$; \
+                 CREATE TRIGGER {trigger} BEFORE {op} ON {table} FOR EACH ROW EXECUTE FUNCTION xhb_injected_fault()"
+            ),
+        };
+        self.schema_change(sql).await;
+    }
+
+    /// Removes a fault `break_writes` injected.
+    pub async fn mend(&self, write: Write, table: &str) {
+        let trigger = fault_trigger(write, table);
+        let sql = match self.state.db.backend {
+            Backend::Sqlite => format!("DROP TRIGGER {trigger}"),
+            Backend::Postgres => format!("DROP TRIGGER {trigger} ON {table}"),
+        };
+        self.schema_change(sql).await;
+    }
+
+    /// Runs DDL. A pooled SQLite connection parses DDL against the schema it last read, which
+    /// may predate another connection's change, so it reads the schema first.
+    async fn schema_change(&self, sql: String) {
+        let mut conn = self.state.db.pool.acquire().await.expect("connection");
+        if self.state.db.backend == Backend::Sqlite {
+            sqlx::query("SELECT COUNT(*) FROM sqlite_master").execute(&mut *conn).await.expect("schema read");
+        }
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut *conn).await.expect("schema changed");
+    }
+
+    /// How many audit entries record `action`.
+    pub async fn audit_entries(&self, action: &str) -> i64 {
+        sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = $1")
+            .bind(action)
+            .fetch_one(&self.state.db.pool)
+            .await
+            .expect("audit count")
+    }
+}
+
+fn fault_trigger(write: Write, table: &str) -> String {
+    format!("xhb_fault_{}_{table}", write.sql().to_lowercase())
 }
 
 fn with_token(req: reqwest::RequestBuilder, token: Option<&str>) -> reqwest::RequestBuilder {

@@ -1,5 +1,6 @@
 //! Integration tests: one binary, one module per area, all through real HTTP on loopback.
 
+mod admin;
 mod auth;
 mod cli;
 mod errors;

@@ -731,7 +731,9 @@ async fn a_jurisdiction_written_by_another_node_reaches_routing_on_the_next_refr
     let state = &c.app.state;
     // Another node gives the west office a second area to the north, straight in the database.
     let north = Area::rectangle(30.40, 120.10, 30.45, 120.20).unwrap();
-    xinhuoban::store::units::put_jurisdiction(&state.db, &state.city.id, &c.offices[0], &north).await.unwrap();
+    let mut conn = state.db.pool.acquire().await.unwrap();
+    xinhuoban::store::jurisdictions::put(&mut conn, &state.city.id, &c.offices[0], &north).await.unwrap();
+    drop(conn);
     let point = Gcj02::new(30.42, 120.15).unwrap();
     let route = || state.routing.current().route(point, Category::Other, &[]).unwrap();
     assert_eq!(route().reason, RouteReason::Fallback);
