@@ -18,7 +18,7 @@ use super::fast_json::{self as fj, Prewritten};
 use super::paging::PageRequest;
 use super::security::BearerAuth;
 use crate::domain::DomainError;
-use crate::domain::geo::{CoordSystem, Gcj02};
+use crate::domain::geo::{CoordSystem, Gcj02, MapBox};
 use crate::domain::places::{
     Amenity, AmenitySet, CheckinOutcome, KindSet, PlaceKind, PlaceStatus, StatusKind, effective_status, is_open_now,
 };
@@ -26,7 +26,7 @@ use crate::domain::time::Millis;
 use crate::index::{Hit, HitRef, NearbyQuery};
 use crate::service::places::{self as service, CheckinSpec};
 use crate::state::AppState;
-use crate::store::places::{self as store, Bbox, CheckinRow, PlaceRow};
+use crate::store::places::{self as store, CheckinRow, PlaceRow};
 
 mirror_enum!(
     /// station (新伙伴驿站), parking_zone (停车区/临时驻留点) or friendly_site (友好场景).
@@ -327,31 +327,6 @@ pub enum CheckinResponse {
 /// Largest side of a map box, in degrees.
 pub const MAX_BBOX_DEGREES: f64 = 0.5;
 
-/// `minLng,minLat,maxLng,maxLat` in `coord` → a GCJ-02 box that holds it, and the box as given.
-fn parse_bbox(raw: &str, coord: CoordSystem) -> Result<(Bbox, [f64; 4]), DomainError> {
-    let bad = || DomainError::invalid("bbox", "minLng,minLat,maxLng,maxLat");
-    let v: Vec<f64> = raw.split(',').map(|p| p.trim().parse::<f64>().map_err(|_| bad())).collect::<Result<_, _>>()?;
-    let [min_lng, min_lat, max_lng, max_lat] = v[..] else { return Err(bad()) };
-    let lo = Gcj02::from_system(min_lat, min_lng, coord)?;
-    let hi = Gcj02::from_system(max_lat, max_lng, coord)?;
-    if min_lng > max_lng || min_lat > max_lat {
-        return Err(DomainError::invalid("bbox", "min before max"));
-    }
-    if max_lng - min_lng > MAX_BBOX_DEGREES || max_lat - min_lat > MAX_BBOX_DEGREES {
-        return Err(DomainError::invalid("bbox", format!("at most {MAX_BBOX_DEGREES} degrees a side")));
-    }
-    // The GCJ-02 shift is under 0.01° and varies slowly: pad the converted box, then keep exactly
-    // the places whose position in the request's system is inside.
-    let pad = if coord == CoordSystem::Gcj02 { 0.0 } else { 0.01 };
-    let gcj = Bbox {
-        min_lat: lo.lat().min(hi.lat()) - pad,
-        min_lng: lo.lng().min(hi.lng()) - pad,
-        max_lat: lo.lat().max(hi.lat()) + pad,
-        max_lng: lo.lng().max(hi.lng()) + pad,
-    };
-    Ok((gcj, [min_lng, min_lat, max_lng, max_lat]))
-}
-
 #[derive(Default)]
 pub struct PlacesApi;
 
@@ -421,20 +396,18 @@ impl PlacesApi {
         #[oai(validator(max_length = 200))] cursor: Query<Option<String>>,
     ) -> ApiResult<Json<PlacePage>> {
         let coord: CoordSystem = coord_of(coord.0);
-        let (gcj_box, [min_lng, min_lat, max_lng, max_lat]) = parse_bbox(&bbox.0, coord)?;
+        let map = MapBox::parse(&bbox.0, coord, MAX_BBOX_DEGREES)?;
         let page = PageRequest::parse(limit.0, cursor.0)?;
         let mut after = page.after.clone();
         let mut kept = Vec::new();
         // With a padded WGS-84 box a few rows may fall outside: read on until the page is full.
         loop {
             let rows =
-                store::list_in_bbox(&state.db, &state.city.id, gcj_box, after.as_deref(), page.fetch_limit()).await?;
+                store::list_in_bbox(&state.db, &state.city.id, map.gcj02_cover(), after.as_deref(), page.fetch_limit())
+                    .await?;
             let done = rows.len() < page.fetch_limit() as usize;
             after = rows.last().map(|r| r.id.clone());
-            kept.extend(rows.into_iter().filter(|r| {
-                let (lat, lng) = r.draft.location.in_system(coord);
-                (min_lat..=max_lat).contains(&lat) && (min_lng..=max_lng).contains(&lng)
-            }));
+            kept.extend(rows.into_iter().filter(|r| map.contains(r.draft.location)));
             if done || kept.len() >= page.fetch_limit() as usize {
                 break;
             }

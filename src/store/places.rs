@@ -5,7 +5,7 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
 use super::{Db, bool_to_int, is_unique_violation, new_id};
-use crate::domain::geo::Gcj02;
+use crate::domain::geo::{Bbox, Gcj02};
 use crate::domain::hours::OpeningHours;
 use crate::domain::places::{AmenitySet, CheckinOutcome, PlaceDraft, PlaceKind, PlacePin, PlaceStatus, StatusKind};
 use crate::domain::time::Millis;
@@ -221,15 +221,6 @@ pub async fn get_in(tx: &mut Transaction<'static, Any>, city_id: &str, id: &str)
         .fetch_optional(&mut **tx)
         .await?;
     row.as_ref().map(from_row).transpose()
-}
-
-/// A GCJ-02 box, inclusive.
-#[derive(Debug, Clone, Copy)]
-pub struct Bbox {
-    pub min_lat: f64,
-    pub min_lng: f64,
-    pub max_lat: f64,
-    pub max_lng: f64,
 }
 
 /// Places (not removed) inside the box, in id order after `after`.
