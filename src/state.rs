@@ -15,6 +15,7 @@ use crate::index::PlaceIndex;
 use crate::integrations::wechat::WechatClient;
 use crate::metrics::Metrics;
 use crate::outbox::OutboxContext;
+use crate::service::media::MediaContext;
 use crate::service::places::PlacesContext;
 use crate::service::reports::{ReportLimits, ReportsContext};
 use crate::service::units::RoutingCache;
@@ -93,6 +94,11 @@ impl AppState {
     /// What place writes use: the database, the city and the in-memory index they keep fresh.
     pub fn places(&self) -> PlacesContext {
         PlacesContext { db: self.db.clone(), city: self.city.clone(), index: self.places.clone() }
+    }
+
+    /// What photo uploads and downloads use: the database and the media directory.
+    pub fn media(&self) -> MediaContext {
+        MediaContext { db: self.db.clone(), dir: self.config.media_dir.clone() }
     }
 
     /// What the outbox's delivery task uses.
