@@ -2,7 +2,7 @@
 
 use crate::domain::DomainResult;
 use crate::domain::geo::Gcj02;
-use crate::domain::identity::{Caller, NewPassword, Role, Username};
+use crate::domain::identity::{Caller, CityAdmin, NewPassword, Role, Username};
 use crate::domain::places::PlaceDraft;
 use crate::domain::report::Category;
 use crate::domain::routing::Area;
@@ -69,13 +69,13 @@ pub async fn seed_if_empty(state: &AppState) -> DomainResult<()> {
 /// a holiday; `demo-manager` keeps the first four.
 async fn seed_places(state: &AppState, admin: &AccountRow, manager: &AccountRow) -> DomainResult<()> {
     use crate::domain::places::{Amenity as A, PlaceKind as K};
-    let admin = Caller {
+    let admin = CityAdmin::try_from(Caller {
         account_id: admin.id.clone(),
         city_id: admin.city_id.clone(),
         role: admin.role,
         office_id: None,
         display_name: admin.display_name.clone(),
-    };
+    })?;
     /// kind, name, address, GCJ-02 latitude and longitude, amenities, hours.
     type DemoPlace = (K, &'static str, &'static str, f64, f64, &'static [A], &'static str);
     #[rustfmt::skip]

@@ -9,9 +9,8 @@ use serde_json::{Value, json};
 use xinhuoban::domain::geo::{CoordSystem, Gcj02, Wgs84};
 use xinhuoban::domain::hours::OpeningHours;
 use xinhuoban::domain::identity::Role;
-use xinhuoban::domain::places::{Amenity, AmenitySet, KindSet, PlaceKind, StatusKind};
+use xinhuoban::domain::places::{Amenity, AmenitySet, KindSet, NearbyQuery, PlaceKind, StatusKind};
 use xinhuoban::domain::time::Millis;
-use xinhuoban::index::NearbyQuery;
 
 use crate::helpers::*;
 
