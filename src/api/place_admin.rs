@@ -183,7 +183,14 @@ pub struct HistoryEntry {
 
 impl From<PlaceChangeRecord> for HistoryEntry {
     fn from(h: PlaceChangeRecord) -> Self {
-        HistoryEntry { id: h.id, action: h.action, actor_id: h.actor_id, at: h.at.to_utc(), before: h.before, after: h.after }
+        HistoryEntry {
+            id: h.id,
+            action: h.action,
+            actor_id: h.actor_id,
+            at: h.at.to_utc(),
+            before: h.before,
+            after: h.after,
+        }
     }
 }
 
@@ -354,8 +361,7 @@ impl PlaceAdminApi {
         #[oai(validator(max_length = 200))] cursor: Query<Option<String>>,
     ) -> ApiResult<Json<Page<Place>>> {
         let page = PageRequest::parse(limit.0, cursor.0)?;
-        let rows =
-            service::managed_places(&state.places(), &staff, page.after.as_deref(), page.fetch_limit()).await?;
+        let rows = service::managed_places(&state.places(), &staff, page.after.as_deref(), page.fetch_limit()).await?;
         let (rows, next_cursor) = page.finish(rows, |r| r.id.clone());
         Ok(Json(Page::new(staff_view(rows, state.city.tz), next_cursor)))
     }

@@ -227,7 +227,13 @@ pub struct Place {
 }
 
 /// The view of a place at `now` (in the city's time zone `tz`), in `coord`.
-pub fn place_view(p: PlaceRecord, coord: CoordSystem, now: Millis, tz: chrono_tz::Tz, recent: &[CheckinRecord]) -> Place {
+pub fn place_view(
+    p: PlaceRecord,
+    coord: CoordSystem,
+    now: Millis,
+    tz: chrono_tz::Tz,
+    recent: &[CheckinRecord],
+) -> Place {
     let seen = p.seen_at(now, tz);
     let d = p.draft;
     let (lat, lng) = d.location.in_system(coord);

@@ -1,7 +1,7 @@
 //! Uploaded photos: the row that names a stored file.
 
-use sqlx::{AssertSqlSafe, Row};
 use sqlx::any::AnyRow;
+use sqlx::{AssertSqlSafe, Row};
 
 use super::{Db, placeholders};
 use crate::domain::DomainResult;

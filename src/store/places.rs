@@ -284,10 +284,8 @@ pub async fn station_managers_among(db: &Db, city_id: &str, ids: &[String]) -> D
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let sql = format!(
-        "SELECT id FROM accounts WHERE city_id = $1 AND role = $2 AND id IN ({})",
-        placeholders(3, ids.len())
-    );
+    let sql =
+        format!("SELECT id FROM accounts WHERE city_id = $1 AND role = $2 AND id IN ({})", placeholders(3, ids.len()));
     let mut query = sqlx::query(AssertSqlSafe(sql)).bind(city_id).bind(Role::StationManager.as_str());
     for id in ids {
         query = query.bind(id);
