@@ -18,11 +18,12 @@ use super::places::{
 use super::security::{AdminAuth, StaffAuth};
 use crate::domain::geo::{CoordSystem, Gcj02};
 use crate::domain::hours::OpeningHours;
+use crate::domain::identity::Staff;
 use crate::domain::place_files::{self, FilePlace};
-use crate::domain::places::{CheckinRecord, PlaceChangeRecord, PlaceDraft, PlaceRecord};
+use crate::domain::places::{PlaceChangeRecord, PlaceDraft, PlaceRecord};
 use crate::domain::time::Millis;
 use crate::domain::{DomainError, DomainResult};
-use crate::service::places::{self as service, PlacePatch};
+use crate::service::places::{self as service, CheckinScope, PlacePatch};
 use crate::state::AppState;
 
 #[derive(Debug, Object)]
@@ -238,9 +239,21 @@ fn staff_view(rows: Vec<PlaceRecord>, tz: chrono_tz::Tz) -> Vec<Place> {
     rows.into_iter().map(|r| place_view(r, CoordSystem::Gcj02, now, tz, &[])).collect()
 }
 
-fn checkin_page(page: &PageRequest, rows: Vec<CheckinRecord>) -> Json<Page<Checkin>> {
+async fn checkin_page(
+    state: &AppState,
+    staff: &Staff,
+    scope: CheckinScope<'_>,
+    failures_only: Option<bool>,
+    limit: Option<u32>,
+    cursor: Option<String>,
+) -> ApiResult<Json<Page<Checkin>>> {
+    let page = PageRequest::parse(limit, cursor)?;
+    let failures_only = failures_only.unwrap_or(false);
+    let rows =
+        service::checkins(&state.places(), staff, scope, failures_only, page.after.as_deref(), page.fetch_limit())
+            .await?;
     let (rows, next_cursor) = page.finish(rows, |c| c.id.clone());
-    Json(Page::new(rows.into_iter().map(Checkin::from).collect(), next_cursor))
+    Ok(Json(Page::new(rows.into_iter().map(Checkin::from).collect(), next_cursor)))
 }
 
 #[OpenApi(tag = "ApiTags::PlaceManagement")]
@@ -379,17 +392,7 @@ impl PlaceAdminApi {
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<u32>>,
         #[oai(validator(max_length = 200))] cursor: Query<Option<String>>,
     ) -> ApiResult<Json<Page<Checkin>>> {
-        let page = PageRequest::parse(limit.0, cursor.0)?;
-        let failures_only = failures_only.0.unwrap_or(false);
-        let rows = service::manager_checkins(
-            &state.places(),
-            &staff,
-            failures_only,
-            page.after.as_deref(),
-            page.fetch_limit(),
-        )
-        .await?;
-        Ok(checkin_page(&page, rows))
+        checkin_page(&state, &staff, CheckinScope::MyPlaces, failures_only.0, limit.0, cursor.0).await
     }
 
     /// Riders' check-ins at one place (its managers and city admins), newest first
@@ -405,17 +408,6 @@ impl PlaceAdminApi {
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<u32>>,
         #[oai(validator(max_length = 200))] cursor: Query<Option<String>>,
     ) -> ApiResult<Json<Page<Checkin>>> {
-        let page = PageRequest::parse(limit.0, cursor.0)?;
-        let failures_only = failures_only.0.unwrap_or(false);
-        let rows = service::place_checkins(
-            &state.places(),
-            &staff,
-            &id.0,
-            failures_only,
-            page.after.as_deref(),
-            page.fetch_limit(),
-        )
-        .await?;
-        Ok(checkin_page(&page, rows))
+        checkin_page(&state, &staff, CheckinScope::Place(&id.0), failures_only.0, limit.0, cursor.0).await
     }
 }

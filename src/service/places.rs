@@ -404,36 +404,39 @@ pub async fn managed_places(
     store::managed_by(&ctx.db, &staff.account_id, after, limit).await
 }
 
-/// Riders' check-ins at every place a station manager keeps, newest first, before the cursor id
-/// `before`, at most `limit`. What was found, never who found it: the view leaves riders out.
-pub async fn manager_checkins(
-    ctx: &PlacesContext,
-    staff: &Staff,
-    failures_only: bool,
-    before: Option<&str>,
-    limit: u32,
-) -> DomainResult<Vec<CheckinRecord>> {
-    require_manager(staff)?;
-    let filter = CheckinFilter { place_id: None, manager_id: Some(&staff.account_id), failures_only };
-    store::list_checkins(&ctx.db, &staff.city_id, filter, before, limit).await
+/// Which check-ins a staff list shows.
+#[derive(Debug, Clone, Copy)]
+pub enum CheckinScope<'a> {
+    /// Every place the calling station manager keeps.
+    MyPlaces,
+    /// One place: for city admins and the place's own managers.
+    Place(&'a str),
 }
 
-/// Riders' check-ins at one place, for city admins and the place's own managers (403 for other
-/// staff; 404 when there is no such place), newest first.
-pub async fn place_checkins(
+/// Riders' check-ins newest first, before the cursor id `before`, at most `limit`: what was found,
+/// never who found it (the view leaves riders out). Other staff get 403; a missing place 404.
+pub async fn checkins(
     ctx: &PlacesContext,
     staff: &Staff,
-    place_id: &str,
+    scope: CheckinScope<'_>,
     failures_only: bool,
     before: Option<&str>,
     limit: u32,
 ) -> DomainResult<Vec<CheckinRecord>> {
-    staff.require_role(&[Role::CityAdmin, Role::StationManager])?;
-    store::get(&ctx.db, &staff.city_id, place_id).await?.ok_or(DomainError::NotFound("place"))?;
-    if staff.role == Role::StationManager && !store::is_manager(&ctx.db, place_id, &staff.account_id).await? {
-        return Err(DomainError::Forbidden("not a manager of this place"));
-    }
-    let filter = CheckinFilter { place_id: Some(place_id), manager_id: None, failures_only };
+    let filter = match scope {
+        CheckinScope::MyPlaces => {
+            require_manager(staff)?;
+            CheckinFilter { place_id: None, manager_id: Some(&staff.account_id), failures_only }
+        }
+        CheckinScope::Place(place_id) => {
+            staff.require_role(&[Role::CityAdmin, Role::StationManager])?;
+            store::get(&ctx.db, &staff.city_id, place_id).await?.ok_or(DomainError::NotFound("place"))?;
+            if staff.role == Role::StationManager && !store::is_manager(&ctx.db, place_id, &staff.account_id).await? {
+                return Err(DomainError::Forbidden("not a manager of this place"));
+            }
+            CheckinFilter { place_id: Some(place_id), manager_id: None, failures_only }
+        }
+    };
     store::list_checkins(&ctx.db, &staff.city_id, filter, before, limit).await
 }
 
