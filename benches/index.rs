@@ -8,9 +8,9 @@ use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use xinhuoban::domain::geo::Gcj02;
-use xinhuoban::domain::places::{Amenity, AmenitySet, KindSet, PlaceKind, PlacePin, StatusKind};
+use xinhuoban::domain::places::{Amenity, AmenitySet, KindSet, NearbyQuery, PlaceKind, PlacePin, StatusKind};
 use xinhuoban::domain::time::Millis;
-use xinhuoban::index::{NearbyQuery, PlaceIndex};
+use xinhuoban::index::PlaceIndex;
 
 const CENTRE: (f64, f64) = (30.275, 120.16);
 const HALF_LAT: f64 = 25.0 / 111.195;

@@ -15,6 +15,7 @@ use crate::index::PlaceIndex;
 use crate::integrations::wechat::WechatClient;
 use crate::metrics::Metrics;
 use crate::outbox::OutboxContext;
+use crate::service::media::MediaContext;
 use crate::service::places::PlacesContext;
 use crate::service::reports::{ReportLimits, ReportsContext};
 use crate::service::sessions::SessionsContext;
@@ -112,6 +113,11 @@ impl AppState {
     /// What unit and category administration uses: the database, the city and routing.
     pub fn units(&self) -> UnitsContext {
         UnitsContext { db: self.db.clone(), city: self.city.clone(), routing: self.routing.clone() }
+    }
+
+    /// What photo uploads and downloads use: the database and the media directory.
+    pub fn media(&self) -> MediaContext {
+        MediaContext { db: self.db.clone(), dir: self.config.media_dir.clone() }
     }
 
     /// What the outbox's delivery task uses.

@@ -11,11 +11,9 @@ use super::ApiTags;
 use super::error::ApiResult;
 use super::security::BearerAuth;
 use crate::domain::DomainError;
-use crate::domain::photo::MAX_UPLOAD_BYTES;
-use crate::service;
+use crate::domain::photo::{MAX_UPLOAD_BYTES, StoredPhoto};
+use crate::service::media as service;
 use crate::state::AppState;
-use crate::store;
-use crate::store::media::MediaRow;
 
 /// `multipart/form-data` with the photo in the field `file`; other form fields are ignored.
 #[derive(Debug, Multipart)]
@@ -35,8 +33,8 @@ pub struct Media {
     pub created_at: DateTime<Utc>,
 }
 
-impl From<MediaRow> for Media {
-    fn from(m: MediaRow) -> Self {
+impl From<StoredPhoto> for Media {
+    fn from(m: StoredPhoto) -> Self {
         Media {
             id: m.id,
             content_type: m.content_type,
@@ -77,7 +75,7 @@ impl MediaApi {
             return Err(DomainError::TooLarge { limit_bytes: MAX_UPLOAD_BYTES as u64 }.into());
         }
         let bytes = form.file.into_vec().await.map_err(|e| DomainError::invalid("file", e.to_string()))?;
-        let row = service::media::upload(&state.db, &state.config.media_dir, auth.caller(), bytes).await?;
+        let row = service::upload(&state.media(), auth.caller(), bytes).await?;
         Ok(Created::Created(Json(row.into())))
     }
 
@@ -92,11 +90,7 @@ impl MediaApi {
         auth: BearerAuth,
         #[oai(validator(max_length = 64))] id: Path<String>,
     ) -> ApiResult<Photo> {
-        let row = store::media::get(&state.db, &id.0)
-            .await?
-            .filter(|m| m.city_id == auth.caller().city_id)
-            .ok_or(DomainError::NotFound("media"))?;
-        let bytes = service::media::read(&state.config.media_dir, &row).await?;
+        let (row, bytes) = service::download(&state.media(), auth.caller(), &id.0).await?;
         Ok(Photo::Jpeg(Binary(bytes), row.content_type, "private, max-age=86400, immutable".into()))
     }
 }

@@ -11,21 +11,20 @@ use serde_json::Value;
 
 use super::ApiTags;
 use super::error::ApiResult;
-use super::paging::PageRequest;
+use super::paging::{Page, PageRequest};
 use super::places::{
-    AmenityDto, Checkin, CoordDto, Place, PlaceKindDto, PlacePage, PlaceStatusDto, amenity_set, place_view,
+    AmenityDto, Checkin, CoordDto, Place, PlaceKindDto, PlaceStatusDto, amenity_set, detail_view, place_view,
 };
-use super::security::BearerAuth;
+use super::security::{AdminAuth, StaffAuth};
 use crate::domain::geo::{CoordSystem, Gcj02};
 use crate::domain::hours::OpeningHours;
-use crate::domain::identity::Role;
+use crate::domain::identity::Staff;
 use crate::domain::place_files::{self, FilePlace};
-use crate::domain::places::PlaceDraft;
+use crate::domain::places::{PlaceChangeRecord, PlaceDraft, PlaceRecord};
 use crate::domain::time::Millis;
 use crate::domain::{DomainError, DomainResult};
-use crate::service::places::{self as service, PlacePatch};
+use crate::service::places::{self as service, CheckinScope, PlacePatch};
 use crate::state::AppState;
-use crate::store::places::{self as store, CheckinFilter, PlaceRow};
 
 #[derive(Debug, Object)]
 pub struct NewPlace {
@@ -168,13 +167,6 @@ pub struct Managers {
     pub account_ids: Vec<String>,
 }
 
-#[derive(Debug, Object)]
-pub struct CheckinPage {
-    /// Newest first.
-    pub items: Vec<Checkin>,
-    pub next_cursor: Option<String>,
-}
-
 /// One recorded change.
 #[derive(Debug, Object)]
 pub struct HistoryEntry {
@@ -190,11 +182,17 @@ pub struct HistoryEntry {
     pub after: Option<Value>,
 }
 
-#[derive(Debug, Object)]
-pub struct HistoryPage {
-    /// Oldest first.
-    pub items: Vec<HistoryEntry>,
-    pub next_cursor: Option<String>,
+impl From<PlaceChangeRecord> for HistoryEntry {
+    fn from(h: PlaceChangeRecord) -> Self {
+        HistoryEntry {
+            id: h.id,
+            action: h.action,
+            actor_id: h.actor_id,
+            at: h.at.to_utc(),
+            before: h.before,
+            after: h.after,
+        }
+    }
 }
 
 #[derive(Debug, Object)]
@@ -235,17 +233,42 @@ pub enum ExportResponse {
 #[derive(Default)]
 pub struct PlaceAdminApi;
 
+/// The view of places staff read: GCJ-02, without check-ins.
+fn staff_view(rows: Vec<PlaceRecord>, tz: chrono_tz::Tz) -> Vec<Place> {
+    let now = Millis::now();
+    rows.into_iter().map(|r| place_view(r, CoordSystem::Gcj02, now, tz, &[])).collect()
+}
+
+async fn checkin_page(
+    state: &AppState,
+    staff: &Staff,
+    scope: CheckinScope<'_>,
+    failures_only: Option<bool>,
+    limit: Option<u32>,
+    cursor: Option<String>,
+) -> ApiResult<Json<Page<Checkin>>> {
+    let page = PageRequest::parse(limit, cursor)?;
+    let failures_only = failures_only.unwrap_or(false);
+    let rows =
+        service::checkins(&state.places(), staff, scope, failures_only, page.after.as_deref(), page.fetch_limit())
+            .await?;
+    let (rows, next_cursor) = page.finish(rows, |c| c.id.clone());
+    Ok(Json(Page::new(rows.into_iter().map(Checkin::from).collect(), next_cursor)))
+}
+
 #[OpenApi(tag = "ApiTags::PlaceManagement")]
 impl PlaceAdminApi {
     /// Create a place (city admins)
     #[oai(path = "/admin/places", method = "post", operation_id = "admin_create_place")]
-    async fn create(&self, state: Data<&AppState>, auth: BearerAuth, body: Json<NewPlace>) -> ApiResult<Json<Place>> {
-        let caller = auth.caller();
-        caller.require_city_admin()?;
+    async fn create(
+        &self,
+        state: Data<&AppState>,
+        AdminAuth(admin): AdminAuth,
+        body: Json<NewPlace>,
+    ) -> ApiResult<Json<Place>> {
         let draft = body.0.into_draft()?;
-        let mut rows = service::create_many(&state.places(), caller, vec![draft], "place.create").await?;
-        let row = rows.pop().ok_or_else(|| DomainError::internal("no place created"))?;
-        Ok(Json(place_view(row, CoordSystem::Gcj02, Millis::now(), state.city.tz, Vec::new())))
+        let row = service::create(&state.places(), &admin, draft).await?;
+        Ok(Json(place_view(row, CoordSystem::Gcj02, Millis::now(), state.city.tz, &[])))
     }
 
     /// Change a place (city admins: any field; station managers: amenities, hours and status of their own places)
@@ -253,15 +276,14 @@ impl PlaceAdminApi {
     async fn update(
         &self,
         state: Data<&AppState>,
-        auth: BearerAuth,
+        StaffAuth(staff): StaffAuth,
         #[oai(validator(max_length = 64))] id: Path<String>,
         body: Json<PlaceChange>,
     ) -> ApiResult<Json<Place>> {
         let coord: CoordSystem = body.0.coord.map(Into::into).unwrap_or_default();
         let patch = body.0.into_patch()?;
-        let row = service::update(&state.places(), auth.caller(), &id.0, patch).await?;
-        let recent = store::recent_checkins(&state.db, &row.id, 10).await?;
-        Ok(Json(place_view(row, coord, Millis::now(), state.city.tz, recent)))
+        let place = service::update(&state.places(), &staff, &id.0, patch).await?;
+        Ok(Json(detail_view(place, coord, state.city.tz)))
     }
 
     /// Remove a place (city admins); it leaves search at once and stays in the history
@@ -269,13 +291,10 @@ impl PlaceAdminApi {
     async fn remove(
         &self,
         state: Data<&AppState>,
-        auth: BearerAuth,
+        AdminAuth(admin): AdminAuth,
         #[oai(validator(max_length = 64))] id: Path<String>,
     ) -> ApiResult<super::auth::NoContent> {
-        let caller = auth.caller();
-        caller.require_city_admin()?;
-        let patch = PlacePatch { status: Some(crate::domain::places::StatusKind::Removed), ..PlacePatch::default() };
-        service::update(&state.places(), caller, &id.0, patch).await?;
+        service::remove(&state.places(), &admin, &id.0).await?;
         Ok(super::auth::NoContent::Done)
     }
 
@@ -284,42 +303,28 @@ impl PlaceAdminApi {
     async fn set_managers(
         &self,
         state: Data<&AppState>,
-        auth: BearerAuth,
+        AdminAuth(admin): AdminAuth,
         #[oai(validator(max_length = 64))] id: Path<String>,
         body: Json<ManagersBody>,
     ) -> ApiResult<Json<Managers>> {
-        let ids = service::set_managers(&state.places(), auth.caller(), &id.0, body.0.account_ids).await?;
+        let ids = service::set_managers(&state.places(), &admin, &id.0, body.0.account_ids).await?;
         Ok(Json(Managers { place_id: id.0, account_ids: ids }))
     }
 
-    /// The change history of a place (city admins)
+    /// The change history of a place (city admins), oldest first
     #[oai(path = "/admin/places/:id/history", method = "get", operation_id = "admin_place_history")]
     async fn history(
         &self,
         state: Data<&AppState>,
-        auth: BearerAuth,
+        AdminAuth(admin): AdminAuth,
         #[oai(validator(max_length = 64))] id: Path<String>,
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<u32>>,
         #[oai(validator(max_length = 200))] cursor: Query<Option<String>>,
-    ) -> ApiResult<Json<HistoryPage>> {
-        let caller = auth.caller();
-        caller.require_city_admin()?;
-        store::get(&state.db, &caller.city_id, &id.0).await?.ok_or(DomainError::NotFound("place"))?;
+    ) -> ApiResult<Json<Page<HistoryEntry>>> {
         let page = PageRequest::parse(limit.0, cursor.0)?;
-        let rows = store::history(&state.db, &caller.city_id, &id.0, page.after.as_deref(), page.fetch_limit()).await?;
+        let rows = service::history(&state.places(), &admin, &id.0, page.after.as_deref(), page.fetch_limit()).await?;
         let (rows, next_cursor) = page.finish(rows, |r| r.id.clone());
-        let items = rows
-            .into_iter()
-            .map(|h| HistoryEntry {
-                id: h.id,
-                action: h.action,
-                actor_id: h.actor_id,
-                at: h.at.to_utc(),
-                before: h.before,
-                after: h.after,
-            })
-            .collect();
-        Ok(Json(HistoryPage { items, next_cursor }))
+        Ok(Json(Page::new(rows.into_iter().map(HistoryEntry::from).collect(), next_cursor)))
     }
 
     /// Import places from CSV or GeoJSON (city admins), all or nothing
@@ -331,16 +336,14 @@ impl PlaceAdminApi {
     async fn import(
         &self,
         state: Data<&AppState>,
-        auth: BearerAuth,
+        AdminAuth(admin): AdminAuth,
         body: ImportBody,
     ) -> ApiResult<Json<ImportResult>> {
-        let caller = auth.caller();
-        caller.require_city_admin()?;
         let drafts = match body {
             ImportBody::Csv(text) => place_files::read_csv(&text.0)?,
             ImportBody::GeoJson(doc) => place_files::read_geojson(&doc.0)?,
         };
-        let rows = service::create_many(&state.places(), caller, drafts, "place.import").await?;
+        let rows = service::import(&state.places(), &admin, drafts).await?;
         Ok(Json(ImportResult { created: rows.len() as u32, ids: rows.into_iter().map(|r| r.id).collect() }))
     }
 
@@ -349,22 +352,11 @@ impl PlaceAdminApi {
     async fn export(
         &self,
         state: Data<&AppState>,
-        auth: BearerAuth,
+        AdminAuth(admin): AdminAuth,
         /// csv or geojson.
         format: Query<FileFormat>,
     ) -> ApiResult<ExportResponse> {
-        let caller = auth.caller();
-        caller.require_city_admin()?;
-        let mut rows: Vec<PlaceRow> = Vec::new();
-        loop {
-            let after = rows.last().map(|r| r.id.clone());
-            let page = store::list_all(&state.db, &caller.city_id, after.as_deref(), 1000).await?;
-            let done = page.len() < 1000;
-            rows.extend(page);
-            if done || rows.len() >= place_files::MAX_ROWS {
-                break;
-            }
-        }
+        let rows = service::export(&state.places(), &admin).await?;
         let files = rows.iter().map(|r| FilePlace { id: &r.id, draft: &r.draft, status: r.status.kind() });
         Ok(match format.0 {
             FileFormat::Csv => ExportResponse::Csv(PlainText(place_files::write_csv(files)?)),
@@ -377,74 +369,45 @@ impl PlaceAdminApi {
     async fn my_places(
         &self,
         state: Data<&AppState>,
-        auth: BearerAuth,
+        StaffAuth(staff): StaffAuth,
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<u32>>,
         #[oai(validator(max_length = 200))] cursor: Query<Option<String>>,
-    ) -> ApiResult<Json<PlacePage>> {
-        let caller = auth.caller();
-        caller.require_role(&[Role::StationManager])?;
+    ) -> ApiResult<Json<Page<Place>>> {
         let page = PageRequest::parse(limit.0, cursor.0)?;
-        let rows = store::managed_by(&state.db, &caller.account_id, page.after.as_deref(), page.fetch_limit()).await?;
+        let rows = service::managed_places(&state.places(), &staff, page.after.as_deref(), page.fetch_limit()).await?;
         let (rows, next_cursor) = page.finish(rows, |r| r.id.clone());
-        let now = Millis::now();
-        let items =
-            rows.into_iter().map(|r| place_view(r, CoordSystem::Gcj02, now, state.city.tz, Vec::new())).collect();
-        Ok(Json(PlacePage { items, next_cursor }))
+        Ok(Json(Page::new(staff_view(rows, state.city.tz), next_cursor)))
     }
 
     /// Riders' check-ins at the places I manage (station managers), newest first
+    ///
+    /// What riders found, never who they are.
     #[oai(path = "/manager/checkins", method = "get", operation_id = "manager_checkins")]
     async fn my_checkins(
         &self,
         state: Data<&AppState>,
-        auth: BearerAuth,
+        StaffAuth(staff): StaffAuth,
         /// Only failures (broken, missing, closed, full, refused, not found).
         failures_only: Query<Option<bool>>,
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<u32>>,
         #[oai(validator(max_length = 200))] cursor: Query<Option<String>>,
-    ) -> ApiResult<Json<CheckinPage>> {
-        let caller = auth.caller();
-        caller.require_role(&[Role::StationManager])?;
-        let filter = CheckinFilter {
-            place_id: None,
-            manager_id: Some(&caller.account_id),
-            failures_only: failures_only.0.unwrap_or(false),
-        };
-        checkin_page(&state, &caller.city_id, filter, limit.0, cursor.0).await
+    ) -> ApiResult<Json<Page<Checkin>>> {
+        checkin_page(&state, &staff, CheckinScope::MyPlaces, failures_only.0, limit.0, cursor.0).await
     }
 
     /// Riders' check-ins at one place (its managers and city admins), newest first
+    ///
+    /// What riders found, never who they are.
     #[oai(path = "/places/:id/checkins", method = "get", operation_id = "place_checkins")]
     async fn place_checkins(
         &self,
         state: Data<&AppState>,
-        auth: BearerAuth,
+        StaffAuth(staff): StaffAuth,
         #[oai(validator(max_length = 64))] id: Path<String>,
         failures_only: Query<Option<bool>>,
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<u32>>,
         #[oai(validator(max_length = 200))] cursor: Query<Option<String>>,
-    ) -> ApiResult<Json<CheckinPage>> {
-        let caller = auth.caller();
-        caller.require_role(&[Role::CityAdmin, Role::StationManager])?;
-        store::get(&state.db, &caller.city_id, &id.0).await?.ok_or(DomainError::NotFound("place"))?;
-        if caller.role == Role::StationManager && !store::is_manager(&state.db, &id.0, &caller.account_id).await? {
-            return Err(DomainError::Forbidden("not a manager of this place").into());
-        }
-        let filter =
-            CheckinFilter { place_id: Some(&id.0), manager_id: None, failures_only: failures_only.0.unwrap_or(false) };
-        checkin_page(&state, &caller.city_id, filter, limit.0, cursor.0).await
+    ) -> ApiResult<Json<Page<Checkin>>> {
+        checkin_page(&state, &staff, CheckinScope::Place(&id.0), failures_only.0, limit.0, cursor.0).await
     }
-}
-
-async fn checkin_page(
-    state: &AppState,
-    city_id: &str,
-    filter: CheckinFilter<'_>,
-    limit: Option<u32>,
-    cursor: Option<String>,
-) -> ApiResult<Json<CheckinPage>> {
-    let page = PageRequest::parse(limit, cursor)?;
-    let rows = store::list_checkins(&state.db, city_id, filter, page.after.as_deref(), page.fetch_limit()).await?;
-    let (rows, next_cursor) = page.finish(rows, |c| c.id.clone());
-    Ok(Json(CheckinPage { items: rows.into_iter().map(Checkin::from).collect(), next_cursor }))
 }

@@ -15,18 +15,16 @@ use super::dto::mirror_enum;
 pub use super::dto::{CoordDto, coord_of};
 use super::error::ApiResult;
 use super::fast_json::{self as fj, Prewritten};
-use super::paging::PageRequest;
-use super::security::BearerAuth;
-use crate::domain::DomainError;
-use crate::domain::geo::{CoordSystem, Gcj02};
+use super::paging::{Page, PageRequest};
+use super::security::RiderAuth;
+use crate::domain::geo::{CoordSystem, Gcj02, MapBox};
 use crate::domain::places::{
-    Amenity, AmenitySet, CheckinOutcome, KindSet, PlaceKind, PlaceStatus, StatusKind, effective_status, is_open_now,
+    Amenity, AmenitySet, CheckinOutcome, CheckinRecord, Hit, HitRef, KindSet, MAX_BBOX_DEGREES, NearbyQuery, PlaceKind,
+    PlaceRecord, StatusKind,
 };
 use crate::domain::time::Millis;
-use crate::index::{Hit, HitRef, NearbyQuery};
-use crate::service::places::{self as service, CheckinSpec};
+use crate::service::places::{self as service, CheckinSpec, PlaceDetail};
 use crate::state::AppState;
-use crate::store::places::{self as store, Bbox, CheckinRow, PlaceRow};
 
 mirror_enum!(
     /// station (新伙伴驿站), parking_zone (停车区/临时驻留点) or friendly_site (友好场景).
@@ -87,20 +85,13 @@ pub struct NearbyPlace {
     pub last_confirmed_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Object)]
-pub struct NearbyPage {
-    /// Nearest first.
-    pub items: Vec<NearbyPlace>,
-    /// Always null: a nearby search is one page; ask with a larger `limit` or `radius_m`.
-    pub next_cursor: Option<String>,
-}
-
 /// Seven decimals of a degree: about a centimetre, and shorter answers on a weak network.
 fn round7(v: f64) -> f64 {
     (v * 1e7).round() / 1e7
 }
 
-/// Writes a nearby page straight from the index's hits, as poem-openapi would write `NearbyPage`.
+/// Writes a nearby page straight from the index's hits, as poem-openapi would write
+/// `Page<NearbyPlace>` (nearest first; `next_cursor` always null).
 pub struct NearbyWriter {
     body: Vec<u8>,
     coord: CoordSystem,
@@ -151,7 +142,7 @@ impl NearbyWriter {
         out.push(b'}');
     }
 
-    pub fn finish(mut self) -> Prewritten<NearbyPage> {
+    pub fn finish(mut self) -> Prewritten<Page<NearbyPlace>> {
         self.body.extend_from_slice(b"],\"next_cursor\":null}");
         Prewritten::new(self.body)
     }
@@ -185,8 +176,15 @@ pub struct PublicCheckin {
     pub created_at: DateTime<Utc>,
 }
 
-fn amenity_of(c: &CheckinRow) -> Option<AmenityDto> {
-    c.amenity.as_deref().and_then(|a| a.parse::<Amenity>().ok()).map(AmenityDto::from)
+impl From<&CheckinRecord> for PublicCheckin {
+    fn from(c: &CheckinRecord) -> Self {
+        PublicCheckin {
+            outcome: c.outcome.into(),
+            amenity: c.amenity.map(Into::into),
+            success: c.outcome.is_success(),
+            created_at: c.created_at.to_utc(),
+        }
+    }
 }
 
 /// A place with everything riders and staff see.
@@ -228,13 +226,17 @@ pub struct Place {
     pub updated_at: DateTime<Utc>,
 }
 
-/// The view of a stored place at `now`, in `coord`.
-pub fn place_view(p: PlaceRow, coord: CoordSystem, now: Millis, tz: chrono_tz::Tz, recent: Vec<CheckinRow>) -> Place {
+/// The view of a place at `now` (in the city's time zone `tz`), in `coord`.
+pub fn place_view(
+    p: PlaceRecord,
+    coord: CoordSystem,
+    now: Millis,
+    tz: chrono_tz::Tz,
+    recent: &[CheckinRecord],
+) -> Place {
+    let seen = p.seen_at(now, tz);
     let d = p.draft;
     let (lat, lng) = d.location.in_system(coord);
-    let status = effective_status(p.status.kind(), p.status.until(), now);
-    let open_now = is_open_now(status, d.hours.is_open_at(now, tz));
-    let expired = status != p.status.kind();
     Place {
         id: p.id,
         kind: d.kind.into(),
@@ -249,32 +251,23 @@ pub fn place_view(p: PlaceRow, coord: CoordSystem, now: Millis, tz: chrono_tz::T
         photos: d.photos,
         amenities: amenities_dto(d.amenities),
         hours: d.hours.to_string(),
-        open_now,
-        status: status.into(),
-        status_reason: if expired { None } else { p.status.reason().map(str::to_string) },
-        status_until: if expired { None } else { utc(p.status.until()) },
+        open_now: seen.open_now,
+        status: seen.status.into(),
+        status_reason: seen.reason,
+        status_until: utc(seen.until),
         capacity: d.capacity,
         max_stay_minutes: d.max_stay_minutes,
         entry_instructions: d.entry_instructions,
         last_confirmed_at: utc(p.last_confirmed_at),
-        recent_checkins: recent
-            .iter()
-            .map(|c| PublicCheckin {
-                outcome: c.outcome.into(),
-                amenity: amenity_of(c),
-                success: c.outcome.is_success(),
-                created_at: c.created_at.to_utc(),
-            })
-            .collect(),
+        recent_checkins: recent.iter().map(PublicCheckin::from).collect(),
         created_at: p.created_at.to_utc(),
         updated_at: p.updated_at.to_utc(),
     }
 }
 
-#[derive(Debug, Object)]
-pub struct PlacePage {
-    pub items: Vec<Place>,
-    pub next_cursor: Option<String>,
+/// A place with its latest check-ins, as its page shows it.
+pub fn detail_view(d: PlaceDetail, coord: CoordSystem, tz: chrono_tz::Tz) -> Place {
+    place_view(d.place, coord, Millis::now(), tz, &d.recent)
 }
 
 #[derive(Debug, Object)]
@@ -299,10 +292,10 @@ pub struct Checkin {
     pub created_at: DateTime<Utc>,
 }
 
-impl From<CheckinRow> for Checkin {
-    fn from(c: CheckinRow) -> Self {
+impl From<CheckinRecord> for Checkin {
+    fn from(c: CheckinRecord) -> Self {
         Checkin {
-            amenity: amenity_of(&c),
+            amenity: c.amenity.map(Into::into),
             success: c.outcome.is_success(),
             outcome: c.outcome.into(),
             id: c.id,
@@ -324,34 +317,6 @@ pub enum CheckinResponse {
     Existing(Json<Checkin>),
 }
 
-/// Largest side of a map box, in degrees.
-pub const MAX_BBOX_DEGREES: f64 = 0.5;
-
-/// `minLng,minLat,maxLng,maxLat` in `coord` → a GCJ-02 box that holds it, and the box as given.
-fn parse_bbox(raw: &str, coord: CoordSystem) -> Result<(Bbox, [f64; 4]), DomainError> {
-    let bad = || DomainError::invalid("bbox", "minLng,minLat,maxLng,maxLat");
-    let v: Vec<f64> = raw.split(',').map(|p| p.trim().parse::<f64>().map_err(|_| bad())).collect::<Result<_, _>>()?;
-    let [min_lng, min_lat, max_lng, max_lat] = v[..] else { return Err(bad()) };
-    let lo = Gcj02::from_system(min_lat, min_lng, coord)?;
-    let hi = Gcj02::from_system(max_lat, max_lng, coord)?;
-    if min_lng > max_lng || min_lat > max_lat {
-        return Err(DomainError::invalid("bbox", "min before max"));
-    }
-    if max_lng - min_lng > MAX_BBOX_DEGREES || max_lat - min_lat > MAX_BBOX_DEGREES {
-        return Err(DomainError::invalid("bbox", format!("at most {MAX_BBOX_DEGREES} degrees a side")));
-    }
-    // The GCJ-02 shift is under 0.01° and varies slowly: pad the converted box, then keep exactly
-    // the places whose position in the request's system is inside.
-    let pad = if coord == CoordSystem::Gcj02 { 0.0 } else { 0.01 };
-    let gcj = Bbox {
-        min_lat: lo.lat().min(hi.lat()) - pad,
-        min_lng: lo.lng().min(hi.lng()) - pad,
-        max_lat: lo.lat().max(hi.lat()) + pad,
-        max_lng: lo.lng().max(hi.lng()) + pad,
-    };
-    Ok((gcj, [min_lng, min_lat, max_lng, max_lat]))
-}
-
 #[derive(Default)]
 pub struct PlacesApi;
 
@@ -360,6 +325,7 @@ impl PlacesApi {
     /// Nearest places around a point
     ///
     /// Nearest first, within `radius_m`, with every filter applied during the walk. No token needed.
+    /// One page: `next_cursor` is always null; ask with a larger `limit` or `radius_m`.
     #[oai(path = "/places/nearby", method = "get", operation_id = "places_nearby")]
     #[allow(clippy::too_many_arguments)]
     async fn nearby(
@@ -387,7 +353,7 @@ impl PlacesApi {
         /// 1 to 100 (default 20).
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
         limit: Query<Option<u32>>,
-    ) -> ApiResult<Prewritten<NearbyPage>> {
+    ) -> ApiResult<Prewritten<Page<NearbyPlace>>> {
         let coord: CoordSystem = coord_of(coord.0);
         let center = Gcj02::from_system(lat.0, lng.0, coord)?;
         let radius_m = radius_m.0.unwrap_or(3000);
@@ -401,7 +367,7 @@ impl PlacesApi {
             limit: limit as usize,
         };
         let mut page = NearbyWriter::new(coord, query.limit);
-        state.places.nearby_each(&query, Millis::now(), |h| page.push(h));
+        service::nearby(&state.places, &query, |h| page.push(h));
         Ok(page.finish())
     }
 
@@ -419,31 +385,15 @@ impl PlacesApi {
         coord: Query<Option<CoordDto>>,
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<u32>>,
         #[oai(validator(max_length = 200))] cursor: Query<Option<String>>,
-    ) -> ApiResult<Json<PlacePage>> {
+    ) -> ApiResult<Json<Page<Place>>> {
         let coord: CoordSystem = coord_of(coord.0);
-        let (gcj_box, [min_lng, min_lat, max_lng, max_lat]) = parse_bbox(&bbox.0, coord)?;
+        let map = MapBox::parse(&bbox.0, coord, MAX_BBOX_DEGREES)?;
         let page = PageRequest::parse(limit.0, cursor.0)?;
-        let mut after = page.after.clone();
-        let mut kept = Vec::new();
-        // With a padded WGS-84 box a few rows may fall outside: read on until the page is full.
-        loop {
-            let rows =
-                store::list_in_bbox(&state.db, &state.city.id, gcj_box, after.as_deref(), page.fetch_limit()).await?;
-            let done = rows.len() < page.fetch_limit() as usize;
-            after = rows.last().map(|r| r.id.clone());
-            kept.extend(rows.into_iter().filter(|r| {
-                let (lat, lng) = r.draft.location.in_system(coord);
-                (min_lat..=max_lat).contains(&lat) && (min_lng..=max_lng).contains(&lng)
-            }));
-            if done || kept.len() >= page.fetch_limit() as usize {
-                break;
-            }
-        }
-        kept.truncate(page.fetch_limit() as usize);
-        let (rows, next_cursor) = page.finish(kept, |r| r.id.clone());
+        let rows = service::in_box(&state.places(), &map, page.after.clone(), page.fetch_limit()).await?;
+        let (rows, next_cursor) = page.finish(rows, |r| r.id.clone());
         let now = Millis::now();
-        let items = rows.into_iter().map(|r| place_view(r, coord, now, state.city.tz, Vec::new())).collect();
-        Ok(Json(PlacePage { items, next_cursor }))
+        let items = rows.into_iter().map(|r| place_view(r, coord, now, state.city.tz, &[])).collect();
+        Ok(Json(Page::new(items, next_cursor)))
     }
 
     /// One place, with its recent check-ins
@@ -455,11 +405,8 @@ impl PlacesApi {
         /// gcj02 (default) or wgs84.
         coord: Query<Option<CoordDto>>,
     ) -> ApiResult<Json<Place>> {
-        let coord: CoordSystem = coord_of(coord.0);
-        let place = store::get(&state.db, &state.city.id, &id.0).await?;
-        let place = place.filter(|p| p.status != PlaceStatus::Removed).ok_or(DomainError::NotFound("place"))?;
-        let recent = store::recent_checkins(&state.db, &place.id, 10).await?;
-        Ok(Json(place_view(place, coord, Millis::now(), state.city.tz, recent)))
+        let place = service::get(&state.places(), &id.0).await?;
+        Ok(Json(detail_view(place, coord_of(coord.0), state.city.tz)))
     }
 
     /// Check in at a place and say what worked or failed (riders)
@@ -472,7 +419,7 @@ impl PlacesApi {
     async fn check_in(
         &self,
         state: Data<&AppState>,
-        auth: BearerAuth,
+        RiderAuth(rider): RiderAuth,
         #[oai(validator(max_length = 64))] id: Path<String>,
         /// The same key from the same rider returns the first result.
         #[oai(name = "Idempotency-Key", validator(max_length = 128))]
@@ -486,7 +433,7 @@ impl PlacesApi {
             note: body.note,
             idempotency_key: idempotency_key.0.filter(|k| !k.is_empty()),
         };
-        let (checkin, created) = service::check_in(&state.places(), auth.caller(), &id.0, spec).await?;
+        let (checkin, created) = service::check_in(&state.places(), &rider, &id.0, spec).await?;
         Ok(if created {
             CheckinResponse::Created(Json(checkin.into()))
         } else {
@@ -521,7 +468,7 @@ mod tests {
                 hits[..n].iter().for_each(|h| page.push(h));
                 let written: serde_json::Value = serde_json::from_slice(&page.finish().into_body_bytes()).unwrap();
                 let items = hits[..n].iter().map(|h| nearby_item(h.to_hit(), coord)).collect();
-                assert_eq!(written, NearbyPage { items, next_cursor: None }.to_json().unwrap());
+                assert_eq!(written, Page::<NearbyPlace>::new(items, None).to_json().unwrap());
             }
         }
     }

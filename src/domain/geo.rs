@@ -183,6 +183,80 @@ fn transform_lng(x: f64, y: f64) -> f64 {
     r
 }
 
+/// A box of latitudes and longitudes in one coordinate system, inclusive.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Bbox {
+    pub min_lat: f64,
+    pub min_lng: f64,
+    pub max_lat: f64,
+    pub max_lng: f64,
+}
+
+impl Bbox {
+    /// The box around `center` reaching `radius_m` metres in every direction.
+    pub fn around(center: Gcj02, radius_m: f64) -> Bbox {
+        let dlat = radius_m / 111_195.0;
+        let dlng = radius_m / (111_195.0 * center.lat().to_radians().cos().max(0.01));
+        Bbox {
+            min_lat: center.lat() - dlat,
+            min_lng: center.lng() - dlng,
+            max_lat: center.lat() + dlat,
+            max_lng: center.lng() + dlng,
+        }
+    }
+
+    pub fn contains(&self, lat: f64, lng: f64) -> bool {
+        (self.min_lat..=self.max_lat).contains(&lat) && (self.min_lng..=self.max_lng).contains(&lng)
+    }
+}
+
+/// The box a map shows, as a client names it: `minLng,minLat,maxLng,maxLat` in its system.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MapBox {
+    asked: Bbox,
+    system: CoordSystem,
+    cover: Bbox,
+}
+
+impl MapBox {
+    /// Reads `minLng,minLat,maxLng,maxLat` in `system`, at most `max_side_deg` degrees a side.
+    pub fn parse(raw: &str, system: CoordSystem, max_side_deg: f64) -> Result<MapBox, DomainError> {
+        let bad = || DomainError::invalid("bbox", "minLng,minLat,maxLng,maxLat");
+        let v: Vec<f64> =
+            raw.split(',').map(|p| p.trim().parse::<f64>().map_err(|_| bad())).collect::<Result<_, _>>()?;
+        let [min_lng, min_lat, max_lng, max_lat] = v[..] else { return Err(bad()) };
+        let lo = Gcj02::from_system(min_lat, min_lng, system)?;
+        let hi = Gcj02::from_system(max_lat, max_lng, system)?;
+        if min_lng > max_lng || min_lat > max_lat {
+            return Err(DomainError::invalid("bbox", "min before max"));
+        }
+        if max_lng - min_lng > max_side_deg || max_lat - min_lat > max_side_deg {
+            return Err(DomainError::invalid("bbox", format!("at most {max_side_deg} degrees a side")));
+        }
+        // The GCJ-02 shift is under 0.01° and varies slowly: pad the converted box, and let
+        // `contains` keep exactly the points whose position in the client's system is inside.
+        let pad = if system == CoordSystem::Gcj02 { 0.0 } else { 0.01 };
+        let cover = Bbox {
+            min_lat: lo.lat().min(hi.lat()) - pad,
+            min_lng: lo.lng().min(hi.lng()) - pad,
+            max_lat: lo.lat().max(hi.lat()) + pad,
+            max_lng: lo.lng().max(hi.lng()) + pad,
+        };
+        Ok(MapBox { asked: Bbox { min_lat, min_lng, max_lat, max_lng }, system, cover })
+    }
+
+    /// A GCJ-02 box holding every point of this one: what to ask the store for.
+    pub fn gcj02_cover(&self) -> Bbox {
+        self.cover
+    }
+
+    /// Whether the map shows `p`, placed in the client's system.
+    pub fn contains(&self, p: Gcj02) -> bool {
+        let (lat, lng) = p.in_system(self.system);
+        self.asked.contains(lat, lng)
+    }
+}
+
 /// The published rough box of mainland China, outside which GCJ-02 equals WGS-84.
 pub fn out_of_china(lat: f64, lng: f64) -> bool {
     !(72.004..=137.8347).contains(&lng) || !(0.8293..=55.8271).contains(&lat)
@@ -224,6 +298,33 @@ mod tests {
         assert!(Gcj02::new(0.0, 181.0).is_err());
         assert!(Gcj02::new(f64::NAN, 0.0).is_err());
         assert!("bd09".parse::<CoordSystem>().is_err());
+    }
+
+    #[test]
+    fn a_map_box_is_read_checked_and_covered_in_gcj02() {
+        assert!(MapBox::parse("120,30,121", CoordSystem::Gcj02, 0.5).is_err());
+        assert!(MapBox::parse("120,30,122,31", CoordSystem::Gcj02, 0.5).is_err(), "larger than the cap");
+        assert!(MapBox::parse("120.2,30,120.1,30.1", CoordSystem::Gcj02, 0.5).is_err(), "min after max");
+        assert!(MapBox::parse("120,91,120.1,91.1", CoordSystem::Gcj02, 0.5).is_err());
+        let gcj = MapBox::parse(" 120.1, 30.25 ,120.2,30.3", CoordSystem::Gcj02, 0.5).unwrap();
+        assert_eq!(gcj.gcj02_cover(), Bbox { min_lat: 30.25, min_lng: 120.1, max_lat: 30.3, max_lng: 120.2 });
+        assert!(gcj.contains(Gcj02::new(30.25, 120.2).unwrap()), "edges are inside");
+        assert!(!gcj.contains(Gcj02::new(30.31, 120.15).unwrap()));
+        // A WGS-84 box: the store is asked for a padded GCJ-02 box; the answer is judged in WGS-84.
+        let wgs = MapBox::parse("120.1,30.25,120.2,30.3", CoordSystem::Wgs84, 0.5).unwrap();
+        let inside = Wgs84::new(30.2999, 120.1999).unwrap().to_gcj02();
+        let cover = wgs.gcj02_cover();
+        assert!(wgs.contains(inside) && cover.contains(inside.lat(), inside.lng()));
+        assert!(!wgs.contains(Wgs84::new(30.3001, 120.15).unwrap().to_gcj02()));
+    }
+
+    #[test]
+    fn a_box_around_a_point_reaches_the_radius_every_way() {
+        let c = Gcj02::new(30.0, 120.0).unwrap();
+        let b = Bbox::around(c, 1000.0);
+        assert!((haversine_m(30.0, 120.0, b.max_lat, 120.0) - 1000.0).abs() < 1.0);
+        assert!((haversine_m(30.0, 120.0, 30.0, b.max_lng) - 1000.0).abs() < 1.0);
+        assert!(b.contains(30.0, 120.0) && !b.contains(30.0, b.max_lng + 1e-9));
     }
 
     #[test]

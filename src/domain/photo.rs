@@ -7,6 +7,7 @@ use image::codecs::jpeg::JpegEncoder;
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
 
 use super::DomainError;
+use super::time::Millis;
 
 /// The largest upload accepted, in bytes.
 pub const MAX_UPLOAD_BYTES: usize = 10 * 1024 * 1024;
@@ -16,6 +17,21 @@ pub const MAX_EDGE_PX: u32 = 4096;
 const MAX_DECODE_EDGE_PX: u32 = 16_384;
 const MAX_DECODE_ALLOC: u64 = 512 * 1024 * 1024;
 const JPEG_QUALITY: u8 = 85;
+
+/// A cleaned photo as the server stored it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredPhoto {
+    pub id: String,
+    pub city_id: String,
+    pub owner_id: String,
+    pub content_type: String,
+    pub width: i32,
+    pub height: i32,
+    pub bytes: i64,
+    /// The file name under the media directory; made by the server, never by the client.
+    pub storage_key: String,
+    pub created_at: Millis,
+}
 
 /// The formats accepted on upload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -350,6 +350,152 @@ pub struct PlacePin {
     pub version: i64,
 }
 
+/// Geohash precision stored with each place (about 5 m).
+pub const GEOHASH_PRECISION: usize = 9;
+
+/// Largest side of a map box, in degrees.
+pub const MAX_BBOX_DEGREES: f64 = 0.5;
+
+/// A place as the service keeps it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlaceRecord {
+    pub id: String,
+    pub city_id: String,
+    pub draft: PlaceDraft,
+    pub geohash: String,
+    pub status: PlaceStatus,
+    pub last_confirmed_at: Option<Millis>,
+    /// The change counter's value when this state was written.
+    pub version: i64,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+}
+
+/// A place's status as riders see it at one moment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeenStatus {
+    /// An expired temporary closure reads as open.
+    pub status: StatusKind,
+    /// Within its hours and neither closed nor removed.
+    pub open_now: bool,
+    /// The closure's reason and end, while the closure holds.
+    pub reason: Option<String>,
+    pub until: Option<Millis>,
+}
+
+impl PlaceRecord {
+    /// A new, open place.
+    pub fn new(id: String, city_id: &str, draft: PlaceDraft, version: i64, now: Millis) -> PlaceRecord {
+        PlaceRecord {
+            id,
+            city_id: city_id.to_string(),
+            geohash: draft.location.geohash(GEOHASH_PRECISION),
+            draft,
+            status: PlaceStatus::Open,
+            last_confirmed_at: None,
+            version,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    pub fn pin(&self) -> PlacePin {
+        PlacePin {
+            id: self.id.clone(),
+            kind: self.draft.kind,
+            name: self.draft.name.clone(),
+            location: self.draft.location,
+            amenities: self.draft.amenities,
+            hours_text: self.draft.hours.to_string(),
+            status: self.status.kind(),
+            status_until: self.status.until(),
+            last_confirmed_at: self.last_confirmed_at,
+            version: self.version,
+        }
+    }
+
+    /// The status riders see at `now` in the city's time zone.
+    pub fn seen_at(&self, now: Millis, tz: chrono_tz::Tz) -> SeenStatus {
+        let declared = self.status.kind();
+        let status = effective_status(declared, self.status.until(), now);
+        let holds = status == declared;
+        SeenStatus {
+            status,
+            open_now: is_open_now(status, self.draft.hours.is_open_at(now, tz)),
+            reason: self.status.reason().filter(|_| holds).map(str::to_string),
+            until: self.status.until().filter(|_| holds),
+        }
+    }
+}
+
+/// What a rider said at a place. Its rider is for the once-an-hour rule and the rider's own
+/// view; staff and other riders see what was found, never who found it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckinRecord {
+    pub id: String,
+    pub place_id: String,
+    pub rider_id: String,
+    pub outcome: CheckinOutcome,
+    pub amenity: Option<Amenity>,
+    pub note: Option<String>,
+    pub created_at: Millis,
+}
+
+/// One change in a place's history: which staff account did what, and the place before and after.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlaceChangeRecord {
+    pub id: String,
+    pub actor_id: Option<String>,
+    pub action: String,
+    pub before: Option<serde_json::Value>,
+    pub after: Option<serde_json::Value>,
+    pub at: Millis,
+}
+
+/// What a nearby search asks.
+#[derive(Debug, Clone)]
+pub struct NearbyQuery {
+    pub center: Gcj02,
+    pub radius_m: f64,
+    pub kinds: KindSet,
+    /// Every one of these is required.
+    pub amenities: AmenitySet,
+    pub open_now: bool,
+    pub limit: usize,
+}
+
+/// One place found, nearest first: `Hit` owns its name, `HitRef` borrows it from the index
+/// while the walk holds the read lock.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hit<N = String> {
+    /// The place's UUID as a number (`id_string` for its text).
+    pub id: u128,
+    pub kind: PlaceKind,
+    pub name: N,
+    pub location: Gcj02,
+    pub distance_m: f64,
+    pub open_now: bool,
+    /// The status riders see now (an expired temporary closure reads as open).
+    pub status: StatusKind,
+    pub amenities: AmenitySet,
+    pub last_confirmed_at: Option<Millis>,
+}
+
+pub type HitRef<'a> = Hit<&'a str>;
+
+impl<N> Hit<N> {
+    pub fn id_string(&self) -> String {
+        uuid::Uuid::from_u128(self.id).to_string()
+    }
+}
+
+impl HitRef<'_> {
+    pub fn to_hit(&self) -> Hit {
+        let Hit { id, kind, name, location, distance_m, open_now, status, amenities, last_confirmed_at } = *self;
+        Hit { id, kind, name: name.to_string(), location, distance_m, open_now, status, amenities, last_confirmed_at }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -388,6 +534,32 @@ mod tests {
         .unwrap();
         assert_eq!(effective_status(closed.kind(), closed.until(), Millis(9)), StatusKind::TemporarilyClosed);
         assert_eq!(effective_status(closed.kind(), closed.until(), Millis(10)), StatusKind::Open);
+    }
+
+    #[test]
+    fn riders_see_an_expired_closure_as_open_without_its_reason() {
+        let draft = PlaceDraft {
+            kind: PlaceKind::Station,
+            name: "驿站".into(),
+            address: "路1号".into(),
+            location: Gcj02::new(30.27, 120.16).unwrap(),
+            host_org: None,
+            contact_phone: None,
+            photos: Vec::new(),
+            amenities: AmenitySet::default(),
+            hours: OpeningHours::always(),
+            capacity: None,
+            max_stay_minutes: None,
+            entry_instructions: None,
+        };
+        let mut place = PlaceRecord::new("p".into(), "c", draft, 1, Millis(0));
+        place.status = PlaceStatus::TemporarilyClosed { reason: "装修".into(), until: Some(Millis(10)) };
+        let tz = chrono_tz::Asia::Shanghai;
+        let closed = place.seen_at(Millis(9), tz);
+        assert_eq!((closed.status, closed.open_now), (StatusKind::TemporarilyClosed, false));
+        assert_eq!((closed.reason.as_deref(), closed.until), (Some("装修"), Some(Millis(10))));
+        let reopened = place.seen_at(Millis(10), tz);
+        assert_eq!(reopened, SeenStatus { status: StatusKind::Open, open_now: true, reason: None, until: None });
     }
 
     #[test]

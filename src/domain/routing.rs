@@ -22,7 +22,7 @@ use rstar::primitives::{GeomWithData, Rectangle};
 use serde_json::Value;
 
 use super::DomainError;
-use super::geo::{CoordSystem, Gcj02, out_of_china};
+use super::geo::{Bbox, CoordSystem, Gcj02, out_of_china};
 use super::report::Category;
 
 /// The most vertices one jurisdiction may have.
@@ -69,29 +69,6 @@ pub struct Unit {
     pub city_id: String,
     pub kind: UnitKind,
     pub name: String,
-}
-
-/// A bounding box in GCJ-02 degrees.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Bbox {
-    pub min_lat: f64,
-    pub min_lng: f64,
-    pub max_lat: f64,
-    pub max_lng: f64,
-}
-
-impl Bbox {
-    /// The box around `center` reaching `radius_m` metres in every direction.
-    pub fn around(center: Gcj02, radius_m: f64) -> Bbox {
-        let dlat = radius_m / 111_195.0;
-        let dlng = radius_m / (111_195.0 * center.lat().to_radians().cos().max(0.01));
-        Bbox {
-            min_lat: center.lat() - dlat,
-            min_lng: center.lng() - dlng,
-            max_lat: center.lat() + dlat,
-            max_lng: center.lng() + dlng,
-        }
-    }
 }
 
 /// A valid jurisdiction in GCJ-02 (x = longitude, y = latitude).

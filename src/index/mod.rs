@@ -22,7 +22,9 @@ use rstar::{AABB, Envelope, PointDistance, RTree, RTreeNode, RTreeObject, Select
 
 use crate::domain::geo::{EARTH_RADIUS_M, Gcj02};
 use crate::domain::hours::{LocalMoment, OpeningHours};
-use crate::domain::places::{AmenitySet, KindSet, PlaceKind, PlacePin, StatusKind, effective_status, is_open_now};
+use crate::domain::places::{
+    AmenitySet, Hit, HitRef, NearbyQuery, PlaceKind, PlacePin, StatusKind, effective_status, is_open_now,
+};
 use crate::domain::time::Millis;
 
 const NONE: i64 = i64::MIN;
@@ -102,50 +104,6 @@ fn m_to_chord_2(m: f64) -> f64 {
 
 fn parse_id(id: &str) -> Option<u128> {
     uuid::Uuid::from_str(id).ok().map(|u| u.as_u128())
-}
-
-/// What a nearby search asks.
-#[derive(Debug, Clone)]
-pub struct NearbyQuery {
-    pub center: Gcj02,
-    pub radius_m: f64,
-    pub kinds: KindSet,
-    /// Every one of these is required.
-    pub amenities: AmenitySet,
-    pub open_now: bool,
-    pub limit: usize,
-}
-
-/// One place found, nearest first: `Hit` owns its name, `HitRef` borrows it from the index
-/// while the walk holds the read lock.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Hit<N = String> {
-    /// The place's UUID as a number (`id_string` for its text).
-    pub id: u128,
-    pub kind: PlaceKind,
-    pub name: N,
-    pub location: Gcj02,
-    pub distance_m: f64,
-    pub open_now: bool,
-    /// The status riders see now (an expired temporary closure reads as open).
-    pub status: StatusKind,
-    pub amenities: AmenitySet,
-    pub last_confirmed_at: Option<Millis>,
-}
-
-pub type HitRef<'a> = Hit<&'a str>;
-
-impl<N> Hit<N> {
-    pub fn id_string(&self) -> String {
-        uuid::Uuid::from_u128(self.id).to_string()
-    }
-}
-
-impl HitRef<'_> {
-    pub fn to_hit(&self) -> Hit {
-        let Hit { id, kind, name, location, distance_m, open_now, status, amenities, last_confirmed_at } = *self;
-        Hit { id, kind, name: name.to_string(), location, distance_m, open_now, status, amenities, last_confirmed_at }
-    }
 }
 
 struct Inner {
@@ -482,7 +440,7 @@ fn accept<'a>(inner: &Inner, e: &'a Entry, q: &NearbyQuery, moment: &LocalMoment
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::places::Amenity;
+    use crate::domain::places::{Amenity, KindSet};
 
     fn pin(id: u128, lat: f64, lng: f64) -> PlacePin {
         PlacePin {

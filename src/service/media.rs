@@ -1,23 +1,31 @@
-//! Storing an uploaded photo: clean it, write the file under a name the server makes, then record it.
+//! Photos: storing an upload (clean it, write the file under a name the server makes, then record
+//! it) and reading one back for a caller of the same city.
 
 use std::path::{Path, PathBuf};
 
 use crate::domain::identity::Caller;
-use crate::domain::photo::{self, CleanPhoto};
+use crate::domain::photo::{self, CleanPhoto, StoredPhoto};
 use crate::domain::time::Millis;
 use crate::domain::{DomainError, DomainResult};
-use crate::store::media::MediaRow;
 use crate::store::{self, Db};
 
-pub async fn upload(db: &Db, media_dir: &Path, caller: &Caller, bytes: Vec<u8>) -> DomainResult<MediaRow> {
+/// What photo uploads and downloads need: the database and the directory the files live in.
+#[derive(Clone)]
+pub struct MediaContext {
+    pub db: Db,
+    pub dir: PathBuf,
+}
+
+/// Cleans and stores an uploaded photo for `caller`.
+pub async fn upload(ctx: &MediaContext, caller: &Caller, bytes: Vec<u8>) -> DomainResult<StoredPhoto> {
     let cleaned: CleanPhoto =
         tokio::task::spawn_blocking(move || photo::clean(&bytes)).await.map_err(DomainError::internal)??;
     let id = store::new_id();
     let now = Millis::now();
     let day = now.to_utc().format("%Y/%m/%d").to_string();
     let storage_key = format!("{day}/{id}.{}", cleaned.extension);
-    write_atomically(&media_dir.join(&storage_key), &cleaned.bytes).await?;
-    let row = MediaRow {
+    write_atomically(&ctx.dir.join(&storage_key), &cleaned.bytes).await?;
+    let row = StoredPhoto {
         id,
         city_id: caller.city_id.clone(),
         owner_id: caller.account_id.clone(),
@@ -28,22 +36,28 @@ pub async fn upload(db: &Db, media_dir: &Path, caller: &Caller, bytes: Vec<u8>) 
         storage_key,
         created_at: now,
     };
-    if let Err(e) = store::media::insert(db, &row).await {
-        let _ = tokio::fs::remove_file(media_dir.join(&row.storage_key)).await;
+    if let Err(e) = store::media::insert(&ctx.db, &row).await {
+        let _ = tokio::fs::remove_file(ctx.dir.join(&row.storage_key)).await;
         return Err(e);
     }
     Ok(row)
 }
 
-/// The stored bytes of a photo.
-pub async fn read(media_dir: &Path, row: &MediaRow) -> DomainResult<Vec<u8>> {
-    tokio::fs::read(media_dir.join(&row.storage_key))
+/// A photo and its bytes. Any signed-in caller of the photo's city may read it (ids are
+/// unguessable); to anyone else it does not exist.
+pub async fn download(ctx: &MediaContext, caller: &Caller, id: &str) -> DomainResult<(StoredPhoto, Vec<u8>)> {
+    let row = store::media::get(&ctx.db, id)
+        .await?
+        .filter(|m| m.city_id == caller.city_id)
+        .ok_or(DomainError::NotFound("media"))?;
+    let bytes = tokio::fs::read(ctx.dir.join(&row.storage_key))
         .await
-        .map_err(|e| DomainError::internal(format!("media file {}: {e}", row.id)))
+        .map_err(|e| DomainError::internal(format!("media file {}: {e}", row.id)))?;
+    Ok((row, bytes))
 }
 
 /// Writes to a temporary name, syncs, then renames: a crash leaves no half-written photo.
-async fn write_atomically(path: &PathBuf, bytes: &[u8]) -> DomainResult<()> {
+async fn write_atomically(path: &Path, bytes: &[u8]) -> DomainResult<()> {
     use tokio::io::AsyncWriteExt;
     let io = |e: std::io::Error| DomainError::internal(format!("writing {}: {e}", path.display()));
     if let Some(dir) = path.parent() {

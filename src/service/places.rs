@@ -1,5 +1,6 @@
-//! Places: writes that keep the database, the audit trail and the in-memory index together, and
-//! the index's load and refresh.
+//! Places: every use case of places, managers and check-ins. Writes keep the database, the audit
+//! trail and the in-memory index together (the change and its audit entry in one transaction);
+//! reads check who may see what; nearby search walks the index; and the index's load and refresh.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -7,14 +8,18 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::domain::city::City;
+use crate::domain::geo::{Gcj02, MapBox};
 use crate::domain::hours::OpeningHours;
-use crate::domain::identity::{Caller, Role};
-use crate::domain::places::{Amenity, AmenitySet, CheckinOutcome, PlaceDraft, PlaceStatus};
+use crate::domain::identity::{Caller, CityAdmin, Rider, Role, Staff};
+use crate::domain::places::{
+    Amenity, AmenitySet, CheckinOutcome, CheckinRecord, GEOHASH_PRECISION, HitRef, NearbyQuery, PlaceChangeRecord,
+    PlaceDraft, PlaceRecord, PlaceStatus, StatusKind,
+};
 use crate::domain::time::Millis;
 use crate::domain::{DomainError, DomainResult};
 use crate::index::PlaceIndex;
 use crate::store::audit::{self, AuditEntry};
-use crate::store::places::{self as store, CheckinRow, GEOHASH_PRECISION, PlaceRow};
+use crate::store::places::{self as store, CheckinFilter};
 use crate::store::{Db, new_id};
 
 /// What place writes need: the database, the city, and the in-memory index they keep fresh.
@@ -67,7 +72,7 @@ pub fn spawn_refresher(db: Db, index: &PlaceIndex) {
 }
 
 /// The state of a place as the audit trail records it.
-pub fn audit_json(p: &PlaceRow) -> Value {
+pub fn audit_json(p: &PlaceRecord) -> Value {
     let d = &p.draft;
     json!({
         "kind": d.kind.as_str(),
@@ -90,27 +95,13 @@ pub fn audit_json(p: &PlaceRow) -> Value {
     })
 }
 
-fn new_row(city_id: &str, draft: PlaceDraft, version: i64, now: Millis) -> PlaceRow {
-    PlaceRow {
-        id: new_id(),
-        city_id: city_id.to_string(),
-        geohash: draft.location.geohash(GEOHASH_PRECISION),
-        draft,
-        status: PlaceStatus::Open,
-        last_confirmed_at: None,
-        version,
-        created_at: now,
-        updated_at: now,
-    }
-}
-
 async fn audit_place(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     caller: &Caller,
     action: &str,
     id: &str,
-    before: Option<&PlaceRow>,
-    after: Option<&PlaceRow>,
+    before: Option<&PlaceRecord>,
+    after: Option<&PlaceRecord>,
 ) -> DomainResult<()> {
     audit::record(
         &mut **tx,
@@ -127,27 +118,94 @@ async fn audit_place(
     .await
 }
 
-/// Creates places (one, or an import's all-or-nothing batch) for a city admin.
+// ---- riders' reads ----
+
+/// Walks the index nearest first and hands `visit` each place that passes the filters, as it is
+/// found and borrowed from the index: no copy and no allocation per place. The index's read lock
+/// is held meanwhile, so `visit` should only write the place out.
+#[inline]
+pub fn nearby(index: &PlaceIndex, query: &NearbyQuery, visit: impl FnMut(&HitRef<'_>)) {
+    index.nearby_each(query, Millis::now(), visit);
+}
+
+/// The places (not removed) a map box shows, in id order after `after`, at most `limit`.
+pub async fn in_box(
+    ctx: &PlacesContext,
+    map: &MapBox,
+    after: Option<String>,
+    limit: u32,
+) -> DomainResult<Vec<PlaceRecord>> {
+    let mut after = after;
+    let mut kept = Vec::new();
+    // With a padded WGS-84 box a few rows may fall outside: read on until the page is full.
+    loop {
+        let rows = store::list_in_bbox(&ctx.db, &ctx.city.id, map.gcj02_cover(), after.as_deref(), limit).await?;
+        let done = rows.len() < limit as usize;
+        after = rows.last().map(|r| r.id.clone());
+        kept.extend(rows.into_iter().filter(|r| map.contains(r.draft.location)));
+        if done || kept.len() >= limit as usize {
+            break;
+        }
+    }
+    kept.truncate(limit as usize);
+    Ok(kept)
+}
+
+/// How many of a place's latest check-ins its page shows.
+pub const RECENT_CHECKINS: u32 = 10;
+
+/// A place with its latest check-ins, newest first.
+#[derive(Debug, Clone)]
+pub struct PlaceDetail {
+    pub place: PlaceRecord,
+    pub recent: Vec<CheckinRecord>,
+}
+
+async fn detail(db: &Db, place: PlaceRecord) -> DomainResult<PlaceDetail> {
+    let recent = store::recent_checkins(db, &place.id, RECENT_CHECKINS).await?;
+    Ok(PlaceDetail { place, recent })
+}
+
+/// One place riders may see (not removed), with its latest check-ins.
+pub async fn get(ctx: &PlacesContext, id: &str) -> DomainResult<PlaceDetail> {
+    let place = store::get(&ctx.db, &ctx.city.id, id).await?;
+    let place = place.filter(|p| p.status != PlaceStatus::Removed).ok_or(DomainError::NotFound("place"))?;
+    detail(&ctx.db, place).await
+}
+
+// ---- writes ----
+
+/// Creates one place.
+pub async fn create(ctx: &PlacesContext, admin: &CityAdmin, draft: PlaceDraft) -> DomainResult<PlaceRecord> {
+    let mut rows = create_many(ctx, admin, vec![draft], "place.create").await?;
+    rows.pop().ok_or_else(|| DomainError::internal("no place created"))
+}
+
+/// Imports places read from a file: all of them or, on any failure, none.
+pub async fn import(ctx: &PlacesContext, admin: &CityAdmin, drafts: Vec<PlaceDraft>) -> DomainResult<Vec<PlaceRecord>> {
+    create_many(ctx, admin, drafts, "place.import").await
+}
+
+/// Creates places in one transaction, each with its audit entry `action`.
 pub async fn create_many(
-    state: &PlacesContext,
-    caller: &Caller,
+    ctx: &PlacesContext,
+    admin: &CityAdmin,
     drafts: Vec<PlaceDraft>,
     action: &str,
-) -> DomainResult<Vec<PlaceRow>> {
-    caller.require_city_admin()?;
-    let mut tx = state.db.pool.begin().await?;
+) -> DomainResult<Vec<PlaceRecord>> {
+    let mut tx = ctx.db.begin_write().await?;
     let version = store::next_version(&mut tx).await?;
     let now = Millis::now();
     let mut rows = Vec::with_capacity(drafts.len());
     for draft in drafts {
-        let row = new_row(&caller.city_id, draft, version, now);
+        let row = PlaceRecord::new(new_id(), &admin.city_id, draft, version, now);
         store::save(&mut tx, &row, true).await?;
-        audit_place(&mut tx, caller, action, &row.id, None, Some(&row)).await?;
+        audit_place(&mut tx, admin, action, &row.id, None, Some(&row)).await?;
         rows.push(row);
     }
     tx.commit().await?;
     for row in &rows {
-        state.index.upsert(&row.pin());
+        ctx.index.upsert(&row.pin());
     }
     Ok(rows)
 }
@@ -157,7 +215,7 @@ pub async fn create_many(
 pub struct PlacePatch {
     pub name: Option<String>,
     pub address: Option<String>,
-    pub location: Option<crate::domain::geo::Gcj02>,
+    pub location: Option<Gcj02>,
     pub host_org: Option<String>,
     pub contact_phone: Option<String>,
     pub photos: Option<Vec<String>>,
@@ -167,7 +225,7 @@ pub struct PlacePatch {
     // What a station manager may change:
     pub amenities: Option<AmenitySet>,
     pub hours: Option<OpeningHours>,
-    pub status: Option<crate::domain::places::StatusKind>,
+    pub status: Option<StatusKind>,
     pub status_reason: Option<String>,
     pub status_until: Option<Millis>,
 }
@@ -186,7 +244,7 @@ impl PlacePatch {
             && self.entry_instructions.is_none()
     }
 
-    fn apply(self, row: &PlaceRow) -> DomainResult<(PlaceDraft, PlaceStatus)> {
+    fn apply(self, row: &PlaceRecord) -> DomainResult<(PlaceDraft, PlaceStatus)> {
         let mut d = row.draft.clone();
         d.name = self.name.unwrap_or(d.name);
         d.address = self.address.unwrap_or(d.address);
@@ -208,12 +266,12 @@ impl PlacePatch {
 }
 
 /// Who may change a place: a city admin any field of any place; a station manager amenities,
-/// hours and status of a place they keep (403 otherwise; 404 when there is no such place).
-async fn authorize_change(db: &Db, caller: &Caller, place: &PlaceRow, patch: &PlacePatch) -> DomainResult<()> {
-    match caller.role {
+/// hours and status of a place they keep (403 otherwise); clerks none.
+async fn authorize_change(db: &Db, staff: &Staff, place: &PlaceRecord, patch: &PlacePatch) -> DomainResult<()> {
+    match staff.role {
         Role::CityAdmin => Ok(()),
         Role::StationManager => {
-            if !store::is_manager(db, &place.id, &caller.account_id).await? {
+            if !store::is_manager(db, &place.id, &staff.account_id).await? {
                 return Err(DomainError::Forbidden("not a manager of this place"));
             }
             if !patch.is_upkeep_only() {
@@ -225,17 +283,29 @@ async fn authorize_change(db: &Db, caller: &Caller, place: &PlaceRow, patch: &Pl
     }
 }
 
-/// Changes a place; records before and after.
-pub async fn update(state: &PlacesContext, caller: &Caller, id: &str, patch: PlacePatch) -> DomainResult<PlaceRow> {
-    caller.require_role(&[Role::CityAdmin, Role::StationManager])?;
-    let current = store::get(&state.db, &caller.city_id, id).await?.ok_or(DomainError::NotFound("place"))?;
-    authorize_change(&state.db, caller, &current, &patch).await?;
-    let removing = patch.status == Some(crate::domain::places::StatusKind::Removed);
-    let mut tx = state.db.pool.begin().await?;
+/// Changes a place (404 when there is none, then 403 unless `authorize_change` allows it), and
+/// answers it as its page shows it.
+pub async fn update(ctx: &PlacesContext, staff: &Staff, id: &str, patch: PlacePatch) -> DomainResult<PlaceDetail> {
+    let current = store::get(&ctx.db, &staff.city_id, id).await?.ok_or(DomainError::NotFound("place"))?;
+    authorize_change(&ctx.db, staff, &current, &patch).await?;
+    let place = write_change(ctx, staff, id, patch).await?;
+    detail(&ctx.db, place).await
+}
+
+/// Removes a place: it leaves search at once and stays in the history.
+pub async fn remove(ctx: &PlacesContext, admin: &CityAdmin, id: &str) -> DomainResult<()> {
+    let patch = PlacePatch { status: Some(StatusKind::Removed), ..PlacePatch::default() };
+    write_change(ctx, admin, id, patch).await.map(drop)
+}
+
+/// Applies an allowed change in one transaction with its audit entry (before and after).
+async fn write_change(ctx: &PlacesContext, caller: &Caller, id: &str, patch: PlacePatch) -> DomainResult<PlaceRecord> {
+    let removing = patch.status == Some(StatusKind::Removed);
+    let mut tx = ctx.db.begin_write().await?;
     let version = store::next_version(&mut tx).await?;
     let before = store::get_in(&mut tx, &caller.city_id, id).await?.ok_or(DomainError::NotFound("place"))?;
     let (draft, status) = patch.apply(&before)?;
-    let after = PlaceRow {
+    let after = PlaceRecord {
         geohash: draft.location.geohash(GEOHASH_PRECISION),
         draft,
         status,
@@ -247,39 +317,37 @@ pub async fn update(state: &PlacesContext, caller: &Caller, id: &str, patch: Pla
     let action = if removing { "place.remove" } else { "place.update" };
     audit_place(&mut tx, caller, action, id, Some(&before), Some(&after)).await?;
     tx.commit().await?;
-    state.index.upsert(&after.pin());
+    ctx.index.upsert(&after.pin());
     Ok(after)
 }
 
-/// Names the managers of a place (station manager accounts of the city); records the change.
+/// Names the managers of a place (station manager accounts of the city); the change, and the
+/// audit entry with the managers before and after, in one transaction.
 pub async fn set_managers(
-    state: &PlacesContext,
-    caller: &Caller,
+    ctx: &PlacesContext,
+    admin: &CityAdmin,
     id: &str,
     account_ids: Vec<String>,
 ) -> DomainResult<Vec<String>> {
-    caller.require_city_admin()?;
-    store::get(&state.db, &caller.city_id, id).await?.ok_or(DomainError::NotFound("place"))?;
+    store::get(&ctx.db, &admin.city_id, id).await?.ok_or(DomainError::NotFound("place"))?;
     let mut ids = account_ids;
     ids.sort();
     ids.dedup();
-    for account_id in &ids {
-        let account = crate::store::accounts::get(&state.db, account_id).await?;
-        if !account.is_some_and(|a| a.role == Role::StationManager && a.city_id == caller.city_id) {
-            return Err(DomainError::invalid(
-                "account_ids",
-                format!("`{account_id}` is not a station manager of this city"),
-            ));
-        }
+    let managers = store::station_managers_among(&ctx.db, &admin.city_id, &ids).await?;
+    if let Some(account_id) = ids.iter().find(|id| !managers.contains(id)) {
+        return Err(DomainError::invalid(
+            "account_ids",
+            format!("`{account_id}` is not a station manager of this city"),
+        ));
     }
-    let before = store::managers_of(&state.db, id).await?;
-    let mut tx = state.db.pool.begin().await?;
-    store::set_managers(&mut tx, &caller.city_id, id, &ids).await?;
+    let mut tx = ctx.db.begin_write().await?;
+    let before = store::managers_of(&mut tx, id).await?;
+    store::set_managers(&mut tx, &admin.city_id, id, &ids).await?;
     audit::record(
         &mut *tx,
         AuditEntry {
-            city_id: &caller.city_id,
-            actor_id: Some(&caller.account_id),
+            city_id: &admin.city_id,
+            actor_id: Some(&admin.account_id),
             action: "place.managers",
             object_kind: "place",
             object_id: id,
@@ -291,6 +359,88 @@ pub async fn set_managers(
     tx.commit().await?;
     Ok(ids)
 }
+
+// ---- staff reads ----
+
+/// A place's recorded changes, oldest first, after the entry id `after`, at most `limit`.
+pub async fn history(
+    ctx: &PlacesContext,
+    admin: &CityAdmin,
+    id: &str,
+    after: Option<&str>,
+    limit: u32,
+) -> DomainResult<Vec<PlaceChangeRecord>> {
+    store::get(&ctx.db, &admin.city_id, id).await?.ok_or(DomainError::NotFound("place"))?;
+    store::history(&ctx.db, &admin.city_id, id, after, limit).await
+}
+
+/// Every place of the city that is not removed, in id order, up to what a file may hold.
+pub async fn export(ctx: &PlacesContext, admin: &CityAdmin) -> DomainResult<Vec<PlaceRecord>> {
+    const BATCH: u32 = 1000;
+    let mut rows: Vec<PlaceRecord> = Vec::new();
+    loop {
+        let after = rows.last().map(|r| r.id.clone());
+        let page = store::list_all(&ctx.db, &admin.city_id, after.as_deref(), BATCH).await?;
+        let done = page.len() < BATCH as usize;
+        rows.extend(page);
+        if done || rows.len() >= crate::domain::place_files::MAX_ROWS {
+            return Ok(rows);
+        }
+    }
+}
+
+fn require_manager(staff: &Staff) -> DomainResult<()> {
+    staff.require_role(&[Role::StationManager])
+}
+
+/// The places a station manager keeps, in id order after `after`, at most `limit`.
+pub async fn managed_places(
+    ctx: &PlacesContext,
+    staff: &Staff,
+    after: Option<&str>,
+    limit: u32,
+) -> DomainResult<Vec<PlaceRecord>> {
+    require_manager(staff)?;
+    store::managed_by(&ctx.db, &staff.account_id, after, limit).await
+}
+
+/// Which check-ins a staff list shows.
+#[derive(Debug, Clone, Copy)]
+pub enum CheckinScope<'a> {
+    /// Every place the calling station manager keeps.
+    MyPlaces,
+    /// One place: for city admins and the place's own managers.
+    Place(&'a str),
+}
+
+/// Riders' check-ins newest first, before the cursor id `before`, at most `limit`: what was found,
+/// never who found it (the view leaves riders out). Other staff get 403; a missing place 404.
+pub async fn checkins(
+    ctx: &PlacesContext,
+    staff: &Staff,
+    scope: CheckinScope<'_>,
+    failures_only: bool,
+    before: Option<&str>,
+    limit: u32,
+) -> DomainResult<Vec<CheckinRecord>> {
+    let filter = match scope {
+        CheckinScope::MyPlaces => {
+            require_manager(staff)?;
+            CheckinFilter { place_id: None, manager_id: Some(&staff.account_id), failures_only }
+        }
+        CheckinScope::Place(place_id) => {
+            staff.require_role(&[Role::CityAdmin, Role::StationManager])?;
+            store::get(&ctx.db, &staff.city_id, place_id).await?.ok_or(DomainError::NotFound("place"))?;
+            if staff.role == Role::StationManager && !store::is_manager(&ctx.db, place_id, &staff.account_id).await? {
+                return Err(DomainError::Forbidden("not a manager of this place"));
+            }
+            CheckinFilter { place_id: Some(place_id), manager_id: None, failures_only }
+        }
+    };
+    store::list_checkins(&ctx.db, &staff.city_id, filter, before, limit).await
+}
+
+// ---- check-ins ----
 
 /// What a rider says at a place.
 pub struct CheckinSpec {
@@ -304,12 +454,11 @@ pub struct CheckinSpec {
 /// repeat of the same `Idempotency-Key`) returns the first one with `false`; a success sets the
 /// place's last-confirmed time.
 pub async fn check_in(
-    state: &PlacesContext,
-    caller: &Caller,
+    ctx: &PlacesContext,
+    rider: &Rider,
     place_id: &str,
     spec: CheckinSpec,
-) -> DomainResult<(CheckinRow, bool)> {
-    caller.require_rider()?;
+) -> DomainResult<(CheckinRecord, bool)> {
     match (spec.outcome.needs_amenity(), spec.amenity) {
         (true, None) => return Err(DomainError::invalid("amenity", format!("`{}` names an amenity", spec.outcome))),
         (false, Some(_)) => {
@@ -321,53 +470,54 @@ pub async fn check_in(
     if note.as_ref().is_some_and(|n| n.chars().count() > 200) {
         return Err(DomainError::invalid("note", "at most 200 characters"));
     }
+    let db = &ctx.db;
     let key = spec.idempotency_key.as_deref();
     if let Some(key) = key
-        && let Some(first) = store::checkin_by_key(&state.db, &caller.account_id, key).await?
+        && let Some(first) = store::checkin_by_key(db, &rider.account_id, key).await?
     {
         return Ok((first, false));
     }
-    let place = store::get(&state.db, &caller.city_id, place_id).await?;
+    let place = store::get(db, &rider.city_id, place_id).await?;
     let place = place.filter(|p| p.status != PlaceStatus::Removed).ok_or(DomainError::NotFound("place"))?;
     let now = Millis::now();
     let hour_ago = Millis(now.0 - store::HOUR_MS + 1);
-    if let Some(first) = store::latest_checkin(&state.db, place_id, &caller.account_id, hour_ago).await? {
+    if let Some(first) = store::latest_checkin(db, place_id, &rider.account_id, hour_ago).await? {
         return Ok((first, false));
     }
-    let row = CheckinRow {
+    let row = CheckinRecord {
         id: store::new_checkin_id(),
         place_id: place_id.to_string(),
-        rider_id: caller.account_id.clone(),
+        rider_id: rider.account_id.clone(),
         outcome: spec.outcome,
-        amenity: spec.amenity.map(|a| a.as_str().to_string()),
+        amenity: spec.amenity,
         note,
         created_at: now,
     };
-    let mut tx = state.db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     let version = if spec.outcome.is_success() { Some(store::next_version(&mut tx).await?) } else { None };
-    if !store::insert_checkin(&mut tx, &caller.city_id, &row, key).await? {
+    if !store::insert_checkin(&mut tx, &rider.city_id, &row, key).await? {
         tx.rollback().await?;
         let first = match key {
-            Some(key) => store::checkin_by_key(&state.db, &caller.account_id, key).await?,
+            Some(key) => store::checkin_by_key(db, &rider.account_id, key).await?,
             None => None,
         };
         let first = match first {
             Some(f) => Some(f),
-            None => store::latest_checkin(&state.db, place_id, &caller.account_id, hour_ago).await?,
+            None => store::latest_checkin(db, place_id, &rider.account_id, hour_ago).await?,
         };
         return first.map(|f| (f, false)).ok_or_else(|| DomainError::conflict("checkin_conflict", "try again"));
     }
     let mut confirmed = None;
     if let Some(version) = version {
         // Re-read inside the transaction: a staff change may have landed since the check above.
-        let current = store::get_in(&mut tx, &caller.city_id, place_id).await?.unwrap_or(place);
-        let after = PlaceRow { last_confirmed_at: Some(now), version, ..current };
+        let current = store::get_in(&mut tx, &rider.city_id, place_id).await?.unwrap_or(place);
+        let after = PlaceRecord { last_confirmed_at: Some(now), version, ..current };
         store::save(&mut tx, &after, false).await?;
         confirmed = Some(after);
     }
     tx.commit().await?;
     if let Some(after) = confirmed {
-        state.index.upsert(&after.pin());
+        ctx.index.upsert(&after.pin());
     }
     Ok((row, true))
 }
@@ -389,7 +539,7 @@ pub async fn generate(state: &PlacesContext, count: usize, side_km: f64, seed: u
     let mut done = 0;
     while done < count {
         let n = BATCH.min(count - done);
-        let mut tx = state.db.pool.begin().await?;
+        let mut tx = state.db.begin_write().await?;
         let version = store::next_version(&mut tx).await?;
         let now = Millis::now();
         for i in done..done + n {
@@ -412,7 +562,7 @@ pub async fn generate(state: &PlacesContext, count: usize, side_km: f64, seed: u
                 max_stay_minutes: None,
                 entry_instructions: None,
             };
-            store::save(&mut tx, &new_row(&state.city.id, draft, version, now), true).await?;
+            store::save(&mut tx, &PlaceRecord::new(new_id(), &state.city.id, draft, version, now), true).await?;
         }
         audit::record(
             &mut *tx,

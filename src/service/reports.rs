@@ -9,13 +9,13 @@ use sha2::{Digest, Sha256};
 use sqlx::AnyConnection;
 
 use crate::domain::city::City;
-use crate::domain::geo::Gcj02;
+use crate::domain::geo::{Bbox, Gcj02};
 use crate::domain::identity::{Caller, Role};
 use crate::domain::notify::{ReportProgress, status_phrase};
 use crate::domain::report::{
     Action, Actor, Category, EventKind, LifecycleFacts, Note, ReportStatus, TransferTarget, auto_close_due, next_status,
 };
-use crate::domain::routing::{Bbox, RouteDecision, RouteReason};
+use crate::domain::routing::{RouteDecision, RouteReason};
 use crate::domain::sla::{Deadlines, check_rate};
 use crate::domain::time::Millis;
 use crate::domain::{DomainError, DomainResult};

@@ -1,28 +1,15 @@
 //! Uploaded photos: the row that names a stored file.
 
-use sqlx::Row;
 use sqlx::any::AnyRow;
+use sqlx::{AssertSqlSafe, Row};
 
-use super::Db;
+use super::{Db, placeholders};
 use crate::domain::DomainResult;
+use crate::domain::photo::StoredPhoto;
 use crate::domain::time::Millis;
 
-#[derive(Debug, Clone)]
-pub struct MediaRow {
-    pub id: String,
-    pub city_id: String,
-    pub owner_id: String,
-    pub content_type: String,
-    pub width: i32,
-    pub height: i32,
-    pub bytes: i64,
-    /// The file name under the media directory; made by the server, never by the client.
-    pub storage_key: String,
-    pub created_at: Millis,
-}
-
-fn from_row(r: &AnyRow) -> DomainResult<MediaRow> {
-    Ok(MediaRow {
+fn from_row(r: &AnyRow) -> DomainResult<StoredPhoto> {
+    Ok(StoredPhoto {
         id: r.try_get("id")?,
         city_id: r.try_get("city_id")?,
         owner_id: r.try_get("owner_id")?,
@@ -35,7 +22,7 @@ fn from_row(r: &AnyRow) -> DomainResult<MediaRow> {
     })
 }
 
-pub async fn insert(db: &Db, m: &MediaRow) -> DomainResult<()> {
+pub async fn insert(db: &Db, m: &StoredPhoto) -> DomainResult<()> {
     sqlx::query(
         "INSERT INTO media (id, city_id, owner_id, content_type, width, height, bytes, storage_key, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -54,19 +41,22 @@ pub async fn insert(db: &Db, m: &MediaRow) -> DomainResult<()> {
     Ok(())
 }
 
-pub async fn get(db: &Db, id: &str) -> DomainResult<Option<MediaRow>> {
+pub async fn get(db: &Db, id: &str) -> DomainResult<Option<StoredPhoto>> {
     let row = sqlx::query("SELECT * FROM media WHERE id = $1").bind(id).fetch_optional(&db.pool).await?;
     row.as_ref().map(from_row).transpose()
 }
 
-/// The media among `ids` that `owner_id` uploaded, in no particular order. A caller attaching
-/// photos compares the count with `ids.len()` to refuse anyone else's.
-pub async fn find_owned(db: &Db, owner_id: &str, ids: &[String]) -> DomainResult<Vec<MediaRow>> {
-    let mut found = Vec::with_capacity(ids.len());
-    for id in ids {
-        if let Some(m) = get(db, id).await?.filter(|m| m.owner_id == owner_id) {
-            found.push(m);
-        }
+/// The media among `ids` that `owner_id` uploaded, in no particular order (one statement). A
+/// caller attaching photos compares the count with `ids.len()` to refuse anyone else's.
+pub async fn find_owned(db: &Db, owner_id: &str, ids: &[String]) -> DomainResult<Vec<StoredPhoto>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
     }
-    Ok(found)
+    let sql = format!("SELECT * FROM media WHERE owner_id = $1 AND id IN ({})", placeholders(2, ids.len()));
+    let mut query = sqlx::query(AssertSqlSafe(sql)).bind(owner_id);
+    for id in ids {
+        query = query.bind(id);
+    }
+    let rows = query.fetch_all(&db.pool).await?;
+    rows.iter().map(from_row).collect()
 }

@@ -126,14 +126,15 @@ pub fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
 }
 
-pub fn bool_to_int(b: bool) -> i32 {
-    i32::from(b)
-}
-
-/// `$first, $first+1, …` for `count` values: the list of an `IN (…)` that reads many rows in one
-/// statement on SQLite and PostgreSQL alike.
+/// `$first, $first+1, …` for `count` bound values: an `IN (…)` list written the same way for
+/// SQLite and PostgreSQL, so one statement reads a whole page's worth of ids. A statement built
+/// with it splices in nothing but these placeholders (hence `AssertSqlSafe`); every value is bound.
 pub fn placeholders(first: usize, count: usize) -> String {
     (first..first + count).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+}
+
+pub fn bool_to_int(b: bool) -> i32 {
+    i32::from(b)
 }
 
 #[cfg(test)]
@@ -142,5 +143,6 @@ mod tests {
     fn placeholders_number_the_values_of_an_in_list() {
         assert_eq!(super::placeholders(2, 3), "$2, $3, $4");
         assert_eq!(super::placeholders(1, 1), "$1");
+        assert_eq!(super::placeholders(1, 0), "");
     }
 }

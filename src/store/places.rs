@@ -2,48 +2,17 @@
 
 use futures_util::TryStreamExt;
 use sqlx::any::AnyRow;
-use sqlx::{Any, Row, Transaction};
+use sqlx::{Any, AssertSqlSafe, Row, Transaction};
 
-use super::{Db, bool_to_int, is_unique_violation, new_id};
-use crate::domain::geo::Gcj02;
+use super::{Db, bool_to_int, is_unique_violation, new_id, placeholders};
+use crate::domain::geo::{Bbox, Gcj02};
 use crate::domain::hours::OpeningHours;
-use crate::domain::places::{AmenitySet, CheckinOutcome, PlaceDraft, PlaceKind, PlacePin, PlaceStatus, StatusKind};
+use crate::domain::identity::Role;
+use crate::domain::places::{
+    AmenitySet, CheckinRecord, PlaceChangeRecord, PlaceDraft, PlaceKind, PlacePin, PlaceRecord, PlaceStatus, StatusKind,
+};
 use crate::domain::time::Millis;
 use crate::domain::{DomainError, DomainResult};
-
-/// A place as stored.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PlaceRow {
-    pub id: String,
-    pub city_id: String,
-    pub draft: PlaceDraft,
-    pub geohash: String,
-    pub status: PlaceStatus,
-    pub last_confirmed_at: Option<Millis>,
-    pub version: i64,
-    pub created_at: Millis,
-    pub updated_at: Millis,
-}
-
-impl PlaceRow {
-    pub fn pin(&self) -> PlacePin {
-        PlacePin {
-            id: self.id.clone(),
-            kind: self.draft.kind,
-            name: self.draft.name.clone(),
-            location: self.draft.location,
-            amenities: self.draft.amenities,
-            hours_text: self.draft.hours.to_string(),
-            status: self.status.kind(),
-            status_until: self.status.until(),
-            last_confirmed_at: self.last_confirmed_at,
-            version: self.version,
-        }
-    }
-}
-
-/// Geohash precision stored with each place (about 5 m).
-pub const GEOHASH_PRECISION: usize = 9;
 
 macro_rules! select_places {
     ($rest:literal) => {
@@ -75,7 +44,7 @@ fn corrupt(what: &str) -> DomainError {
     DomainError::internal(format!("stored place has a bad {what}"))
 }
 
-fn from_row(r: &AnyRow) -> DomainResult<PlaceRow> {
+fn from_row(r: &AnyRow) -> DomainResult<PlaceRecord> {
     let kind: PlaceKind = r.try_get::<String, _>("kind")?.parse()?;
     let hours: OpeningHours = r.try_get::<String, _>("hours")?.parse().map_err(|_| corrupt("hours"))?;
     let photos: Vec<String> =
@@ -90,7 +59,7 @@ fn from_row(r: &AnyRow) -> DomainResult<PlaceRow> {
             until: r.try_get::<Option<i64>, _>("status_until")?.map(Millis),
         },
     };
-    Ok(PlaceRow {
+    Ok(PlaceRecord {
         id: r.try_get("id")?,
         city_id: r.try_get("city_id")?,
         draft: PlaceDraft {
@@ -162,7 +131,7 @@ pub async fn current_version(db: &Db) -> DomainResult<i64> {
 }
 
 /// Writes a place (insert or full update) stamped with `version`.
-pub async fn save(tx: &mut Transaction<'static, Any>, p: &PlaceRow, insert: bool) -> DomainResult<()> {
+pub async fn save(tx: &mut Transaction<'static, Any>, p: &PlaceRecord, insert: bool) -> DomainResult<()> {
     let d = &p.draft;
     let photos = serde_json::to_string(&d.photos).map_err(DomainError::internal)?;
     let sql = if insert {
@@ -205,7 +174,7 @@ pub async fn save(tx: &mut Transaction<'static, Any>, p: &PlaceRow, insert: bool
     Ok(())
 }
 
-pub async fn get(db: &Db, city_id: &str, id: &str) -> DomainResult<Option<PlaceRow>> {
+pub async fn get(db: &Db, city_id: &str, id: &str) -> DomainResult<Option<PlaceRecord>> {
     let row = sqlx::query(select_places!("WHERE id = $1 AND city_id = $2"))
         .bind(id)
         .bind(city_id)
@@ -214,22 +183,13 @@ pub async fn get(db: &Db, city_id: &str, id: &str) -> DomainResult<Option<PlaceR
     row.as_ref().map(from_row).transpose()
 }
 
-pub async fn get_in(tx: &mut Transaction<'static, Any>, city_id: &str, id: &str) -> DomainResult<Option<PlaceRow>> {
+pub async fn get_in(tx: &mut Transaction<'static, Any>, city_id: &str, id: &str) -> DomainResult<Option<PlaceRecord>> {
     let row = sqlx::query(select_places!("WHERE id = $1 AND city_id = $2"))
         .bind(id)
         .bind(city_id)
         .fetch_optional(&mut **tx)
         .await?;
     row.as_ref().map(from_row).transpose()
-}
-
-/// A GCJ-02 box, inclusive.
-#[derive(Debug, Clone, Copy)]
-pub struct Bbox {
-    pub min_lat: f64,
-    pub min_lng: f64,
-    pub max_lat: f64,
-    pub max_lng: f64,
 }
 
 /// Places (not removed) inside the box, in id order after `after`.
@@ -239,7 +199,7 @@ pub async fn list_in_bbox(
     b: Bbox,
     after: Option<&str>,
     limit: u32,
-) -> DomainResult<Vec<PlaceRow>> {
+) -> DomainResult<Vec<PlaceRecord>> {
     let rows = sqlx::query(select_places!(
         "WHERE city_id = $1 AND lat >= $2 AND lat <= $3 AND lng >= $4 AND lng <= $5 AND status <> 'removed' \
          AND id > $6 ORDER BY id LIMIT $7"
@@ -257,7 +217,7 @@ pub async fn list_in_bbox(
 }
 
 /// Every place of the city that is not removed, in id order after `after` (for export).
-pub async fn list_all(db: &Db, city_id: &str, after: Option<&str>, limit: u32) -> DomainResult<Vec<PlaceRow>> {
+pub async fn list_all(db: &Db, city_id: &str, after: Option<&str>, limit: u32) -> DomainResult<Vec<PlaceRecord>> {
     let rows =
         sqlx::query(select_places!("WHERE city_id = $1 AND status <> 'removed' AND id > $2 ORDER BY id LIMIT $3"))
             .bind(city_id)
@@ -296,25 +256,42 @@ pub async fn set_managers(
     account_ids: &[String],
 ) -> DomainResult<()> {
     sqlx::query("DELETE FROM place_managers WHERE place_id = $1").bind(place_id).execute(&mut **tx).await?;
-    let now = Millis::now().0;
-    for account_id in account_ids {
-        sqlx::query("INSERT INTO place_managers (place_id, account_id, city_id, created_at) VALUES ($1, $2, $3, $4)")
-            .bind(place_id)
-            .bind(account_id)
-            .bind(city_id)
-            .bind(now)
-            .execute(&mut **tx)
-            .await?;
+    if account_ids.is_empty() {
+        return Ok(());
     }
+    let rows: Vec<String> = (0..account_ids.len()).map(|i| format!("($1, ${}, $2, $3)", i + 4)).collect();
+    let sql =
+        format!("INSERT INTO place_managers (place_id, account_id, city_id, created_at) VALUES {}", rows.join(", "));
+    let mut insert = sqlx::query(AssertSqlSafe(sql)).bind(place_id).bind(city_id).bind(Millis::now().0);
+    for account_id in account_ids {
+        insert = insert.bind(account_id);
+    }
+    insert.execute(&mut **tx).await?;
     Ok(())
 }
 
-pub async fn managers_of(db: &Db, place_id: &str) -> DomainResult<Vec<String>> {
+/// The managers of a place, read in the transaction that changes them.
+pub async fn managers_of(tx: &mut Transaction<'static, Any>, place_id: &str) -> DomainResult<Vec<String>> {
     let rows = sqlx::query("SELECT account_id FROM place_managers WHERE place_id = $1 ORDER BY account_id")
         .bind(place_id)
-        .fetch_all(&db.pool)
+        .fetch_all(&mut **tx)
         .await?;
     rows.iter().map(|r| Ok(r.try_get("account_id")?)).collect()
+}
+
+/// Which of `ids` are station manager accounts of the city (one statement for all of them).
+pub async fn station_managers_among(db: &Db, city_id: &str, ids: &[String]) -> DomainResult<Vec<String>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql =
+        format!("SELECT id FROM accounts WHERE city_id = $1 AND role = $2 AND id IN ({})", placeholders(3, ids.len()));
+    let mut query = sqlx::query(AssertSqlSafe(sql)).bind(city_id).bind(Role::StationManager.as_str());
+    for id in ids {
+        query = query.bind(id);
+    }
+    let rows = query.fetch_all(&db.pool).await?;
+    rows.iter().map(|r| Ok(r.try_get("id")?)).collect()
 }
 
 pub async fn is_manager(db: &Db, place_id: &str, account_id: &str) -> DomainResult<bool> {
@@ -327,7 +304,7 @@ pub async fn is_manager(db: &Db, place_id: &str, account_id: &str) -> DomainResu
 }
 
 /// The places a manager keeps, in id order after `after`.
-pub async fn managed_by(db: &Db, account_id: &str, after: Option<&str>, limit: u32) -> DomainResult<Vec<PlaceRow>> {
+pub async fn managed_by(db: &Db, account_id: &str, after: Option<&str>, limit: u32) -> DomainResult<Vec<PlaceRecord>> {
     let rows = sqlx::query(select_places!(
         "WHERE id IN (SELECT place_id FROM place_managers WHERE account_id = $1) AND id > $2 ORDER BY id LIMIT $3"
     ))
@@ -350,30 +327,19 @@ pub async fn managed_ids(db: &Db, account_id: &str) -> DomainResult<Vec<String>>
 
 // ---- check-ins ----
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct CheckinRow {
-    pub id: String,
-    pub place_id: String,
-    pub rider_id: String,
-    pub outcome: CheckinOutcome,
-    pub amenity: Option<String>,
-    pub note: Option<String>,
-    pub created_at: Millis,
-}
-
 macro_rules! select_checkins {
     ($rest:literal) => {
         concat!("SELECT id, place_id, rider_id, outcome, amenity, note, created_at FROM place_checkins ", $rest)
     };
 }
 
-fn checkin_from_row(r: &AnyRow) -> DomainResult<CheckinRow> {
-    Ok(CheckinRow {
+fn checkin_from_row(r: &AnyRow) -> DomainResult<CheckinRecord> {
+    Ok(CheckinRecord {
         id: r.try_get("id")?,
         place_id: r.try_get("place_id")?,
         rider_id: r.try_get("rider_id")?,
         outcome: r.try_get::<String, _>("outcome")?.parse()?,
-        amenity: r.try_get("amenity")?,
+        amenity: r.try_get::<Option<String>, _>("amenity")?.map(|a| a.parse()).transpose()?,
         note: r.try_get("note")?,
         created_at: Millis(r.try_get("created_at")?),
     })
@@ -386,7 +352,7 @@ pub const HOUR_MS: i64 = 3_600_000;
 pub async fn insert_checkin(
     tx: &mut Transaction<'static, Any>,
     city_id: &str,
-    c: &CheckinRow,
+    c: &CheckinRecord,
     idempotency_key: Option<&str>,
 ) -> DomainResult<bool> {
     let result = sqlx::query(
@@ -399,7 +365,7 @@ pub async fn insert_checkin(
     .bind(&c.rider_id)
     .bind(c.outcome.as_str())
     .bind(bool_to_int(c.outcome.is_success()))
-    .bind(&c.amenity)
+    .bind(c.amenity.map(|a| a.as_str()))
     .bind(&c.note)
     .bind(c.created_at.0 / HOUR_MS)
     .bind(idempotency_key)
@@ -422,7 +388,7 @@ pub async fn latest_checkin(
     place_id: &str,
     rider_id: &str,
     since: Millis,
-) -> DomainResult<Option<CheckinRow>> {
+) -> DomainResult<Option<CheckinRecord>> {
     let row = sqlx::query(select_checkins!(
         "WHERE place_id = $1 AND rider_id = $2 AND created_at >= $3 ORDER BY created_at DESC LIMIT 1"
     ))
@@ -434,7 +400,7 @@ pub async fn latest_checkin(
     row.as_ref().map(checkin_from_row).transpose()
 }
 
-pub async fn checkin_by_key(db: &Db, rider_id: &str, key: &str) -> DomainResult<Option<CheckinRow>> {
+pub async fn checkin_by_key(db: &Db, rider_id: &str, key: &str) -> DomainResult<Option<CheckinRecord>> {
     let row = sqlx::query(select_checkins!("WHERE rider_id = $1 AND idempotency_key = $2"))
         .bind(rider_id)
         .bind(key)
@@ -444,7 +410,7 @@ pub async fn checkin_by_key(db: &Db, rider_id: &str, key: &str) -> DomainResult<
 }
 
 /// The latest check-ins at a place.
-pub async fn recent_checkins(db: &Db, place_id: &str, limit: u32) -> DomainResult<Vec<CheckinRow>> {
+pub async fn recent_checkins(db: &Db, place_id: &str, limit: u32) -> DomainResult<Vec<CheckinRecord>> {
     let rows = sqlx::query(select_checkins!("WHERE place_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2"))
         .bind(place_id)
         .bind(i64::from(limit))
@@ -469,7 +435,7 @@ pub async fn list_checkins(
     f: CheckinFilter<'_>,
     before: Option<&str>,
     limit: u32,
-) -> DomainResult<Vec<CheckinRow>> {
+) -> DomainResult<Vec<CheckinRecord>> {
     let rows = sqlx::query(select_checkins!(
         "WHERE city_id = $1 AND ($2 = '' OR place_id = $2) \
          AND ($3 = '' OR place_id IN (SELECT place_id FROM place_managers WHERE account_id = $3)) \
@@ -488,16 +454,6 @@ pub async fn list_checkins(
 
 // ---- history ----
 
-#[derive(Debug, Clone)]
-pub struct HistoryRow {
-    pub id: String,
-    pub actor_id: Option<String>,
-    pub action: String,
-    pub before: Option<serde_json::Value>,
-    pub after: Option<serde_json::Value>,
-    pub at: Millis,
-}
-
 /// The audit trail of one place, oldest first, after the entry id `after`.
 pub async fn history(
     db: &Db,
@@ -505,7 +461,7 @@ pub async fn history(
     place_id: &str,
     after: Option<&str>,
     limit: u32,
-) -> DomainResult<Vec<HistoryRow>> {
+) -> DomainResult<Vec<PlaceChangeRecord>> {
     let rows = sqlx::query(
         "SELECT id, actor_id, action, before_json, after_json, at FROM audit_log \
          WHERE city_id = $1 AND object_kind = 'place' AND object_id = $2 AND id > $3 ORDER BY id LIMIT $4",
@@ -519,7 +475,7 @@ pub async fn history(
     let json = |v: Option<String>| v.and_then(|s| serde_json::from_str(&s).ok());
     rows.iter()
         .map(|r| {
-            Ok(HistoryRow {
+            Ok(PlaceChangeRecord {
                 id: r.try_get("id")?,
                 actor_id: r.try_get("actor_id")?,
                 action: r.try_get("action")?,

@@ -4,9 +4,9 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use super::{Db, bool_to_int, new_id};
-use crate::domain::geo::Gcj02;
+use crate::domain::geo::{Bbox, Gcj02};
 use crate::domain::report::{Category, EventKind, ReportStatus};
-use crate::domain::routing::{Bbox, RouteReason};
+use crate::domain::routing::RouteReason;
 use crate::domain::sla::Deadlines;
 use crate::domain::time::Millis;
 use crate::domain::{DomainError, DomainResult};

@@ -6,12 +6,13 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use sqlx::AssertSqlSafe;
 use xinhuoban::domain::geo::{CoordSystem, Gcj02, Wgs84};
 use xinhuoban::domain::hours::OpeningHours;
 use xinhuoban::domain::identity::Role;
-use xinhuoban::domain::places::{Amenity, AmenitySet, KindSet, PlaceKind, StatusKind};
+use xinhuoban::domain::places::{Amenity, AmenitySet, KindSet, NearbyQuery, PlaceKind, StatusKind};
 use xinhuoban::domain::time::Millis;
-use xinhuoban::index::NearbyQuery;
+use xinhuoban::store::Backend;
 
 use crate::helpers::*;
 
@@ -669,5 +670,156 @@ async fn the_demo_city_has_places_of_every_kind_and_the_demo_manager_keeps_some(
     assert_eq!(status, StatusCode::OK);
     let (_, me) = app.get("/api/v1/me", body["token"].as_str()).await;
     assert_eq!(me["place_ids"].as_array().unwrap().len(), 4, "{me}");
+    app.stop().await;
+}
+
+/// Makes every `op` (INSERT or UPDATE) on `table` fail inside the database, as a full disk or a
+/// lost connection would halfway through a write; `heal` takes it away.
+async fn break_writes(app: &TestApp, name: &str, op: &str, table: &str) {
+    let pool = &app.state.db.pool;
+    match app.state.db.backend {
+        Backend::Sqlite => {
+            let sql =
+                format!("CREATE TRIGGER {name} BEFORE {op} ON {table} BEGIN SELECT RAISE(ABORT, 'injected'); END");
+            sqlx::raw_sql(AssertSqlSafe(sql)).execute(pool).await.unwrap();
+        }
+        Backend::Postgres => {
+            let sql = format!(
+                "CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'injected'; END $$; \
+                 CREATE TRIGGER {name} BEFORE {op} ON {table} FOR EACH ROW EXECUTE FUNCTION {name}()"
+            );
+            sqlx::raw_sql(AssertSqlSafe(sql)).execute(pool).await.unwrap();
+        }
+    }
+}
+
+async fn heal(app: &TestApp, name: &str, table: &str) {
+    let sql = match app.state.db.backend {
+        Backend::Sqlite => format!("DROP TRIGGER {name}"),
+        Backend::Postgres => format!("DROP TRIGGER {name} ON {table}; DROP FUNCTION {name}()"),
+    };
+    sqlx::raw_sql(AssertSqlSafe(sql)).execute(&app.state.db.pool).await.unwrap();
+}
+
+async fn history_actions(app: &TestApp, admin: &str, id: &str) -> Vec<String> {
+    let (status, history) = app.get(&format!("/api/v1/admin/places/{id}/history"), Some(admin)).await;
+    assert_eq!(status, StatusCode::OK, "{history}");
+    history["items"].as_array().unwrap().iter().map(|i| i["action"].as_str().unwrap().to_string()).collect()
+}
+
+#[tokio::test]
+async fn a_place_write_whose_audit_entry_fails_leaves_nothing_changed() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let wang = app.create_staff("wang", Role::StationManager, None).await;
+    let id = create_place(&app, &admin, station("审计驿站", 30.27, 120.16, &["toilet"], "24/7")).await;
+    let place_path = format!("/api/v1/places/{id}");
+    let (_, before) = app.get(&place_path, None).await;
+
+    break_writes(&app, "no_audit", "INSERT", "audit_log").await;
+    let internal = |status: StatusCode, body: &Value| {
+        assert_eq!((status, error_code(body)), (StatusCode::INTERNAL_SERVER_ERROR, "internal"), "{body}");
+    };
+    let (status, body) =
+        app.put(&format!("/api/v1/admin/places/{id}/managers"), Some(&admin), json!({ "account_ids": [wang] })).await;
+    internal(status, &body);
+    let (status, body) = app.patch(&place_path, Some(&admin), json!({ "amenities": ["wifi"], "name": "改名" })).await;
+    internal(status, &body);
+    let (status, body) = app.delete(&format!("/api/v1/admin/places/{id}"), Some(&admin)).await;
+    internal(status, &body);
+    let (status, body) =
+        app.post("/api/v1/admin/places", Some(&admin), station("新站", 30.28, 120.16, &[], "24/7")).await;
+    internal(status, &body);
+    let (status, body) =
+        import_csv(&app, &admin, "kind,name,address,lat,lng\nstation,导入站,路1号,30.27,120.17\n").await;
+    internal(status, &body);
+    heal(&app, "no_audit", "audit_log").await;
+
+    // Nothing of it landed: not in the database, not in this node's index, not in the history.
+    let (_, after) = app.get(&place_path, None).await;
+    assert_eq!(after, before);
+    let manager = app.staff_token("wang").await;
+    let (_, mine) = app.get("/api/v1/manager/places", Some(&manager)).await;
+    assert_eq!(mine["items"], json!([]));
+    assert_eq!(app.state.places.len(), 1);
+    let (_, found) = app.get("/api/v1/places/nearby?lat=30.27&lng=120.16", None).await;
+    assert_eq!(found["items"][0]["name"], "审计驿站");
+    assert_eq!(export(&app, &admin, "csv").await.lines().count(), 2, "the header and the one place");
+    assert_eq!(history_actions(&app, &admin, &id).await, ["place.create"]);
+
+    // The other way round: when the change fails, no audit entry claims it happened.
+    break_writes(&app, "no_place_update", "UPDATE", "places").await;
+    break_writes(&app, "no_managers", "INSERT", "place_managers").await;
+    let (status, body) = app.patch(&place_path, Some(&admin), json!({ "amenities": ["wifi"] })).await;
+    internal(status, &body);
+    let (status, body) =
+        app.put(&format!("/api/v1/admin/places/{id}/managers"), Some(&admin), json!({ "account_ids": [wang] })).await;
+    internal(status, &body);
+    heal(&app, "no_place_update", "places").await;
+    heal(&app, "no_managers", "place_managers").await;
+    assert_eq!(history_actions(&app, &admin, &id).await, ["place.create"]);
+    let (_, after) = app.get(&place_path, None).await;
+    assert_eq!(after, before);
+
+    // Healed, the same writes go through with their entries.
+    let (status, _) =
+        app.put(&format!("/api/v1/admin/places/{id}/managers"), Some(&admin), json!({ "account_ids": [wang] })).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = app.patch(&place_path, Some(&admin), json!({ "amenities": ["wifi"] })).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(history_actions(&app, &admin, &id).await, ["place.create", "place.managers", "place.update"]);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn staff_read_what_riders_found_at_a_place_never_who_they_are() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let wang = app.create_staff("wang", Role::StationManager, None).await;
+    let id = create_place(&app, &admin, station("匿名驿站", 30.27, 120.16, &["microwave"], "24/7")).await;
+    app.put(&format!("/api/v1/admin/places/{id}/managers"), Some(&admin), json!({ "account_ids": [wang] })).await;
+    let rider = app.rider_token("openid-who-reported").await;
+    let (_, me) = app.get("/api/v1/me", Some(&rider)).await;
+    let rider_id = me["account_id"].as_str().unwrap().to_string();
+    let broken = json!({ "outcome": "amenity_broken", "amenity": "microwave", "note": "不加热" });
+    let (status, _) = app.post(&format!("/api/v1/places/{id}/checkins"), Some(&rider), broken).await;
+    assert_eq!(status, StatusCode::CREATED);
+
+    let manager = app.staff_token("wang").await;
+    let views = [
+        ("/api/v1/manager/checkins?failures_only=true".to_string(), &manager),
+        (format!("/api/v1/places/{id}/checkins"), &manager),
+        (format!("/api/v1/places/{id}/checkins"), &admin),
+        (format!("/api/v1/admin/places/{id}/history"), &admin),
+    ];
+    for (path, token) in views {
+        let (status, body) = app.get(&path, Some(token)).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {body}");
+        assert!(!body["items"].as_array().unwrap().is_empty(), "{path}");
+        let text = body.to_string();
+        assert!(!text.contains(&rider_id) && !text.contains("openid-who-reported"), "{path} names the rider: {text}");
+    }
+    let (_, page) = app.get(&format!("/api/v1/places/{id}"), None).await;
+    assert_eq!(page["recent_checkins"][0]["outcome"], "amenity_broken");
+    assert!(!page.to_string().contains(&rider_id));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn clerks_neither_change_places_nor_read_their_check_ins() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let office = app.create_office("城关街道").await;
+    app.create_staff("clerk", Role::Clerk, Some(&office)).await;
+    let clerk = app.staff_token("clerk").await;
+    let id = create_place(&app, &admin, station("驿站", 30.27, 120.16, &[], "24/7")).await;
+    let (status, _) = app.patch(&format!("/api/v1/places/{id}"), Some(&clerk), json!({ "status": "open" })).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    for path in
+        [format!("/api/v1/places/{id}/checkins"), "/api/v1/manager/checkins".into(), "/api/v1/manager/places".into()]
+    {
+        let (status, body) = app.get(&path, Some(&clerk)).await;
+        assert_eq!((status, error_code(&body)), (StatusCode::FORBIDDEN, "forbidden"), "{path}");
+    }
     app.stop().await;
 }

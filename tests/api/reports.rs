@@ -232,7 +232,7 @@ async fn account_id(app: &TestApp, token: &str) -> String {
 
 async fn add_media(app: &TestApp, owner_id: &str) -> String {
     let id = xinhuoban::store::new_id();
-    let row = xinhuoban::store::media::MediaRow {
+    let row = xinhuoban::domain::photo::StoredPhoto {
         id: id.clone(),
         city_id: app.state.city.id.clone(),
         owner_id: owner_id.to_string(),
