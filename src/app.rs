@@ -15,6 +15,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::api::{self, error::ApiError, error::Lang};
+use crate::domain::error::{ErrorChain, ErrorCode};
 use crate::state::{AppState, StartError};
 
 /// The whole HTTP surface.
@@ -56,10 +57,10 @@ async fn readyz(state: poem::web::Data<&AppState>) -> poem::Result<Json<serde_js
     match state.db.ping().await {
         Ok(()) => Ok(Json(json!({ "status": "ready" }))),
         Err(e) => {
-            tracing::warn!(error = %e, "database not reachable");
+            tracing::warn!(error = %ErrorChain(&e), "database not reachable");
             Err(ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
-                "database_unavailable",
+                ErrorCode::DatabaseUnavailable,
                 "数据库不可用",
                 "the database is unreachable",
             )

@@ -13,6 +13,7 @@ use super::error::ApiResult;
 use super::paging::PageRequest;
 use super::security::BearerAuth;
 use crate::domain::DomainError;
+use crate::domain::error::ErrorCode;
 use crate::domain::identity::{NewPassword, Username};
 use crate::service::staff::{self, StaffSpec};
 use crate::state::AppState;
@@ -152,7 +153,9 @@ async fn set_disabled(state: &AppState, auth: BearerAuth, id: &str, disabled: bo
     let caller = auth.caller();
     caller.require_city_admin()?;
     if disabled && id == caller.account_id {
-        return Err(DomainError::conflict("cannot_disable_self", "an admin cannot disable their own account").into());
+        return Err(
+            DomainError::conflict(ErrorCode::CannotDisableSelf, "an admin cannot disable their own account").into()
+        );
     }
     let db = &state.db;
     if !store::accounts::set_staff_disabled(db, &caller.city_id, id, disabled).await? {

@@ -39,13 +39,13 @@ pub async fn upload(db: &Db, media_dir: &Path, caller: &Caller, bytes: Vec<u8>) 
 pub async fn read(media_dir: &Path, row: &MediaRow) -> DomainResult<Vec<u8>> {
     tokio::fs::read(media_dir.join(&row.storage_key))
         .await
-        .map_err(|e| DomainError::internal(format!("media file {}: {e}", row.id)))
+        .map_err(|e| DomainError::internal_in(format!("reading media file {}", row.id), e))
 }
 
 /// Writes to a temporary name, syncs, then renames: a crash leaves no half-written photo.
 async fn write_atomically(path: &PathBuf, bytes: &[u8]) -> DomainResult<()> {
     use tokio::io::AsyncWriteExt;
-    let io = |e: std::io::Error| DomainError::internal(format!("writing {}: {e}", path.display()));
+    let io = |e: std::io::Error| DomainError::internal_in(format!("writing {}", path.display()), e);
     if let Some(dir) = path.parent() {
         tokio::fs::create_dir_all(dir).await.map_err(io)?;
     }

@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::domain::city::City;
+use crate::domain::error::ErrorCode;
 use crate::domain::hours::OpeningHours;
 use crate::domain::identity::{Caller, Role};
 use crate::domain::places::{Amenity, AmenitySet, CheckinOutcome, PlaceDraft, PlaceStatus};
@@ -60,7 +61,7 @@ pub fn spawn_refresher(db: Db, index: &PlaceIndex) {
             tokio::time::sleep(REFRESH_EVERY).await;
             let Some(index) = weak.upgrade() else { break };
             if let Err(e) = refresh_index(&db, &index).await {
-                tracing::warn!(error = %e, "place index refresh failed");
+                tracing::warn!(error = %crate::domain::error::ErrorChain(&e), "place index refresh failed");
             }
         }
     });
@@ -355,7 +356,7 @@ pub async fn check_in(
             Some(f) => Some(f),
             None => store::latest_checkin(&state.db, place_id, &caller.account_id, hour_ago).await?,
         };
-        return first.map(|f| (f, false)).ok_or_else(|| DomainError::conflict("checkin_conflict", "try again"));
+        return first.map(|f| (f, false)).ok_or_else(|| DomainError::conflict(ErrorCode::CheckinConflict, "try again"));
     }
     let mut confirmed = None;
     if let Some(version) = version {

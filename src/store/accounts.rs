@@ -4,6 +4,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::{Db, is_unique_violation, new_id};
+use crate::domain::error::ErrorCode;
 use crate::domain::identity::{Role, Username};
 use crate::domain::time::Millis;
 use crate::domain::{DomainError, DomainResult};
@@ -85,9 +86,10 @@ pub async fn create_staff(db: &Db, staff: NewStaff<'_>) -> DomainResult<AccountR
     .execute(&db.pool)
     .await;
     match result {
-        Err(e) if is_unique_violation(&e) => {
-            Err(DomainError::conflict("username_taken", format!("username `{}` is taken", staff.username.as_str())))
-        }
+        Err(e) if is_unique_violation(&e) => Err(DomainError::conflict(
+            ErrorCode::UsernameTaken,
+            format!("username `{}` is taken", staff.username.as_str()),
+        )),
         other => {
             other?;
             get(db, &id).await?.ok_or(DomainError::NotFound("account"))
