@@ -10,3 +10,4 @@ mod open311;
 mod places;
 mod reports;
 mod service;
+mod statements;
