@@ -13,9 +13,12 @@ use poem_openapi::OperationId;
 use serde_json::json;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+use tracing::Instrument;
 
 use crate::api::{self, error::ApiError, error::Lang};
+use crate::domain::error::{ErrorChain, ErrorCode};
 use crate::state::{AppState, StartError};
+use crate::telemetry;
 
 /// The whole HTTP surface.
 pub fn route(state: AppState) -> impl Endpoint {
@@ -56,10 +59,10 @@ async fn readyz(state: poem::web::Data<&AppState>) -> poem::Result<Json<serde_js
     match state.db.ping().await {
         Ok(()) => Ok(Json(json!({ "status": "ready" }))),
         Err(e) => {
-            tracing::warn!(error = %e, "database not reachable");
+            tracing::warn!(error = %ErrorChain(&e), "database not reachable");
             Err(ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
-                "database_unavailable",
+                ErrorCode::DatabaseUnavailable,
                 "数据库不可用",
                 "the database is unreachable",
             )
@@ -109,7 +112,7 @@ async fn limit_body<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Resp
     next.call(req).await.map(IntoResponse::into_response)
 }
 
-/// Every request: one error shape, a request id, a log line and metrics.
+/// Every request: one error shape, a request id, a span, a log line and metrics.
 /// Logs carry the path only: query strings hold riders' locations, and bodies hold secrets.
 async fn observe<E: Endpoint>(next: E, req: Request) -> poem::Result<Response> {
     let started = Instant::now();
@@ -122,10 +125,20 @@ async fn observe<E: Endpoint>(next: E, req: Request) -> poem::Result<Response> {
         .and_then(|v| v.to_str().ok())
         .filter(|v| !v.is_empty() && v.len() <= 64 && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
         .map(str::to_string)
-        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+        .unwrap_or_else(telemetry::next_request_id);
+    // At ERROR so that whatever level `XHB_LOG` lets through still carries the request id.
+    let span = tracing::error_span!(
+        target: telemetry::HTTP_TARGET,
+        telemetry::REQUEST_SPAN,
+        %request_id,
+        method,
+        route = tracing::field::Empty,
+    );
     let metrics = req.data::<AppState>().map(|s| s.metrics.clone());
 
-    let (mut resp, operation) = match next.call(req).await {
+    let outcome = next.call(req).instrument(span.clone()).await;
+    let _entered = span.enter();
+    let (mut resp, operation) = match outcome {
         Ok(resp) => {
             let resp = resp.into_response();
             let op = resp.data::<OperationId>().map(|o| o.0);
@@ -142,17 +155,17 @@ async fn observe<E: Endpoint>(next: E, req: Request) -> poem::Result<Response> {
     let status = resp.status();
     let elapsed = started.elapsed();
     let route = operation.unwrap_or_else(|| fixed_route_label(&path, status));
+    span.record("route", route);
+    let statements = telemetry::statements_in(&span);
     if let Some(m) = metrics {
-        m.observe(route, method, status.as_u16(), elapsed);
+        m.observe(route, method, status.as_u16(), elapsed, statements);
     }
     tracing::info!(
-        target: "xinhuoban::http",
-        %request_id,
-        method,
+        target: telemetry::HTTP_TARGET,
         path = %path,
-        route,
         status = status.as_u16(),
         latency_ms = elapsed.as_secs_f64() * 1000.0,
+        statements,
         "request"
     );
     Ok(resp)

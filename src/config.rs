@@ -4,6 +4,7 @@
 //! file). Invalid values stop the start with a message that names the setting.
 
 use std::collections::HashMap;
+use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -24,13 +25,22 @@ pub enum ConfigError {
     File { path: String, reason: String },
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct WechatConfig {
     pub app_id: String,
     pub app_secret: String,
 }
 
-#[derive(Clone, Debug)]
+/// What `Debug` prints in place of a secret.
+const REDACTED: &str = "<redacted>";
+
+impl fmt::Debug for WechatConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WechatConfig").field("app_id", &self.app_id).field("app_secret", &REDACTED).finish()
+    }
+}
+
+#[derive(Clone)]
 pub struct Config {
     /// Address the HTTP server listens on.
     pub bind: SocketAddr,
@@ -61,6 +71,90 @@ pub struct Config {
     /// Origins of the staff web console allowed by CORS; none means no CORS headers at all
     /// (the mini-program itself does not need them).
     pub cors_origins: Vec<String>,
+}
+
+/// Every setting but the secrets: the token secret, the WeChat app secret and the database
+/// password are redacted. Destructured so that a new field cannot be printed by accident.
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Config {
+            bind,
+            database_url,
+            database_max_connections,
+            demo,
+            token_secret: _,
+            rider_session_ttl,
+            staff_session_ttl,
+            wechat,
+            wechat_api_base,
+            wechat_timeout,
+            city_name,
+            city_time_zone,
+            media_dir,
+            reports_per_rider_per_hour,
+            json_logs,
+            shutdown_grace,
+            notify_report_template_id,
+            miniprogram_state,
+            outbox_poll,
+            outbox_retry_base,
+            cors_origins,
+        } = self;
+        f.debug_struct("Config")
+            .field("bind", bind)
+            .field("database_url", &redact_url_password(database_url))
+            .field("database_max_connections", database_max_connections)
+            .field("demo", demo)
+            .field("token_secret", &REDACTED)
+            .field("rider_session_ttl", rider_session_ttl)
+            .field("staff_session_ttl", staff_session_ttl)
+            .field("wechat", wechat)
+            .field("wechat_api_base", wechat_api_base)
+            .field("wechat_timeout", wechat_timeout)
+            .field("city_name", city_name)
+            .field("city_time_zone", city_time_zone)
+            .field("media_dir", media_dir)
+            .field("reports_per_rider_per_hour", reports_per_rider_per_hour)
+            .field("json_logs", json_logs)
+            .field("shutdown_grace", shutdown_grace)
+            .field("notify_report_template_id", notify_report_template_id)
+            .field("miniprogram_state", miniprogram_state)
+            .field("outbox_poll", outbox_poll)
+            .field("outbox_retry_base", outbox_retry_base)
+            .field("cors_origins", cors_origins)
+            .finish()
+    }
+}
+
+/// The URL with the password of its user part, and any `password=` query parameter, redacted.
+fn redact_url_password(url: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    let mut out = match base.split_once("://") {
+        // The user part ends at the last `@`, even where a password holds an unescaped `/` or `@`.
+        Some((scheme, rest)) => match rest.rsplit_once('@') {
+            Some((userinfo, host)) if userinfo.contains(':') => {
+                let user = userinfo.split(':').next().unwrap_or_default();
+                format!("{scheme}://{user}:{REDACTED}@{host}")
+            }
+            _ => base.to_string(),
+        },
+        None => base.to_string(),
+    };
+    if let Some(query) = query {
+        let pairs: Vec<String> = query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((key, _)) if key.eq_ignore_ascii_case("password") => format!("{key}={REDACTED}"),
+                _ => pair.to_string(),
+            })
+            .collect();
+        out.push('?');
+        out.push_str(&pairs.join("&"));
+    }
+    out
 }
 
 /// Where settings come from: the TOML file's top-level keys, overridden by `XHB_*` variables.
@@ -304,6 +398,27 @@ mod tests {
     fn a_bad_number_names_its_setting() {
         let err = Config::from_vars([("XHB_WECHAT_TIMEOUT_MS", "soon")]).unwrap_err();
         assert!(err.to_string().contains("`wechat_timeout_ms`"), "{err}");
+    }
+
+    #[test]
+    fn debug_never_prints_secrets() {
+        let c = Config::from_vars([
+            ("XHB_DATABASE_URL", "postgres://xhb:pg-pass-1@db:5432/xhb?sslmode=require&password=pg-pass-2"),
+            ("XHB_TOKEN_SECRET", "token-secret-token-secret-token-secret"),
+            ("XHB_WECHAT_APP_ID", "wx-app-id"),
+            ("XHB_WECHAT_APP_SECRET", "wx-app-secret"),
+        ])
+        .unwrap();
+        let printed = format!("{c:?}");
+        for secret in ["pg-pass-1", "pg-pass-2", "token-secret-token", "wx-app-secret"] {
+            assert!(!printed.contains(secret), "{secret} in {printed}");
+        }
+        for shown in ["xhb:<redacted>@db:5432/xhb?sslmode=require&password=<redacted>", "wx-app-id", "示范市"] {
+            assert!(printed.contains(shown), "{shown} not in {printed}");
+        }
+        assert_eq!(redact_url_password("sqlite://./data/x.db?mode=rwc"), "sqlite://./data/x.db?mode=rwc");
+        assert_eq!(redact_url_password("postgres://root@127.0.0.1/test"), "postgres://root@127.0.0.1/test");
+        assert_eq!(redact_url_password("postgres://u:a/b@c@h/db"), "postgres://u:<redacted>@h/db");
     }
 
     #[test]

@@ -90,8 +90,9 @@ async fn main() -> ExitCode {
     match run(cli.command.unwrap_or(Command::Serve), config).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            tracing::error!("{e}");
-            eprintln!("xinhuoban: {e}");
+            let chain = xinhuoban::domain::error::ErrorChain(&*e);
+            tracing::error!("{chain}");
+            eprintln!("xinhuoban: {chain}");
             ExitCode::FAILURE
         }
     }

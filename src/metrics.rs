@@ -1,4 +1,5 @@
-//! Prometheus text metrics: requests by route and status, and a latency histogram by route.
+//! Prometheus text metrics: requests by route and status, a latency histogram by route, and the
+//! SQL statements requests run, by route.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -19,6 +20,7 @@ struct Latency {
 struct Inner {
     requests: BTreeMap<(&'static str, &'static str, u16), u64>,
     latency: BTreeMap<&'static str, Latency>,
+    statements: BTreeMap<&'static str, u64>,
 }
 
 #[derive(Default)]
@@ -27,7 +29,15 @@ pub struct Metrics {
 }
 
 impl Metrics {
-    pub fn observe(&self, route: &'static str, method: &'static str, status: u16, elapsed: Duration) {
+    /// One request; `statements` is `None` when nothing counted them.
+    pub fn observe(
+        &self,
+        route: &'static str,
+        method: &'static str,
+        status: u16,
+        elapsed: Duration,
+        statements: Option<u64>,
+    ) {
         let secs = elapsed.as_secs_f64();
         let Ok(mut inner) = self.inner.lock() else {
             return;
@@ -39,6 +49,9 @@ impl Metrics {
         }
         latency.total += 1;
         latency.sum_secs += secs;
+        if let Some(n) = statements {
+            *inner.statements.entry(route).or_default() += n;
+        }
     }
 
     /// The Prometheus text exposition format, version 0.0.4.
@@ -71,6 +84,11 @@ impl Metrics {
             let _ = writeln!(out, "xhb_http_request_duration_seconds_sum{{route=\"{route}\"}} {}", l.sum_secs);
             let _ = writeln!(out, "xhb_http_request_duration_seconds_count{{route=\"{route}\"}} {}", l.total);
         }
+        out.push_str("# HELP xhb_sql_statements_total SQL statements run by requests, by route.\n");
+        out.push_str("# TYPE xhb_sql_statements_total counter\n");
+        for (route, n) in &inner.statements {
+            let _ = writeln!(out, "xhb_sql_statements_total{{route=\"{route}\"}} {n}");
+        }
         out
     }
 }
@@ -82,13 +100,14 @@ mod tests {
     #[test]
     fn histogram_buckets_are_cumulative() {
         let m = Metrics::default();
-        m.observe("me", "GET", 200, Duration::from_micros(300));
-        m.observe("me", "GET", 200, Duration::from_millis(30));
-        m.observe("me", "GET", 401, Duration::from_secs(9));
+        m.observe("me", "GET", 200, Duration::from_micros(300), Some(2));
+        m.observe("me", "GET", 200, Duration::from_millis(30), Some(1));
+        m.observe("me", "GET", 401, Duration::from_secs(9), None);
         let text = m.render();
         assert!(text.contains("xhb_http_requests_total{route=\"me\",method=\"GET\",status=\"200\"} 2"), "{text}");
         assert!(text.contains("xhb_http_request_duration_seconds_bucket{route=\"me\",le=\"0.0005\"} 1"), "{text}");
         assert!(text.contains("xhb_http_request_duration_seconds_bucket{route=\"me\",le=\"0.05\"} 2"), "{text}");
         assert!(text.contains("xhb_http_request_duration_seconds_bucket{route=\"me\",le=\"+Inf\"} 3"), "{text}");
+        assert!(text.contains("xhb_sql_statements_total{route=\"me\"} 3"), "{text}");
     }
 }

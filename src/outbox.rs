@@ -55,7 +55,9 @@ pub fn spawn(state: OutboxContext) -> JoinHandle<()> {
             match deliver_due(&state).await {
                 Ok(n) if n > 0 => continue,
                 Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "outbox: cannot read due messages"),
+                Err(e) => {
+                    tracing::warn!(error = %crate::domain::error::ErrorChain(&e), "outbox: cannot read due messages")
+                }
             }
             tokio::time::sleep(poll).await;
         }
@@ -84,7 +86,7 @@ pub async fn deliver_due(state: &OutboxContext) -> DomainResult<usize> {
             },
         };
         if let Err(e) = recorded {
-            tracing::warn!(id = %message.id, error = %e, "outbox: cannot record the outcome; the lease will expire");
+            tracing::warn!(id = %message.id, error = %crate::domain::error::ErrorChain(&e), "outbox: cannot record the outcome; the lease will expire");
         }
     }
     Ok(claimed.len())

@@ -1,23 +1,25 @@
 //! The one error shape, `{"code", "message", "details"}`, and the one mapping from domain errors
 //! and from poem's own errors (routing, parsing, auth) to it.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use poem::error::ResponseError;
 use poem::http::{HeaderMap, StatusCode, header};
 use poem::{IntoResponse, Response};
 use poem_openapi::registry::{MetaMediaType, MetaResponse, MetaResponses, Registry};
-use poem_openapi::types::Type;
+use poem_openapi::registry::{MetaSchema, MetaSchemaRef};
+use poem_openapi::types::{ParseError, ParseFromJSON, ParseResult, ToJSON, Type};
 use poem_openapi::{ApiResponse, Object};
 use serde_json::{Value, json};
 
 use crate::domain::DomainError;
+use crate::domain::error::{AuthFailure, ErrorChain, ErrorCode};
 
 /// The error body every endpoint answers with.
 #[derive(Debug, Clone, Object)]
 pub struct ErrorBody {
-    /// Stable, machine-readable reason in snake_case; never changes meaning.
-    pub code: String,
+    pub code: ErrorCode,
     /// For people: Chinese by default, English when `Accept-Language` prefers `en`.
     pub message: String,
     /// Structured detail (the field at fault, the rows of an import), or null.
@@ -57,11 +59,56 @@ impl Lang {
     }
 }
 
+/// In the spec `code` is a string enum listing every value.
+impl Type for ErrorCode {
+    const IS_REQUIRED: bool = true;
+    type RawValueType = Self;
+    type RawElementValueType = Self;
+
+    fn name() -> Cow<'static, str> {
+        "ErrorCode".into()
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        MetaSchemaRef::Reference(Self::name().into_owned())
+    }
+
+    fn register(registry: &mut Registry) {
+        registry.create_schema::<Self, _>(Self::name().into_owned(), |_| MetaSchema {
+            description: Some("Stable, machine-readable reason in snake_case; never changes meaning."),
+            enum_items: ErrorCode::ALL.iter().filter_map(ToJSON::to_json).collect(),
+            ..MetaSchema::new("string")
+        });
+    }
+
+    fn as_raw_value(&self) -> Option<&Self> {
+        Some(self)
+    }
+
+    fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a Self> + 'a> {
+        Box::new(self.as_raw_value().into_iter())
+    }
+}
+
+impl ToJSON for ErrorCode {
+    fn to_json(&self) -> Option<Value> {
+        Some(Value::String(self.as_str().to_string()))
+    }
+}
+
+impl ParseFromJSON for ErrorCode {
+    fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
+        let value = value.unwrap_or_default();
+        let known = value.as_str().and_then(|s| ErrorCode::ALL.iter().find(|c| c.as_str() == s)).copied();
+        known.ok_or_else(|| ParseError::expected_type(value))
+    }
+}
+
 /// An error on its way to the client.
 #[derive(Debug, Clone)]
 pub struct ApiError {
     pub status: StatusCode,
-    pub code: String,
+    pub code: ErrorCode,
     pub zh: String,
     pub en: String,
     pub details: Option<Value>,
@@ -69,8 +116,8 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: impl Into<String>, zh: impl Into<String>, en: impl Into<String>) -> Self {
-        ApiError { status, code: code.into(), zh: zh.into(), en: en.into(), details: None, retry_after_secs: None }
+    pub fn new(status: StatusCode, code: ErrorCode, zh: impl Into<String>, en: impl Into<String>) -> Self {
+        ApiError { status, code, zh: zh.into(), en: en.into(), details: None, retry_after_secs: None }
     }
 
     pub fn with_details(mut self, details: Value) -> Self {
@@ -78,22 +125,17 @@ impl ApiError {
         self
     }
 
-    pub fn bad_request(code: &str, en: impl Into<String>) -> Self {
-        let en = en.into();
-        ApiError::new(StatusCode::BAD_REQUEST, code, format!("请求无效：{en}"), en)
-    }
-
     pub fn body(&self, lang: Lang) -> ErrorBody {
         let message = match lang {
             Lang::Zh => self.zh.clone(),
             Lang::En => self.en.clone(),
         };
-        ErrorBody { code: self.code.clone(), message, details: self.details.clone() }
+        ErrorBody { code: self.code, message, details: self.details.clone() }
     }
 
     pub fn to_response(&self, lang: Lang) -> Response {
         let body = self.body(lang);
-        let json = json!({ "code": body.code, "message": body.message, "details": body.details });
+        let json = json!({ "code": body.code.as_str(), "message": body.message, "details": body.details });
         let mut resp = poem::web::Json(json).with_status(self.status).into_response();
         if let Some(secs) = self.retry_after_secs {
             resp.headers_mut().insert(header::RETRY_AFTER, secs.into());
@@ -171,54 +213,49 @@ impl From<DomainError> for ApiError {
         match err {
             D::Invalid { field, reason } => ApiError::new(
                 StatusCode::BAD_REQUEST,
-                "invalid_input",
-                format!("参数 {field} 无效：{reason}"),
+                ErrorCode::InvalidInput,
+                invalid_zh(&field, &reason),
                 format!("invalid {field}: {reason}"),
             )
             .with_details(json!({ "field": field, "reason": reason })),
             D::InvalidMany { summary, problems } => {
-                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_rows", format!("数据有误：{summary}"), summary)
+                let zh = match problems["errors"].as_array() {
+                    Some(rows) => format!("数据有误，共 {} 处；未做任何更改", rows.len()),
+                    None => "数据有误；未做任何更改".to_string(),
+                };
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::InvalidRows, zh, summary)
                     .with_details(problems)
             }
             D::Unauthenticated(failure) => {
                 let (zh, en) = match failure {
-                    crate::domain::error::AuthFailure::MissingToken => ("请先登录", "sign in first"),
-                    crate::domain::error::AuthFailure::InvalidToken => {
-                        ("登录凭证无效，请重新登录", "the token is invalid; sign in again")
-                    }
-                    crate::domain::error::AuthFailure::ExpiredToken => {
-                        ("登录已过期，请重新登录", "the token has expired; sign in again")
-                    }
-                    crate::domain::error::AuthFailure::RevokedToken => {
-                        ("已退出登录，请重新登录", "the token was revoked; sign in again")
-                    }
-                    crate::domain::error::AuthFailure::BadCredentials => {
-                        ("用户名或密码错误", "wrong username or password")
-                    }
-                    crate::domain::error::AuthFailure::AccountDisabled => ("账号已停用", "the account is disabled"),
-                    crate::domain::error::AuthFailure::InvalidWechatCode => {
+                    AuthFailure::MissingToken => ("请先登录", "sign in first"),
+                    AuthFailure::InvalidToken => ("登录凭证无效，请重新登录", "the token is invalid; sign in again"),
+                    AuthFailure::ExpiredToken => ("登录已过期，请重新登录", "the token has expired; sign in again"),
+                    AuthFailure::RevokedToken => ("已退出登录，请重新登录", "the token was revoked; sign in again"),
+                    AuthFailure::BadCredentials => ("用户名或密码错误", "wrong username or password"),
+                    AuthFailure::AccountDisabled => ("账号已停用", "the account is disabled"),
+                    AuthFailure::InvalidWechatCode => {
                         ("微信登录凭证无效或已过期，请重试", "the WeChat login code is invalid or expired; try again")
                     }
                 };
                 ApiError::new(StatusCode::UNAUTHORIZED, failure.code(), zh, en)
             }
             D::Forbidden(what) => {
-                ApiError::new(StatusCode::FORBIDDEN, "forbidden", "无权进行此操作", "you may not do this")
+                ApiError::new(StatusCode::FORBIDDEN, ErrorCode::Forbidden, "无权进行此操作", "you may not do this")
                     .with_details(json!({ "reason": what }))
             }
-            D::NotFound(what) => ApiError::new(
-                StatusCode::NOT_FOUND,
-                "not_found",
-                format!("未找到（{what}）"),
-                format!("{what} not found"),
-            ),
-            D::Conflict { code, message } => {
-                ApiError::new(StatusCode::CONFLICT, code, format!("与当前状态冲突：{message}"), message)
+            D::NotFound(what) => {
+                let zh = match noun_zh(what) {
+                    Some(noun) => format!("未找到该{noun}"),
+                    None => "未找到".to_string(),
+                };
+                ApiError::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, zh, format!("{what} not found"))
             }
+            D::Conflict { code, message } => ApiError::new(StatusCode::CONFLICT, code, conflict_zh(code), message),
             D::RateLimited { retry_after_secs } => {
                 let mut e = ApiError::new(
                     StatusCode::TOO_MANY_REQUESTS,
-                    "rate_limited",
+                    ErrorCode::RateLimited,
                     format!("操作太频繁，请 {retry_after_secs} 秒后再试"),
                     format!("too many requests; retry in {retry_after_secs} s"),
                 );
@@ -227,37 +264,127 @@ impl From<DomainError> for ApiError {
             }
             D::TooLarge { limit_bytes } => ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
+                ErrorCode::PayloadTooLarge,
                 format!("内容过大，上限 {limit_bytes} 字节"),
                 format!("payload too large; the limit is {limit_bytes} bytes"),
             )
             .with_details(json!({ "limit_bytes": limit_bytes })),
             D::UnsupportedMedia(what) => ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media",
-                format!("不支持的文件类型：{what}"),
+                ErrorCode::UnsupportedMedia,
+                "文件无法识别，请上传 JPEG、PNG 或 WebP 图片",
                 format!("unsupported media: {what}"),
-            ),
-            D::Unavailable { service, reason } => {
-                tracing::warn!(service, %reason, "dependency unavailable");
+            )
+            .with_details(json!({ "reason": what })),
+            D::Unavailable { dependency, source } => {
+                tracing::warn!(dependency = dependency.name(), error = %ErrorChain(source.as_ref()), "dependency unavailable");
                 ApiError::new(
                     StatusCode::SERVICE_UNAVAILABLE,
-                    format!("{service}_unavailable"),
+                    dependency.code(),
                     "服务暂时不可用，请稍后重试",
-                    format!("{service} is unavailable; try again shortly"),
+                    format!("{} is unavailable; try again shortly", dependency.name()),
                 )
             }
-            D::Internal(detail) => {
-                tracing::error!(%detail, "internal error");
+            D::Internal(source) => {
+                log_internal(source.as_ref());
                 ApiError::internal()
             }
         }
     }
 }
 
+/// The one log line of an internal error, with its whole chain; the client sees none of it.
+pub fn log_internal(source: &(dyn std::error::Error + 'static)) {
+    tracing::error!(error = %ErrorChain(source), "internal error");
+}
+
+/// "参数 X 无效", with what is wrong in Chinese when the domain's reason has a known shape.
+fn invalid_zh(field: &str, reason: &str) -> String {
+    match reason_zh(reason) {
+        Some(what) => format!("参数 {field} 无效：{what}"),
+        None => format!("参数 {field} 无效"),
+    }
+}
+
+/// The Chinese for the few shapes the English reasons take (the domain's, and poem-openapi's
+/// validators'); none for the rest, whose English stays in `details` and the English message.
+fn reason_zh(reason: &str) -> Option<String> {
+    let number = |s: &str| s.trim().parse::<u64>().ok();
+    match reason {
+        "required" => return Some("必填".into()),
+        "not a cursor this API gave out" => return Some("不是本接口给出的翻页游标".into()),
+        r if r.starts_with("unknown ") => return Some("不是可识别的取值".into()),
+        r if r.ends_with(" is not a number") => return Some("须为数字".into()),
+        r if r.starts_with("failed to parse ") => return Some("格式不正确".into()),
+        _ => {}
+    }
+    if let Some(rule) = reason.strip_prefix("verification failed. ") {
+        let (name, args) = rule.strip_suffix(')')?.split_once('(')?;
+        let (n, exclusive) = match args.split_once(", exclusive: ") {
+            Some((n, exclusive)) => (n, exclusive == "true"),
+            None => (args, false),
+        };
+        return Some(match (name, exclusive) {
+            ("minimum", false) => format!("不能小于 {n}"),
+            ("minimum", true) => format!("须大于 {n}"),
+            ("maximum", false) => format!("不能大于 {n}"),
+            ("maximum", true) => format!("须小于 {n}"),
+            ("minLength", _) => format!("至少 {n} 个字符"),
+            ("maxLength", _) => format!("最多 {n} 个字符"),
+            ("minItems", _) => format!("至少 {n} 项"),
+            ("maxItems", _) => format!("最多 {n} 项"),
+            _ => return None,
+        });
+    }
+    if let Some(rest) = reason.strip_prefix("at most ") {
+        return match rest.strip_suffix(" characters") {
+            Some(n) => number(n).map(|n| format!("最多 {n} 个字符")),
+            None => number(rest).map(|n| format!("最多 {n} 个")),
+        };
+    }
+    let (low, high) = reason.split_once(" to ")?;
+    let low = number(low)?;
+    match high.strip_suffix(" characters") {
+        Some(high) => number(high).map(|high| format!("长度须为 {low} 到 {high} 个字符")),
+        None => number(high).map(|high| format!("须在 {low} 到 {high} 之间")),
+    }
+}
+
+/// The Chinese name of what `DomainError::NotFound` names.
+fn noun_zh(what: &str) -> Option<&'static str> {
+    Some(match what {
+        "place" => "地点",
+        "report" => "上报",
+        "unit" => "单位",
+        "media" => "照片",
+        "account" => "账号",
+        "staff account" => "员工账号",
+        _ => return None,
+    })
+}
+
+/// The Chinese message of a conflict, by its code.
+fn conflict_zh(code: ErrorCode) -> &'static str {
+    match code {
+        ErrorCode::CannotDisableSelf => "不能停用自己的账号",
+        ErrorCode::UsernameTaken => "用户名已被占用",
+        ErrorCode::IdempotencyKeyReused => "该 Idempotency-Key 已用于另一条上报",
+        ErrorCode::ConcurrentUpdate => "上报刚被他人修改，请刷新后重试",
+        ErrorCode::IllegalTransition => "上报当前的状态不允许此操作",
+        ErrorCode::ReopenWindowPassed => "上报办结超过 7 天，不能再重新打开",
+        ErrorCode::NotDue => "已办结的上报满 7 天后自动关闭",
+        ErrorCode::ReportNotOpen => "只能关注尚未办结的上报",
+        ErrorCode::NotResolved => "上报办结后才能评价",
+        ErrorCode::AlreadyRated => "每条上报只能评价一次",
+        ErrorCode::NoUnit => "没有可以受理此上报的单位",
+        ErrorCode::CheckinConflict => "打卡冲突，请重试",
+        _ => "与当前状态冲突",
+    }
+}
+
 impl ApiError {
     pub fn internal() -> Self {
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "服务器内部错误", "internal server error")
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal, "服务器内部错误", "internal server error")
     }
 
     /// Turns any error poem or poem-openapi raised (routing, parsing, auth) into the one shape.
@@ -269,8 +396,8 @@ impl ApiError {
         if let Some(e) = err.downcast_ref::<oai::ParseParamError>() {
             return ApiError::new(
                 StatusCode::BAD_REQUEST,
-                "invalid_parameter",
-                format!("参数 {} 无效：{}", e.name, e.reason),
+                ErrorCode::InvalidParameter,
+                invalid_zh(e.name, &e.reason),
                 format!("invalid parameter `{}`: {}", e.name, e.reason),
             )
             .with_details(json!({ "field": e.name, "reason": e.reason }));
@@ -278,8 +405,8 @@ impl ApiError {
         if let Some(e) = err.downcast_ref::<oai::ParseRequestPayloadError>() {
             return ApiError::new(
                 StatusCode::BAD_REQUEST,
-                "malformed_body",
-                format!("请求体格式错误：{}", e.reason),
+                ErrorCode::MalformedBody,
+                "请求体格式错误",
                 format!("malformed request body: {}", e.reason),
             )
             .with_details(json!({ "reason": e.reason }));
@@ -287,42 +414,42 @@ impl ApiError {
         if let Some(e) = err.downcast_ref::<oai::ParseMultipartError>() {
             return ApiError::new(
                 StatusCode::BAD_REQUEST,
-                "malformed_multipart",
-                format!("上传内容格式错误：{}", e.reason),
+                ErrorCode::MalformedMultipart,
+                "上传内容格式错误",
                 format!("malformed multipart body: {}", e.reason),
-            );
+            )
+            .with_details(json!({ "reason": e.reason }));
         }
         if err.is::<oai::ContentTypeError>() {
             return ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_content_type",
+                ErrorCode::UnsupportedContentType,
                 "不支持的 Content-Type",
                 err.to_string(),
             );
         }
         if err.is::<oai::AuthorizationError>() {
-            return DomainError::Unauthenticated(crate::domain::error::AuthFailure::MissingToken).into();
+            return DomainError::Unauthenticated(AuthFailure::MissingToken).into();
         }
         let status = err.status();
-        match status {
-            StatusCode::NOT_FOUND => ApiError::new(status, "not_found", "接口不存在", "no such endpoint"),
-            StatusCode::METHOD_NOT_ALLOWED => {
-                ApiError::new(status, "method_not_allowed", "不支持该请求方法", "method not allowed")
-            }
-            StatusCode::PAYLOAD_TOO_LARGE => {
-                ApiError::new(status, "payload_too_large", "内容过大", "payload too large")
-            }
-            s if s.is_server_error() => {
-                tracing::error!(error = %err, "unhandled server error");
-                ApiError::internal()
-            }
-            s => ApiError::new(
-                s,
-                s.canonical_reason().unwrap_or("error").to_ascii_lowercase().replace([' ', '-'], "_"),
-                "请求无效",
-                err.to_string(),
-            ),
+        if status.is_server_error() {
+            tracing::error!(error = %err, "unhandled server error");
+            return ApiError::internal();
         }
+        let (code, zh, en) = match status {
+            StatusCode::NOT_FOUND => (ErrorCode::NotFound, "接口不存在", "no such endpoint".to_string()),
+            StatusCode::METHOD_NOT_ALLOWED => {
+                (ErrorCode::MethodNotAllowed, "不支持该请求方法", "method not allowed".to_string())
+            }
+            StatusCode::PAYLOAD_TOO_LARGE => (ErrorCode::PayloadTooLarge, "内容过大", "payload too large".to_string()),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+                (ErrorCode::UnsupportedContentType, "不支持的 Content-Type", err.to_string())
+            }
+            // CORS refusals.
+            StatusCode::FORBIDDEN => (ErrorCode::Forbidden, "无权进行此操作", err.to_string()),
+            _ => (ErrorCode::BadRequest, "请求无效", err.to_string()),
+        };
+        ApiError::new(status, code, zh, en)
     }
 }
 
@@ -334,6 +461,35 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert(header::ACCEPT_LANGUAGE, value.parse().unwrap());
         h
+    }
+
+    #[test]
+    fn known_reasons_are_said_in_chinese_and_others_get_a_general_sentence() {
+        let cases = [
+            ("name", "required", "参数 name 无效：必填"),
+            ("note", "at most 200 characters", "参数 note 无效：最多 200 个字符"),
+            ("display_name", "1 to 64 characters", "参数 display_name 无效：长度须为 1 到 64 个字符"),
+            ("limit", "1 to 100", "参数 limit 无效：须在 1 到 100 之间"),
+            ("limit", "verification failed. minimum(1, exclusive: false)", "参数 limit 无效：不能小于 1"),
+            ("limit", "failed to parse \"integer(uint32)\": invalid digit", "参数 limit 无效：格式不正确"),
+            ("kind", "unknown unit kind `x`", "参数 kind 无效：不是可识别的取值"),
+            ("bbox", "min before max", "参数 bbox 无效"),
+            ("score", "1 to many", "参数 score 无效"),
+            ("x", "verification failed. pattern(\"^a$\")", "参数 x 无效"),
+        ];
+        for (field, reason, zh) in cases {
+            assert_eq!(invalid_zh(field, reason), zh);
+        }
+    }
+
+    #[test]
+    fn every_code_is_a_value_of_the_spec_enum() {
+        for code in ErrorCode::ALL {
+            let json = code.to_json();
+            assert_eq!(json, Some(Value::String(code.as_str().to_string())));
+            assert_eq!(ErrorCode::parse_from_json(json).ok(), Some(*code));
+        }
+        assert!(ErrorCode::parse_from_json(Some(json!("no_such_code"))).is_err());
     }
 
     #[test]

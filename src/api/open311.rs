@@ -58,8 +58,8 @@ fn domain_error(e: DomainError) -> Response {
         DomainError::NotFound(_) => StatusCode::NOT_FOUND,
         DomainError::Conflict { .. } => StatusCode::CONFLICT,
         DomainError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-        DomainError::Internal(detail) => {
-            tracing::error!(%detail, "internal error");
+        DomainError::Internal(source) => {
+            super::error::log_internal(source.as_ref());
             return error(StatusCode::INTERNAL_SERVER_ERROR, "internal server error");
         }
         _ => StatusCode::SERVICE_UNAVAILABLE,

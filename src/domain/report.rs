@@ -12,6 +12,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use super::DomainError;
+use super::error::ErrorCode;
 use super::time::Millis;
 
 /// How long after `resolved` a reporter may reopen, and after which a resolved report closes.
@@ -342,7 +343,7 @@ pub fn next_status(
         Action::Reopen { .. } if from == S::Resolved => {
             if !within_grace(facts.resolved_at, now) {
                 return Err(DomainError::conflict(
-                    "reopen_window_passed",
+                    ErrorCode::ReopenWindowPassed,
                     "a report can be reopened only within 7 days of being resolved",
                 ));
             }
@@ -350,13 +351,16 @@ pub fn next_status(
         }
         Action::Close if from == S::Resolved => {
             if actor == Actor::System && within_grace(facts.resolved_at, now) {
-                return Err(DomainError::conflict("not_due", "a resolved report closes by itself after 7 days"));
+                return Err(DomainError::conflict(
+                    ErrorCode::NotDue,
+                    "a resolved report closes by itself after 7 days",
+                ));
             }
             S::Closed
         }
         _ => {
             return Err(DomainError::conflict(
-                "illegal_transition",
+                ErrorCode::IllegalTransition,
                 format!("cannot {} a report that is {}", action.name(), from),
             ));
         }
@@ -475,7 +479,7 @@ mod tests {
                 let expected = legal.iter().find(|(f, a, _)| *f == from && *a == action.name()).map(|(_, _, to)| *to);
                 match (expected, got) {
                     (Some(to), Ok(got)) => assert_eq!(got, to, "{from} --{}-->", action.name()),
-                    (None, Err(DomainError::Conflict { code: "illegal_transition", .. })) => {}
+                    (None, Err(DomainError::Conflict { code: ErrorCode::IllegalTransition, .. })) => {}
                     (e, g) => panic!("{from} --{}--> expected {e:?}, got {g:?}", action.name()),
                 }
                 checked += 1;
@@ -506,7 +510,7 @@ mod tests {
         assert_eq!(next_status(facts, &reopen, Actor::Reporter, day_six).unwrap(), S::Reopened);
         assert!(matches!(
             next_status(facts, &reopen, Actor::Reporter, day_seven),
-            Err(DomainError::Conflict { code: "reopen_window_passed", .. })
+            Err(DomainError::Conflict { code: ErrorCode::ReopenWindowPassed, .. })
         ));
         assert!(!auto_close_due(facts, day_six));
         assert!(auto_close_due(facts, day_seven));

@@ -22,6 +22,7 @@ use rstar::primitives::{GeomWithData, Rectangle};
 use serde_json::Value;
 
 use super::DomainError;
+use super::error::ErrorCode;
 use super::geo::{Bbox, CoordSystem, Gcj02, out_of_china};
 use super::report::Category;
 
@@ -338,7 +339,7 @@ impl RoutingIndex {
             Some(id) if !exclude.contains(&id.as_str()) => {
                 Ok(RouteDecision { office_id: id.clone(), reason: RouteReason::Fallback })
             }
-            _ => Err(DomainError::conflict("no_unit", "no unit can receive this report")),
+            _ => Err(DomainError::conflict(ErrorCode::NoUnit, "no unit can receive this report")),
         }
     }
 }

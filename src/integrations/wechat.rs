@@ -10,7 +10,7 @@ use tokio::sync::Mutex;
 use crate::config::WechatConfig;
 use crate::domain::DomainError;
 use crate::domain::delivery::Attempt;
-use crate::domain::error::AuthFailure;
+use crate::domain::error::{AuthFailure, Dependency, ErrorChain};
 
 #[derive(Debug, thiserror::Error)]
 pub enum WechatError {
@@ -22,6 +22,9 @@ pub enum WechatError {
     Timeout,
     #[error("WeChat failed: {0}")]
     Failed(String),
+    /// The request did not get through; the error carries no URL (its query holds the secret).
+    #[error("WeChat request failed")]
+    Transport(#[source] reqwest::Error),
     #[error("WeChat login is not configured")]
     NotConfigured,
 }
@@ -30,7 +33,7 @@ impl From<WechatError> for DomainError {
     fn from(err: WechatError) -> Self {
         match err {
             WechatError::InvalidCode(_) => DomainError::Unauthenticated(AuthFailure::InvalidWechatCode),
-            other => DomainError::Unavailable { service: "wechat", reason: other.to_string() },
+            other => DomainError::Unavailable { dependency: Dependency::Wechat, source: Box::new(other) },
         }
     }
 }
@@ -155,7 +158,7 @@ impl WechatClient {
         for _ in 0..2 {
             let token = match self.access_token(force_refresh).await {
                 Ok(t) => t,
-                Err(e) => return Attempt::Retry(e.to_string()),
+                Err(e) => return Attempt::Retry(ErrorChain(&e).to_string()),
             };
             let body = serde_json::json!({
                 "touser": openid,
@@ -175,11 +178,11 @@ impl WechatClient {
             let response = match sent {
                 Ok(r) if r.status().is_success() => r,
                 Ok(r) => return Attempt::Retry(format!("subscribe/send HTTP {}", r.status())),
-                Err(e) => return Attempt::Retry(classify_transport_error(e).to_string()),
+                Err(e) => return Attempt::Retry(ErrorChain(&classify_transport_error(e)).to_string()),
             };
             let reply: ErrReply = match response.json().await {
                 Ok(r) => r,
-                Err(e) => return Attempt::Retry(classify_transport_error(e).to_string()),
+                Err(e) => return Attempt::Retry(ErrorChain(&classify_transport_error(e)).to_string()),
             };
             match reply.errcode {
                 0 => return Attempt::Delivered,
@@ -231,6 +234,6 @@ fn classify_transport_error(err: reqwest::Error) -> WechatError {
         WechatError::Timeout
     } else {
         // Without the URL: it carries the app secret in its query.
-        WechatError::Failed(err.without_url().to_string())
+        WechatError::Transport(err.without_url())
     }
 }

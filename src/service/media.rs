@@ -52,14 +52,14 @@ pub async fn download(ctx: &MediaContext, caller: &Caller, id: &str) -> DomainRe
         .ok_or(DomainError::NotFound("media"))?;
     let bytes = tokio::fs::read(ctx.dir.join(&row.storage_key))
         .await
-        .map_err(|e| DomainError::internal(format!("media file {}: {e}", row.id)))?;
+        .map_err(|e| DomainError::internal_in(format!("reading media file {}", row.id), e))?;
     Ok((row, bytes))
 }
 
 /// Writes to a temporary name, syncs, then renames: a crash leaves no half-written photo.
 async fn write_atomically(path: &Path, bytes: &[u8]) -> DomainResult<()> {
     use tokio::io::AsyncWriteExt;
-    let io = |e: std::io::Error| DomainError::internal(format!("writing {}: {e}", path.display()));
+    let io = |e: std::io::Error| DomainError::internal_in(format!("writing {}", path.display()), e);
     if let Some(dir) = path.parent() {
         tokio::fs::create_dir_all(dir).await.map_err(io)?;
     }

@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::domain::city::City;
+use crate::domain::error::ErrorCode;
 use crate::domain::geo::{Gcj02, MapBox};
 use crate::domain::hours::OpeningHours;
 use crate::domain::identity::{Caller, CityAdmin, Rider, Role, Staff};
@@ -65,7 +66,7 @@ pub fn spawn_refresher(db: Db, index: &PlaceIndex) {
             tokio::time::sleep(REFRESH_EVERY).await;
             let Some(index) = weak.upgrade() else { break };
             if let Err(e) = refresh_index(&db, &index).await {
-                tracing::warn!(error = %e, "place index refresh failed");
+                tracing::warn!(error = %crate::domain::error::ErrorChain(&e), "place index refresh failed");
             }
         }
     });
@@ -505,7 +506,7 @@ pub async fn check_in(
             Some(f) => Some(f),
             None => store::latest_checkin(db, place_id, &rider.account_id, hour_ago).await?,
         };
-        return first.map(|f| (f, false)).ok_or_else(|| DomainError::conflict("checkin_conflict", "try again"));
+        return first.map(|f| (f, false)).ok_or_else(|| DomainError::conflict(ErrorCode::CheckinConflict, "try again"));
     }
     let mut confirmed = None;
     if let Some(version) = version {

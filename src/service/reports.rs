@@ -9,6 +9,7 @@ use sha2::{Digest, Sha256};
 use sqlx::AnyConnection;
 
 use crate::domain::city::City;
+use crate::domain::error::ErrorCode;
 use crate::domain::geo::{Bbox, Gcj02};
 use crate::domain::identity::{Caller, Role};
 use crate::domain::notify::{ReportProgress, status_phrase};
@@ -198,7 +199,7 @@ async fn replay(
 ) -> DomainResult<(Outcome, ReportRow)> {
     if recorded.request_hash != hash {
         return Err(DomainError::conflict(
-            "idempotency_key_reused",
+            ErrorCode::IdempotencyKeyReused,
             "this Idempotency-Key was used for a different report",
         ));
     }
@@ -276,7 +277,7 @@ pub async fn follow(state: &ReportsContext, rider: &Caller, id: &str, now: Milli
     let mut tx = db.begin_write().await?;
     let mut report = store::reports::get(&mut tx, &state.city.id, id).await?.ok_or(DomainError::NotFound("report"))?;
     if !report.status.is_open() {
-        return Err(DomainError::conflict("report_not_open", "only an open report can be followed"));
+        return Err(DomainError::conflict(ErrorCode::ReportNotOpen, "only an open report can be followed"));
     }
     if store::reports::add_follower(&mut tx, &report.id, &rider.account_id, now).await? {
         report.priority += 1;
@@ -291,7 +292,10 @@ pub async fn follow(state: &ReportsContext, rider: &Caller, id: &str, now: Milli
 
 async fn save(conn: &mut AnyConnection, report: &mut ReportRow) -> DomainResult<()> {
     if !store::reports::save(conn, report).await? {
-        return Err(DomainError::conflict("concurrent_update", "the report changed meanwhile; reload and retry"));
+        return Err(DomainError::conflict(
+            ErrorCode::ConcurrentUpdate,
+            "the report changed meanwhile; reload and retry",
+        ));
     }
     report.version += 1;
     Ok(())
@@ -558,10 +562,10 @@ pub async fn rate(
         return Err(DomainError::Forbidden("only the reporter may rate"));
     }
     if !report.status.is_resolved() {
-        return Err(DomainError::conflict("not_resolved", "a report can be rated once it is resolved"));
+        return Err(DomainError::conflict(ErrorCode::NotResolved, "a report can be rated once it is resolved"));
     }
     if report.rating.is_some() {
-        return Err(DomainError::conflict("already_rated", "a report is rated only once"));
+        return Err(DomainError::conflict(ErrorCode::AlreadyRated, "a report is rated only once"));
     }
     report.rating = Some(score);
     report.rating_comment = comment.as_ref().map(|c| c.as_str().to_string());
@@ -609,10 +613,10 @@ pub fn spawn_background(state: ReportsContext) -> tokio::task::JoinHandle<()> {
         loop {
             tick.tick().await;
             if let Err(e) = close_due(&state.db, Millis::now()).await {
-                tracing::warn!(error = %e, "auto-close failed");
+                tracing::warn!(error = %crate::domain::error::ErrorChain(&e), "auto-close failed");
             }
             if let Err(e) = state.routing.refresh(&state.db, &state.city.id).await {
-                tracing::warn!(error = %e, "routing reload failed");
+                tracing::warn!(error = %crate::domain::error::ErrorChain(&e), "routing reload failed");
             }
         }
     })

@@ -5,6 +5,7 @@
 use serde_json::json;
 
 use crate::domain::credentials::hash_password;
+use crate::domain::error::ErrorCode;
 use crate::domain::identity::{Account, CityAdmin, NewPassword, Role, Username};
 use crate::domain::{DomainError, DomainResult};
 use crate::store::accounts::NewStaff;
@@ -88,7 +89,7 @@ pub async fn list(db: &Db, admin: &CityAdmin, after: Option<&str>, limit: u32) -
 /// revocation and the audit entry commit together or not at all.
 pub async fn set_disabled(db: &Db, admin: &CityAdmin, id: &str, disabled: bool) -> DomainResult<()> {
     if disabled && id == admin.account_id {
-        return Err(DomainError::conflict("cannot_disable_self", "an admin cannot disable their own account"));
+        return Err(DomainError::conflict(ErrorCode::CannotDisableSelf, "an admin cannot disable their own account"));
     }
     let mut tx = db.begin_write().await?;
     if !store::accounts::set_staff_disabled(&mut tx, &admin.city_id, id, disabled).await? {

@@ -4,6 +4,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use super::{Db, is_unique_violation, new_id, placeholders};
+use crate::domain::error::ErrorCode;
 use crate::domain::identity::{Account, Role, Username};
 use crate::domain::time::Millis;
 use crate::domain::{DomainError, DomainResult};
@@ -73,9 +74,10 @@ pub async fn create_staff(conn: &mut AnyConnection, staff: NewStaff<'_>) -> Doma
     .execute(conn)
     .await;
     match result {
-        Err(e) if is_unique_violation(&e) => {
-            Err(DomainError::conflict("username_taken", format!("username `{}` is taken", staff.username.as_str())))
-        }
+        Err(e) if is_unique_violation(&e) => Err(DomainError::conflict(
+            ErrorCode::UsernameTaken,
+            format!("username `{}` is taken", staff.username.as_str()),
+        )),
         Err(e) => Err(e.into()),
         Ok(_) => Ok(Account {
             id,

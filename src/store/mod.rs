@@ -48,7 +48,7 @@ pub enum ConnectError {
 
 impl From<sqlx::Error> for DomainError {
     fn from(err: sqlx::Error) -> Self {
-        DomainError::Internal(format!("database: {err}"))
+        DomainError::Internal(Box::new(err))
     }
 }
 

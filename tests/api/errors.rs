@@ -1,7 +1,7 @@
 //! Bad input gets a clear 4xx in the one error shape, never a 500.
 
 use reqwest::StatusCode;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::helpers::*;
 
@@ -71,5 +71,60 @@ async fn an_oversized_body_is_413() {
     let (status, body) = app.post("/api/v1/auth/wechat-login", None, json!({ "code": huge })).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
     assert_eq!(error_code(&body), "payload_too_large");
+    app.stop().await;
+}
+
+/// The message in `lang` ("zh" or "en") of a GET.
+async fn message(app: &TestApp, path: &str, token: Option<&str>, lang: &str) -> (StatusCode, Value) {
+    let mut req = app.client.get(app.url(path)).header("accept-language", lang);
+    if let Some(token) = token {
+        req = req.bearer_auth(token);
+    }
+    app.send(req).await
+}
+
+/// No English pasted into a Chinese message: nothing Latin is left once the field's name is taken out.
+fn assert_chinese(message: &str, field: &str) {
+    let rest = message.replace(field, "");
+    assert!(!rest.chars().any(|c| c.is_ascii_alphabetic()), "English in `{message}`");
+    assert!(rest.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)), "not Chinese: `{message}`");
+}
+
+#[tokio::test]
+async fn chinese_messages_name_the_field_and_keep_the_english_reason_for_english_and_details() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+
+    // A reason of a known kind is said in Chinese.
+    let (status, zh) = message(&app, "/api/v1/admin/staff?limit=101", Some(&admin), "zh-CN").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{zh}");
+    let text = zh["message"].as_str().unwrap_or_default();
+    assert_chinese(text, "limit");
+    assert!(text.contains("limit") && text.contains("100"), "{zh}");
+    let (_, en) = message(&app, "/api/v1/admin/staff?limit=101", Some(&admin), "en").await;
+    assert_eq!(en["code"], zh["code"]);
+    assert_eq!(en["details"], zh["details"]);
+    assert!(en["message"].as_str().unwrap_or_default().contains("limit"), "{en}");
+    let reason = zh["details"]["reason"].as_str().unwrap_or_default();
+    assert!(!reason.is_empty() && en["message"].as_str().unwrap_or_default().contains(reason), "{en} / {zh}");
+
+    // Any other reason gets a general Chinese sentence; its English stays in `details`.
+    let (status, zh) = message(&app, "/api/v1/places?bbox=120,30,121", None, "zh").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{zh}");
+    assert_chinese(zh["message"].as_str().unwrap_or_default(), "bbox");
+    assert_eq!(zh["details"]["field"], "bbox");
+    assert!(zh["details"]["reason"].as_str().is_some_and(|r| !r.is_empty()), "{zh}");
+
+    // A conflict is said in Chinese by its code.
+    let body = json!({ "username": "twice", "password": STAFF_PASSWORD, "role": "city_admin", "display_name": "X" });
+    let (status, _) = app.post("/api/v1/admin/staff", Some(&admin), body.clone()).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, zh) = app.post("/api/v1/admin/staff", Some(&admin), body.clone()).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{zh}");
+    assert_eq!(error_code(&zh), "username_taken");
+    assert_chinese(zh["message"].as_str().unwrap_or_default(), "");
+    let req = app.client.post(app.url("/api/v1/admin/staff")).bearer_auth(&admin).header("accept-language", "en");
+    let (_, en) = app.send(req.json(&body)).await;
+    assert!(en["message"].as_str().unwrap_or_default().contains("twice"), "{en}");
     app.stop().await;
 }

@@ -11,3 +11,4 @@ mod open311;
 mod places;
 mod reports;
 mod service;
+mod statements;

@@ -225,12 +225,12 @@ async fn a_second_rider_nearby_joins_the_open_report_as_me_too() {
     c.app.stop().await;
 }
 
-async fn account_id(app: &TestApp, token: &str) -> String {
+pub async fn account_id(app: &TestApp, token: &str) -> String {
     let (_, me) = app.get("/api/v1/me", Some(token)).await;
     me["account_id"].as_str().unwrap().to_string()
 }
 
-async fn add_media(app: &TestApp, owner_id: &str) -> String {
+pub async fn add_media(app: &TestApp, owner_id: &str) -> String {
     let id = xinhuoban::store::new_id();
     let row = xinhuoban::domain::photo::StoredPhoto {
         id: id.clone(),
