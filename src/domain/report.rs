@@ -8,10 +8,8 @@
 //! transferred and reopened are worked like submitted (reopened may also start or resolve).
 //! ```
 
-use std::fmt;
-use std::str::FromStr;
-
 use super::DomainError;
+use super::named_enum::named_enum;
 use super::time::Millis;
 
 /// How long after `resolved` a reporter may reopen, and after which a resolved report closes.
@@ -23,51 +21,18 @@ pub const MAX_NOTE_CHARS: usize = 500;
 /// Photos a report may carry.
 pub const MAX_MEDIA: usize = 9;
 
-/// Defines a closed set of snake_case names with `as_str`, `ALL` and `FromStr`.
-macro_rules! named_enum {
-    ($(#[$meta:meta])* $name:ident, $field:literal { $($variant:ident => $text:literal),+ $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub enum $name { $($variant),+ }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $text),+ }
-            }
-        }
-
-        impl FromStr for $name {
-            type Err = DomainError;
-            fn from_str(s: &str) -> Result<Self, Self::Err> {
-                match s {
-                    $($text => Ok($name::$variant),)+
-                    other => Err(DomainError::invalid($field, format!("unknown value `{other}`"))),
-                }
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-    };
-}
-
 named_enum!(
     /// Where a report is in its life.
     ReportStatus, "status" {
-        Submitted => "submitted",
-        Accepted => "accepted",
-        InProgress => "in_progress",
-        Resolved => "resolved",
-        Closed => "closed",
-        Rejected => "rejected",
-        Duplicate => "duplicate",
-        Transferred => "transferred",
-        Reopened => "reopened",
+        Submitted = "submitted",
+        Accepted = "accepted",
+        InProgress = "in_progress",
+        Resolved = "resolved",
+        Closed = "closed",
+        Rejected = "rejected",
+        Duplicate = "duplicate",
+        Transferred = "transferred",
+        Reopened = "reopened",
     }
 );
 
@@ -93,25 +58,25 @@ impl ReportStatus {
 named_enum!(
     /// What a report is about.
     Category, "category" {
-        TrafficSafety => "traffic_safety",
-        RoadDamage => "road_damage",
-        FireSafety => "fire_safety",
-        FoodSafety => "food_safety",
-        PublicSecurity => "public_security",
-        FacilityDamage => "facility_damage",
-        AccessBlocked => "access_blocked",
-        ParkingShortage => "parking_shortage",
-        Environment => "environment",
-        Other => "other",
+        TrafficSafety = "traffic_safety",
+        RoadDamage = "road_damage",
+        FireSafety = "fire_safety",
+        FoodSafety = "food_safety",
+        PublicSecurity = "public_security",
+        FacilityDamage = "facility_damage",
+        AccessBlocked = "access_blocked",
+        ParkingShortage = "parking_shortage",
+        Environment = "environment",
+        Other = "other",
     }
 );
 
 named_enum!(
     /// How fast a category needs a unit's attention.
     Urgency, "urgency" {
-        Urgent => "urgent",
-        Normal => "normal",
-        Low => "low",
+        Urgent = "urgent",
+        Normal = "normal",
+        Low = "low",
     }
 );
 
@@ -376,20 +341,20 @@ pub fn auto_close_due(facts: LifecycleFacts, now: Millis) -> bool {
 named_enum!(
     /// The timeline's kinds of entry: every status a report reaches, and what happens beside them.
     EventKind, "kind" {
-        Submitted => "submitted",
-        MeToo => "me_too",
-        Accepted => "accepted",
-        InProgress => "in_progress",
-        Resolved => "resolved",
-        Closed => "closed",
-        Rejected => "rejected",
-        Duplicate => "duplicate",
-        Transferred => "transferred",
-        Reopened => "reopened",
-        Assigned => "assigned",
-        Reply => "reply",
-        Note => "note",
-        Rated => "rated",
+        Submitted = "submitted",
+        MeToo = "me_too",
+        Accepted = "accepted",
+        InProgress = "in_progress",
+        Resolved = "resolved",
+        Closed = "closed",
+        Rejected = "rejected",
+        Duplicate = "duplicate",
+        Transferred = "transferred",
+        Reopened = "reopened",
+        Assigned = "assigned",
+        Reply = "reply",
+        Note = "note",
+        Rated = "rated",
     }
 );
 
