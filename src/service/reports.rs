@@ -16,7 +16,8 @@ use crate::domain::report::{
     Action, Actor, Category, EventKind, LifecycleFacts, Note, ReportStatus, TransferTarget, auto_close_due, next_status,
 };
 use crate::domain::routing::{Bbox, RouteDecision, RouteReason};
-use crate::domain::sla::{Deadlines, check_rate};
+use crate::domain::sla::Deadlines;
+use crate::domain::throttle::SubmissionLimit;
 use crate::domain::time::Millis;
 use crate::domain::{DomainError, DomainResult};
 use crate::service::units::{self, RoutingCache};
@@ -116,8 +117,9 @@ pub async fn submit(
             return replay(&mut conn, city_id, &hash, recorded).await;
         }
     }
-    let recent = store::reports::submissions_since(db, &rider.account_id, now.plus_secs(-3600)).await?;
-    check_rate(&recent, state.limits.per_rider_per_hour, now)?;
+    let limit = SubmissionLimit { per_hour: state.limits.per_rider_per_hour };
+    let recent = store::reports::submissions_since(db, &rider.account_id, limit.window_start(now)).await?;
+    limit.check(&recent, now)?;
     let owned = store::media::find_owned(db, &rider.account_id, &sub.media_ids).await?;
     if let Some(missing) = sub.media_ids.iter().find(|id| !owned.iter().any(|m| &m.id == *id)) {
         return Err(DomainError::invalid("media_ids", format!("`{missing}` is not a photo you uploaded")));
@@ -271,8 +273,9 @@ pub async fn preview(
 /// A rider follows an open report instead of filing again (a "me too" without a new photo).
 pub async fn follow(state: &ReportsContext, rider: &Caller, id: &str, now: Millis) -> DomainResult<ReportRow> {
     let db = &state.db;
-    let recent = store::reports::submissions_since(db, &rider.account_id, now.plus_secs(-3600)).await?;
-    check_rate(&recent, state.limits.per_rider_per_hour, now)?;
+    let limit = SubmissionLimit { per_hour: state.limits.per_rider_per_hour };
+    let recent = store::reports::submissions_since(db, &rider.account_id, limit.window_start(now)).await?;
+    limit.check(&recent, now)?;
     let mut tx = db.begin_write().await?;
     let mut report = store::reports::get(&mut tx, &state.city.id, id).await?.ok_or(DomainError::NotFound("report"))?;
     if !report.status.is_open() {
