@@ -17,8 +17,9 @@ pub mod units;
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyPool, Executor};
+use sqlx::any::{AnyArguments, AnyConnectOptions, AnyPoolOptions};
+use sqlx::query::Query;
+use sqlx::{Any, AnyPool, AssertSqlSafe, Executor};
 
 use crate::domain::DomainError;
 
@@ -127,4 +128,24 @@ pub fn new_id() -> String {
 
 pub fn bool_to_int(b: bool) -> i32 {
     i32::from(b)
+}
+
+/// `$first, $first+1, …`: `count` placeholders for an `IN (…)` list, the portable way to read many
+/// rows by id in one statement (the `Any` driver binds no arrays, so `= ANY($1)` is out).
+pub fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+}
+
+/// A statement whose text was built at run time. Only `placeholders` lists may be spliced into
+/// it, never a value.
+pub fn dynamic(sql: String) -> Query<'static, Any, AnyArguments> {
+    sqlx::query(AssertSqlSafe(sql))
+}
+
+/// Binds each value in turn, after whatever the statement bound already.
+pub fn bind_all<'q>(mut query: Query<'q, Any, AnyArguments>, values: &[String]) -> Query<'q, Any, AnyArguments> {
+    for value in values {
+        query = query.bind(value);
+    }
+    query
 }
