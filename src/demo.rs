@@ -2,7 +2,7 @@
 
 use crate::domain::DomainResult;
 use crate::domain::geo::Gcj02;
-use crate::domain::identity::{Caller, NewPassword, Role, Username};
+use crate::domain::identity::{Caller, NewPassword, Rider, Role, Username};
 use crate::domain::places::PlaceDraft;
 use crate::domain::report::Category;
 use crate::domain::routing::Area;
@@ -139,13 +139,13 @@ async fn seed_reports(state: &AppState, offices: &[OfficeRow], market: &OfficeRo
     state.routing.reload(db, city_id).await?;
 
     let rider = store::accounts::upsert_rider(db, city_id, "demo:li", "li").await?;
-    let caller = Caller {
+    let rider = Rider::try_from(Caller {
         account_id: rider.id,
         city_id: city_id.clone(),
         role: Role::Rider,
         office_id: None,
         display_name: rider.display_name,
-    };
+    })?;
     let demo_reports = [
         (Category::TrafficSafety, "路口红绿灯不亮，电动车和汽车抢道", 30.2741, 120.1252),
         (Category::FoodSafety, "巷子里的无证后厨，油烟和垃圾直接倒进下水道", 30.2650, 120.1950),
@@ -158,7 +158,7 @@ async fn seed_reports(state: &AppState, offices: &[OfficeRow], market: &OfficeRo
             media_ids: Vec::new(),
             anonymous: false,
         };
-        service::reports::submit(&state.reports(), &caller, submission, None, Millis::now()).await?;
+        service::reports::submit(&state.reports(), &rider, submission, None, Millis::now()).await?;
     }
     Ok(())
 }

@@ -15,11 +15,15 @@
 /// );
 /// ```
 macro_rules! named_enum {
-    ($(#[$meta:meta])* $name:ident, $field:literal { $($variant:ident = $text:literal),+ $(,)? }) => {
+    (
+        $(#[$meta:meta])* $name:ident, $field:literal {
+            $($(#[$variant_meta:meta])* $variant:ident = $text:literal),+ $(,)?
+        }
+    ) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
         #[repr(u8)]
-        pub enum $name { $($variant),+ }
+        pub enum $name { $($(#[$variant_meta])* $variant),+ }
 
         impl $name {
             pub const ALL: &'static [$name] = &[$($name::$variant),+];
@@ -55,6 +59,7 @@ mod tests {
     named_enum!(
         /// A vocabulary for the tests.
         Colour, "colour" {
+            /// Variants may carry their own documentation.
             Red = "red",
             DarkBlue = "dark_blue",
         }

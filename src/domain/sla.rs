@@ -1,7 +1,7 @@
 //! Respond on receipt (接诉即办): deadlines set at routing, overdue flags, the three rates
 //! (三率) by which units are judged. "Now" is always a parameter.
 
-use super::report::{CategorySettings, ReportStatus};
+use super::report::{CategorySettings, ReportFacts, ReportStatus};
 use super::time::Millis;
 
 /// `next_deadline` of a report no unit has to act on any more (sorts after every real one).
@@ -47,6 +47,19 @@ pub struct SlaFacts {
     pub responded_at: Option<Millis>,
     pub resolved_at: Option<Millis>,
     pub rating: Option<u8>,
+}
+
+impl From<&ReportFacts> for SlaFacts {
+    fn from(f: &ReportFacts) -> Self {
+        SlaFacts {
+            status: f.status,
+            routed_at: f.routed_at,
+            respond_by: f.deadlines.respond_by,
+            responded_at: f.responded_at,
+            resolved_at: f.resolved_at,
+            rating: f.rating,
+        }
+    }
 }
 
 impl SlaFacts {
