@@ -460,9 +460,7 @@ pub async fn reporter_action(
     let category = ctx.category(report.category).await?;
     let step = Step::Act { action: &action, notes: &Notes::default(), category: &category };
     let t = transition(&report.facts, step, actor, now)?;
-    let mut tx = ctx.db.begin_write().await?;
-    commit_step(&mut tx, &mut report, t, actor, Some(&rider.account_id), now).await?;
-    tx.commit().await?;
+    commit_alone(&ctx.db, &mut report, t, actor, Some(&rider.account_id), now).await?;
     rider_report(ctx, rider, report).await
 }
 
@@ -477,9 +475,7 @@ pub async fn rate(
 ) -> DomainResult<RiderReport> {
     let (mut report, actor) = for_rider(ctx, rider, id).await?;
     let t = transition(&report.facts, Step::Rate { score, comment: comment.as_ref() }, actor, now)?;
-    let mut tx = ctx.db.begin_write().await?;
-    commit_step(&mut tx, &mut report, t, actor, Some(&rider.account_id), now).await?;
-    tx.commit().await?;
+    commit_alone(&ctx.db, &mut report, t, actor, Some(&rider.account_id), now).await?;
     rider_report(ctx, rider, report).await
 }
 
@@ -507,6 +503,21 @@ pub(crate) async fn commit_step(
     store::reports::insert_event(conn, &report.city_id, &event).await
 }
 
+/// `commit_step` for a step that writes nothing else, in a transaction of its own.
+pub(crate) async fn commit_alone(
+    db: &Db,
+    report: &mut ReportRow,
+    t: Transition,
+    actor: Actor,
+    actor_id: Option<&str>,
+    now: Millis,
+) -> DomainResult<()> {
+    let mut tx = db.begin_write().await?;
+    commit_step(&mut tx, report, t, actor, actor_id, now).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// Closes every report resolved 7 days ago or more and not reopened; returns how many.
 pub async fn close_due(db: &Db, now: Millis) -> DomainResult<usize> {
     let mut closed = 0;
@@ -522,15 +533,12 @@ pub async fn close_due(db: &Db, now: Millis) -> DomainResult<usize> {
         };
         let step = Step::Act { action: &Action::Close, notes: &Notes::default(), category };
         let t = transition(&report.facts, step, Actor::System, now)?;
-        let mut tx = db.begin_write().await?;
-        match commit_step(&mut tx, &mut report, t, Actor::System, None, now).await {
-            Ok(()) => {}
+        match commit_alone(db, &mut report, t, Actor::System, None, now).await {
+            Ok(()) => closed += 1,
             // Someone acted on it meanwhile: it is no longer this run's to close.
-            Err(DomainError::Conflict { code: CHANGED_MEANWHILE, .. }) => continue,
+            Err(DomainError::Conflict { code: CHANGED_MEANWHILE, .. }) => {}
             Err(e) => return Err(e),
         }
-        tx.commit().await?;
-        closed += 1;
     }
     Ok(closed)
 }

@@ -5,7 +5,7 @@
 
 use chrono_tz::Tz;
 
-use super::reports::{Entry, ReportView, ReportsContext, Units, commit_step, views, with_timeline};
+use super::reports::{Entry, ReportView, ReportsContext, Units, commit_alone, commit_step, views, with_timeline};
 use crate::domain::identity::{Role, Staff};
 use crate::domain::notify::{ReportProgress, status_phrase};
 use crate::domain::report::{
@@ -263,9 +263,7 @@ pub async fn annotate(
 ) -> DomainResult<StaffReport> {
     let mut report = for_staff(ctx, staff, id).await?;
     let t = transition(&report.facts, Step::Annotate(&notes), Actor::Staff, now)?;
-    let mut tx = ctx.db.begin_write().await?;
-    commit_step(&mut tx, &mut report, t, Actor::Staff, Some(&staff.account_id), now).await?;
-    tx.commit().await?;
+    commit_alone(&ctx.db, &mut report, t, Actor::Staff, Some(&staff.account_id), now).await?;
     staff_report(ctx, report, now).await
 }
 
@@ -282,9 +280,7 @@ pub async fn assign(
         return Err(DomainError::invalid("assignee_id", "not an active clerk of this report's unit"));
     }
     let t = transition(&report.facts, Step::Assign { assignee_id }, Actor::Staff, now)?;
-    let mut tx = ctx.db.begin_write().await?;
-    commit_step(&mut tx, &mut report, t, Actor::Staff, Some(&staff.account_id), now).await?;
-    tx.commit().await?;
+    commit_alone(&ctx.db, &mut report, t, Actor::Staff, Some(&staff.account_id), now).await?;
     staff_report(ctx, report, now).await
 }
 

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{Db, bind_all, dynamic, is_unique_violation, new_id, placeholders};
+use super::{Db, fetch_in, is_unique_violation, new_id};
 use crate::domain::identity::{Role, Username};
 use crate::domain::time::Millis;
 use crate::domain::{DomainError, DomainResult};
@@ -150,10 +150,6 @@ pub async fn wechat_openid(db: &Db, account_id: &str) -> DomainResult<Option<Str
 
 /// The display names of the accounts among `ids`, by id; one statement for them all.
 pub async fn display_names(db: &Db, ids: &[String]) -> DomainResult<HashMap<String, String>> {
-    if ids.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let sql = format!("SELECT id, display_name FROM accounts WHERE id IN ({})", placeholders(1, ids.len()));
-    let rows = bind_all(dynamic(sql), ids).fetch_all(&db.pool).await?;
+    let rows = fetch_in(db, "SELECT id, display_name FROM accounts WHERE id IN ({ids})", &[], ids).await?;
     rows.iter().map(|r| Ok((r.try_get("id")?, r.try_get("display_name")?))).collect()
 }

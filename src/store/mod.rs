@@ -17,9 +17,8 @@ pub mod units;
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::any::{AnyArguments, AnyConnectOptions, AnyPoolOptions};
-use sqlx::query::Query;
-use sqlx::{Any, AnyPool, AssertSqlSafe, Executor};
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, AssertSqlSafe, Executor};
 
 use crate::domain::DomainError;
 
@@ -130,22 +129,24 @@ pub fn bool_to_int(b: bool) -> i32 {
     i32::from(b)
 }
 
-/// `$first, $first+1, …`: `count` placeholders for an `IN (…)` list, the portable way to read many
-/// rows by id in one statement (the `Any` driver binds no arrays, so `= ANY($1)` is out).
-pub fn placeholders(first: usize, count: usize) -> String {
-    (first..first + count).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
-}
-
-/// A statement whose text was built at run time. Only `placeholders` lists may be spliced into
-/// it, never a value.
-pub fn dynamic(sql: String) -> Query<'static, Any, AnyArguments> {
-    sqlx::query(AssertSqlSafe(sql))
-}
-
-/// Binds each value in turn, after whatever the statement bound already.
-pub fn bind_all<'q>(mut query: Query<'q, Any, AnyArguments>, values: &[String]) -> Query<'q, Any, AnyArguments> {
-    for value in values {
+/// The rows of `sql` for many ids in one statement: `{ids}` in `sql` becomes an `IN` list of
+/// numbered placeholders after the `leading` ones (`$1`…), the portable way to read many rows by
+/// id (the `Any` driver binds no arrays, so `= ANY($1)` is out). No ids, no statement.
+pub async fn fetch_in(
+    db: &Db,
+    sql: &'static str,
+    leading: &[&str],
+    ids: &[String],
+) -> Result<Vec<AnyRow>, sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let first = leading.len() + 1;
+    let list = (first..first + ids.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
+    // Only placeholders are spliced into the text, never a value.
+    let mut query = sqlx::query(AssertSqlSafe(sql.replace("{ids}", &list)));
+    for value in leading.iter().copied().chain(ids.iter().map(String::as_str)) {
         query = query.bind(value);
     }
-    query
+    query.fetch_all(&db.pool).await
 }

@@ -2,7 +2,7 @@
 
 use sqlx::Row;
 
-use super::{Db, bind_all, dynamic, new_id, placeholders};
+use super::{Db, fetch_in, new_id};
 use crate::domain::DomainResult;
 use crate::domain::time::Millis;
 
@@ -71,11 +71,7 @@ pub async fn get(db: &Db, city_id: &str, id: &str) -> DomainResult<Option<Office
 
 /// The offices of a city among `ids`, in no particular order; one statement for them all.
 pub async fn get_many(db: &Db, city_id: &str, ids: &[String]) -> DomainResult<Vec<OfficeRow>> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let sql = format!("{}WHERE city_id = $1 AND id IN ({})", select_offices!(""), placeholders(2, ids.len()));
-    let rows = bind_all(dynamic(sql).bind(city_id), ids).fetch_all(&db.pool).await?;
+    let rows = fetch_in(db, select_offices!("WHERE city_id = $1 AND id IN ({ids})"), &[city_id], ids).await?;
     rows.iter().map(from_row).collect()
 }
 

@@ -2,10 +2,11 @@
 
 use std::collections::HashMap;
 
-use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, Row};
+use sqlx::any::{AnyArguments, AnyRow};
+use sqlx::query::Query;
+use sqlx::{Any, AnyConnection, Row};
 
-use super::{Db, bind_all, bool_to_int, dynamic, new_id, placeholders};
+use super::{Db, bool_to_int, fetch_in, new_id};
 use crate::domain::geo::Gcj02;
 use crate::domain::report::{Actor, Category, EventKind, ReportFacts, ReportStatus};
 use crate::domain::routing::{Bbox, RouteReason};
@@ -85,9 +86,31 @@ fn from_row(r: &AnyRow) -> DomainResult<ReportRow> {
     })
 }
 
-pub async fn insert(conn: &mut AnyConnection, r: &ReportRow) -> DomainResult<()> {
+/// Binds the columns a report's lifecycle and routing change, in the order `insert` and `save`
+/// both list them.
+fn bind_changing<'q>(query: Query<'q, Any, AnyArguments>, r: &ReportRow) -> Query<'q, Any, AnyArguments> {
     let f = &r.facts;
-    sqlx::query(
+    query
+        .bind(f.status.as_str())
+        .bind(&r.office_id)
+        .bind(r.route_reason.as_str())
+        .bind(&f.assignee_id)
+        .bind(&f.duplicate_of)
+        .bind(f.priority)
+        .bind(f.routed_at.0)
+        .bind(f.deadlines.respond_by.0)
+        .bind(f.deadlines.resolve_by.0)
+        .bind(f.next_deadline.0)
+        .bind(f.responded_at.map(|m| m.0))
+        .bind(f.resolved_at.map(|m| m.0))
+        .bind(f.closed_at.map(|m| m.0))
+        .bind(f.rating.map(i32::from))
+        .bind(&f.rating_comment)
+        .bind(f.rated_at.map(|m| m.0))
+}
+
+pub async fn insert(conn: &mut AnyConnection, r: &ReportRow) -> DomainResult<()> {
+    let query = sqlx::query(
         "INSERT INTO reports (id, city_id, reporter_id, category, description, lat, lng, anonymous, status, office_id, \
          route_reason, assignee_id, duplicate_of, priority, routed_at, respond_by, resolve_by, next_deadline, \
          responded_at, resolved_at, closed_at, rating, rating_comment, rated_at, version, created_at, updated_at) \
@@ -101,62 +124,21 @@ pub async fn insert(conn: &mut AnyConnection, r: &ReportRow) -> DomainResult<()>
     .bind(&r.description)
     .bind(r.location.lat())
     .bind(r.location.lng())
-    .bind(bool_to_int(r.anonymous))
-    .bind(f.status.as_str())
-    .bind(&r.office_id)
-    .bind(r.route_reason.as_str())
-    .bind(&f.assignee_id)
-    .bind(&f.duplicate_of)
-    .bind(f.priority)
-    .bind(f.routed_at.0)
-    .bind(f.deadlines.respond_by.0)
-    .bind(f.deadlines.resolve_by.0)
-    .bind(f.next_deadline.0)
-    .bind(f.responded_at.map(|m| m.0))
-    .bind(f.resolved_at.map(|m| m.0))
-    .bind(f.closed_at.map(|m| m.0))
-    .bind(f.rating.map(i32::from))
-    .bind(&f.rating_comment)
-    .bind(f.rated_at.map(|m| m.0))
-    .bind(r.version)
-    .bind(r.created_at.0)
-    .bind(r.updated_at.0)
-    .execute(&mut *conn)
-    .await?;
+    .bind(bool_to_int(r.anonymous));
+    bind_changing(query, r).bind(r.version).bind(r.created_at.0).bind(r.updated_at.0).execute(&mut *conn).await?;
     Ok(())
 }
 
 /// Writes every changing column of `r` if the stored version is still `r.version`, and bumps it.
 /// False when someone else changed the report in between.
 pub async fn save(conn: &mut AnyConnection, r: &ReportRow) -> DomainResult<bool> {
-    let f = &r.facts;
-    let done = sqlx::query(
+    let query = sqlx::query(
         "UPDATE reports SET status = $1, office_id = $2, route_reason = $3, assignee_id = $4, duplicate_of = $5, \
          priority = $6, routed_at = $7, respond_by = $8, resolve_by = $9, next_deadline = $10, responded_at = $11, \
          resolved_at = $12, closed_at = $13, rating = $14, rating_comment = $15, rated_at = $16, updated_at = $17, \
          version = version + 1 WHERE id = $18 AND version = $19",
-    )
-    .bind(f.status.as_str())
-    .bind(&r.office_id)
-    .bind(r.route_reason.as_str())
-    .bind(&f.assignee_id)
-    .bind(&f.duplicate_of)
-    .bind(f.priority)
-    .bind(f.routed_at.0)
-    .bind(f.deadlines.respond_by.0)
-    .bind(f.deadlines.resolve_by.0)
-    .bind(f.next_deadline.0)
-    .bind(f.responded_at.map(|m| m.0))
-    .bind(f.resolved_at.map(|m| m.0))
-    .bind(f.closed_at.map(|m| m.0))
-    .bind(f.rating.map(i32::from))
-    .bind(&f.rating_comment)
-    .bind(f.rated_at.map(|m| m.0))
-    .bind(r.updated_at.0)
-    .bind(&r.id)
-    .bind(r.version)
-    .execute(&mut *conn)
-    .await?;
+    );
+    let done = bind_changing(query, r).bind(r.updated_at.0).bind(&r.id).bind(r.version).execute(&mut *conn).await?;
     Ok(done.rows_affected() == 1)
 }
 
@@ -171,11 +153,7 @@ pub async fn get(conn: &mut AnyConnection, city_id: &str, id: &str) -> DomainRes
 
 /// The reports of the city among `ids`, in no particular order; one statement for them all.
 pub async fn get_many(db: &Db, city_id: &str, ids: &[String]) -> DomainResult<Vec<ReportRow>> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let sql = format!("{}WHERE r.city_id = $1 AND r.id IN ({})", select_reports!(""), placeholders(2, ids.len()));
-    let rows = bind_all(dynamic(sql).bind(city_id), ids).fetch_all(&db.pool).await?;
+    let rows = fetch_in(db, select_reports!("WHERE r.city_id = $1 AND r.id IN ({ids})"), &[city_id], ids).await?;
     rows.iter().map(from_row).collect()
 }
 
@@ -299,17 +277,10 @@ pub async fn events(db: &Db, report_id: &str) -> DomainResult<Vec<EventRow>> {
 /// The latest public note of each of these reports' public timelines, by report id; one
 /// statement for them all.
 pub async fn latest_public_notes(db: &Db, report_ids: &[String]) -> DomainResult<HashMap<String, String>> {
-    if report_ids.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let sql = format!(
-        "SELECT report_id, public_note FROM report_events WHERE report_id IN ({}) AND public = 1 \
-         AND public_note IS NOT NULL ORDER BY report_id, at, id",
-        placeholders(1, report_ids.len())
-    );
-    let rows = bind_all(dynamic(sql), report_ids).fetch_all(&db.pool).await?;
+    let sql = "SELECT report_id, public_note FROM report_events WHERE report_id IN ({ids}) AND public = 1 \
+               AND public_note IS NOT NULL ORDER BY report_id, at, id";
     let mut latest = HashMap::new();
-    for r in &rows {
+    for r in &fetch_in(db, sql, &[], report_ids).await? {
         latest.insert(r.try_get("report_id")?, r.try_get("public_note")?);
     }
     Ok(latest)
@@ -351,16 +322,10 @@ pub async fn attach_media(
 /// The photos of each of these reports, in the order they were added, by report id; one statement
 /// for them all.
 pub async fn media_ids(db: &Db, report_ids: &[String]) -> DomainResult<HashMap<String, Vec<String>>> {
-    if report_ids.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let sql = format!(
-        "SELECT report_id, media_id FROM report_media WHERE report_id IN ({}) ORDER BY report_id, added_at, media_id",
-        placeholders(1, report_ids.len())
-    );
-    let rows = bind_all(dynamic(sql), report_ids).fetch_all(&db.pool).await?;
+    let sql = "SELECT report_id, media_id FROM report_media WHERE report_id IN ({ids}) \
+               ORDER BY report_id, added_at, media_id";
     let mut by_report: HashMap<String, Vec<String>> = HashMap::new();
-    for r in &rows {
+    for r in &fetch_in(db, sql, &[], report_ids).await? {
         by_report.entry(r.try_get("report_id")?).or_default().push(r.try_get("media_id")?);
     }
     Ok(by_report)

@@ -778,19 +778,19 @@ async fn a_page_of_reports_names_each_ones_unit_photos_and_reporter() {
     let li_photo = add_media(app, &li_id).await;
     let li_second = add_media(app, &li_id).await;
     let zhao_photo = add_media(app, &zhao_id).await;
-    let with = |mut body: Value, photos: &[String], anonymous: bool| {
-        body["media_ids"] = json!(photos);
+    let with = |mut body: Value, photos: Value, anonymous: bool| {
+        body["media_ids"] = photos;
         body["anonymous"] = json!(anonymous);
         body
     };
     // West band, two photos; middle band, one; east band, anonymous; the market regulator's.
-    let west = file_ok(app, &wang, with(report_at("road_damage", 30.27, 120.12), &wang_photos, false)).await;
-    let middle = file_ok(app, &li, with(report_at("environment", 30.27, 120.16), &[li_photo.clone()], false)).await;
-    let east = file_ok(app, &zhao, with(report_at("other", 30.27, 120.20), &[zhao_photo.clone()], true)).await;
+    let west = file_ok(app, &wang, with(report_at("road_damage", 30.27, 120.12), json!(wang_photos), false)).await;
+    let middle = file_ok(app, &li, with(report_at("environment", 30.27, 120.16), json!([li_photo]), false)).await;
+    let east = file_ok(app, &zhao, with(report_at("other", 30.27, 120.20), json!([zhao_photo]), true)).await;
     let food = file_ok(app, &wang, report_at("food_safety", 30.28, 120.16)).await;
     // Li says "me too" at the west report with a photo of his own.
     let (status, joined) =
-        file(app, &li, with(report_at("road_damage", 30.27002, 120.12), &[li_second.clone()], false)).await;
+        file(app, &li, with(report_at("road_damage", 30.27002, 120.12), json!([li_second]), false)).await;
     assert_eq!((status, joined["report"]["id"].as_str()), (StatusCode::OK, Some(west.as_str())), "{joined}");
     let west_photos: Vec<String> = wang_photos.iter().cloned().chain([li_second.clone()]).collect();
 
@@ -832,7 +832,7 @@ async fn a_page_of_reports_names_each_ones_unit_photos_and_reporter() {
     assert_eq!(paged, ids(&queue));
     // A clerk's queue: their unit's report only, the same view of it.
     let (_, own) = app.get("/api/v1/triage/reports", Some(&c.clerks[1])).await;
-    assert_eq!(ids(&own), [middle.clone()]);
+    assert_eq!(ids(&own), std::slice::from_ref(&middle));
     assert_eq!(own["items"][0], *item(&queue, &middle));
 
     // Li's own list: the report he filed and the one he joined, newest first, each with its
