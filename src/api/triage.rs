@@ -207,8 +207,9 @@ pub enum CsvReply {
 }
 
 /// Filed at or after `from`, before `to`.
-fn filed(from: Option<DateTime<Utc>>, to: Option<DateTime<Utc>>) -> Result<FiledRange, DomainError> {
-    FiledRange::parse(from.map(|d| Millis::from_datetime(&d)), to.map(|d| Millis::from_datetime(&d)))
+fn filed(from: Option<DateTime<Utc>>, to: Option<DateTime<Utc>>) -> FiledRange {
+    let millis = |d: Option<DateTime<Utc>>| d.map(|d| Millis::from_datetime(&d));
+    FiledRange { from: millis(from), to: millis(to) }
 }
 
 fn parse_queue_cursor(after: Option<String>) -> Result<Option<(Millis, String)>, DomainError> {
@@ -255,7 +256,7 @@ impl TriageApi {
             status: status.0.map(Into::into),
             category: category.0.map(Into::into),
             overdue: overdue.0.unwrap_or(false),
-            filed: filed(from.0, to.0)?,
+            filed: filed(from.0, to.0),
         };
         let page = PageRequest::parse(limit.0, cursor.0)?;
         let after = parse_queue_cursor(page.after.clone())?;
@@ -334,7 +335,7 @@ impl TriageApi {
         /// Filed before (RFC 3339).
         to: Query<Option<DateTime<Utc>>>,
     ) -> ApiResult<Json<MetricsView>> {
-        let range = filed(from.0, to.0)?;
+        let range = filed(from.0, to.0);
         let (office_id, r) = service::metrics(&state.reports(), &staff, office_id.0, range).await?;
         Ok(Json(MetricsView {
             office_id,
@@ -365,7 +366,7 @@ impl TriageApi {
         /// Filed before (RFC 3339).
         to: Query<Option<DateTime<Utc>>>,
     ) -> ApiResult<CsvReply> {
-        let csv = service::export_csv(&state.reports(), &staff, office_id.0, filed(from.0, to.0)?).await?;
+        let csv = service::export_csv(&state.reports(), &staff, office_id.0, filed(from.0, to.0)).await?;
         Ok(CsvReply::Csv(PlainText(csv), "attachment; filename=\"reports.csv\"".to_string()))
     }
 }

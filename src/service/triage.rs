@@ -51,7 +51,7 @@ async fn for_staff(ctx: &ReportsContext, staff: &Staff, id: &str) -> DomainResul
     }
 }
 
-/// Filed at or after `from`, before `to`; `to` must come after `from`.
+/// Filed at or after `from`, before `to`.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct FiledRange {
     pub from: Option<Millis>,
@@ -59,13 +59,15 @@ pub struct FiledRange {
 }
 
 impl FiledRange {
-    pub fn parse(from: Option<Millis>, to: Option<Millis>) -> DomainResult<FiledRange> {
-        if let (Some(f), Some(t)) = (from, to)
+    /// The range, if `to` comes after `from`. Checked once the caller's scope is known, so
+    /// someone who may not triage hears that first.
+    fn checked(self) -> DomainResult<FiledRange> {
+        if let (Some(f), Some(t)) = (self.from, self.to)
             && f >= t
         {
             return Err(DomainError::invalid("to", "must be after from"));
         }
-        Ok(FiledRange { from, to })
+        Ok(self)
     }
 }
 
@@ -109,14 +111,16 @@ pub async fn queue(
     limit: u32,
     now: Millis,
 ) -> DomainResult<Vec<TriageView>> {
+    let office_id = scope_for(staff, filter.office_id)?;
+    let filed = filter.filed.checked()?;
     let filter = ReportFilter {
         city_id: ctx.city.id.clone(),
-        office_id: scope_for(staff, filter.office_id)?,
+        office_id,
         status: filter.status,
         category: filter.category,
         deadline_before: filter.overdue.then_some(now),
-        from: filter.filed.from,
-        to: filter.filed.to,
+        from: filed.from,
+        to: filed.to,
     };
     let rows = store::reports::queue(&ctx.db, &filter, after, limit).await?;
     let units = Units::load(&ctx.db, &ctx.city.id, rows.iter().map(|r| r.office_id.as_str())).await?;
@@ -293,6 +297,7 @@ async fn in_scope(
     filed: FiledRange,
 ) -> DomainResult<(Option<String>, Vec<ReportRow>)> {
     let office_id = scope_for(staff, office_id)?;
+    let filed = filed.checked()?;
     let filter = ReportFilter {
         city_id: ctx.city.id.clone(),
         office_id: office_id.clone(),
