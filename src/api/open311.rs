@@ -15,27 +15,23 @@
 //!   it and the same rate limit, "me too" merging and routing apply. A report that joined an open
 //!   one nearby returns that report's id with a `service_notice` saying so.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
 use poem::http::StatusCode;
 use poem::web::{Data, Form, Json, Path, Query};
 use poem::{IntoResponse, Response, Route, get, handler};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::reports::UnitNames;
 use super::security::authenticate;
 use crate::domain::geo::{CoordSystem, Gcj02};
-use crate::domain::report::{Category, CategorySettings, parse_description};
+use crate::domain::identity::Rider;
+use crate::domain::report::{Category, parse_description};
 use crate::domain::time::Millis;
 use crate::domain::{DomainError, DomainResult};
-use crate::service::reports::{self as service, Outcome, Submission};
+use crate::service::open311::{self as service, PublicRequest, RequestQuery};
+use crate::service::reports::{self, Outcome, Submission};
 use crate::state::AppState;
-use crate::store::reports::{ReportFilter, ReportRow};
-use crate::store::{self};
-
-/// The most requests one `GET /requests.json` returns.
-pub const MAX_REQUESTS: u32 = 200;
-const DEFAULT_WINDOW_DAYS: i64 = 90;
 
 /// The facade's routes, nested at `/open311/v2`.
 pub fn routes() -> Route {
@@ -85,7 +81,7 @@ struct Service {
 
 #[handler]
 async fn services(state: Data<&AppState>) -> Response {
-    match store::categories::all(&state.db, &state.city.id).await {
+    match reports::categories(&state.reports()).await {
         Ok(all) => Json(
             all.into_iter()
                 .map(|c| Service {
@@ -126,33 +122,23 @@ struct ServiceRequest {
     media_url: Option<String>,
 }
 
-/// What rendering needs besides the reports: category and unit names, read once per answer.
-struct Names {
-    categories: Vec<CategorySettings>,
-    units: UnitNames,
-}
-
-fn to_open311(state: &AppState, names: &Names, r: &ReportRow, status_notes: Option<String>) -> ServiceRequest {
-    let service_name = names
-        .categories
-        .iter()
-        .find(|c| c.category == r.category)
-        .map(|c| c.name.clone())
-        .unwrap_or_else(|| r.category.defaults().name);
-    let time = |m: Millis| m.in_zone(state.city.tz).to_rfc3339();
+fn to_open311(tz: Tz, p: PublicRequest) -> ServiceRequest {
+    let r = p.report;
+    let time = |m: Millis| m.in_zone(tz).to_rfc3339();
     let (lat, long) = r.location.in_system(CoordSystem::Wgs84);
+    let open = r.facts.status.is_open();
     ServiceRequest {
-        service_request_id: r.id.clone(),
-        status: if r.status.is_open() { "open" } else { "closed" },
-        status_notes,
-        service_name,
+        service_request_id: r.id,
+        status: if open { "open" } else { "closed" },
+        status_notes: p.status_notes,
+        service_name: p.service_name,
         service_code: r.category.as_str(),
-        description: r.description.clone(),
-        agency_responsible: names.units.get(&r.office_id).name,
+        description: r.description,
+        agency_responsible: p.agency_responsible,
         service_notice: None,
         requested_datetime: time(r.created_at),
         updated_datetime: time(r.updated_at),
-        expected_datetime: r.status.is_open().then(|| time(r.deadlines.resolve_by)),
+        expected_datetime: open.then(|| time(r.facts.deadlines.resolve_by)),
         address: String::new(),
         address_id: None,
         zipcode: None,
@@ -162,24 +148,9 @@ fn to_open311(state: &AppState, names: &Names, r: &ReportRow, status_notes: Opti
     }
 }
 
-async fn render_all(state: &AppState, rows: &[ReportRow]) -> DomainResult<Vec<ServiceRequest>> {
-    let names = Names {
-        categories: store::categories::all(&state.db, &state.city.id).await?,
-        units: UnitNames::load(&state.db, &state.city.id, rows.iter().map(|r| r.office_id.clone()).collect()).await?,
-    };
-    let mut out = Vec::with_capacity(rows.len());
-    for r in rows {
-        // The latest public note is the request's status notes.
-        let events = store::reports::events(&state.db, &r.id).await?;
-        let notes = events.into_iter().rev().filter(|e| e.public).find_map(|e| e.public_note);
-        out.push(to_open311(state, &names, r, notes));
-    }
-    Ok(out)
-}
-
-async fn render(state: &AppState, rows: &[ReportRow]) -> Response {
-    match render_all(state, rows).await {
-        Ok(out) => Json(out).into_response(),
+fn render(state: &AppState, found: DomainResult<Vec<PublicRequest>>) -> Response {
+    match found {
+        Ok(all) => Json(all.into_iter().map(|p| to_open311(state.city.tz, p)).collect::<Vec<_>>()).into_response(),
         Err(e) => domain_error(e),
     }
 }
@@ -206,56 +177,36 @@ fn parse_date(field: &'static str, raw: Option<&str>) -> DomainResult<Option<Dat
 #[handler]
 async fn list_requests(state: Data<&AppState>, query: poem::Result<Query<ListQuery>>) -> Response {
     let Ok(Query(q)) = query else { return error(StatusCode::BAD_REQUEST, "malformed query") };
-    if let Some(ids) = q.service_request_id.as_deref().filter(|s| !s.is_empty()) {
-        let mut rows = Vec::new();
-        for id in ids.split(',').map(str::trim).filter(|s| !s.is_empty()).take(MAX_REQUESTS as usize) {
-            match find(&state, id).await {
-                Ok(Some(r)) => rows.push(r),
-                Ok(None) => {}
-                Err(e) => return domain_error(e),
-            }
-        }
-        return render(&state, &rows).await;
-    }
-    let category = match q.service_code.as_deref().filter(|s| !s.is_empty()).map(str::parse::<Category>).transpose() {
-        Ok(c) => c,
-        Err(_) => return error(StatusCode::BAD_REQUEST, "unknown service_code"),
-    };
-    let open = match q.status.as_deref() {
-        None | Some("") => None,
-        Some("open") => Some(true),
-        Some("closed") => Some(false),
-        Some(_) => return error(StatusCode::BAD_REQUEST, "status is open or closed"),
-    };
-    let (start, end) =
-        match (parse_date("start_date", q.start_date.as_deref()), parse_date("end_date", q.end_date.as_deref())) {
-            (Ok(s), Ok(e)) => (s, e),
-            (Err(e), _) | (_, Err(e)) => return domain_error(e),
+    let query = if let Some(ids) = q.service_request_id.as_deref().filter(|s| !s.is_empty()) {
+        RequestQuery::Ids(ids.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect())
+    } else {
+        let category = match q.service_code.as_deref().filter(|s| !s.is_empty()).map(str::parse::<Category>).transpose()
+        {
+            Ok(c) => c,
+            Err(_) => return error(StatusCode::BAD_REQUEST, "unknown service_code"),
         };
-    let start = start.unwrap_or_else(|| end.unwrap_or_else(Utc::now) - Duration::days(DEFAULT_WINDOW_DAYS));
-    let filter = ReportFilter {
-        city_id: state.city.id.clone(),
-        category,
-        from: Some(Millis::from_datetime(&start)),
-        to: end.map(|e| Millis::from_datetime(&e)),
-        ..Default::default()
+        let open = match q.status.as_deref() {
+            None | Some("") => None,
+            Some("open") => Some(true),
+            Some("closed") => Some(false),
+            Some(_) => return error(StatusCode::BAD_REQUEST, "status is open or closed"),
+        };
+        let (start, end) =
+            match (parse_date("start_date", q.start_date.as_deref()), parse_date("end_date", q.end_date.as_deref())) {
+                (Ok(s), Ok(e)) => (s, e),
+                (Err(e), _) | (_, Err(e)) => return domain_error(e),
+            };
+        let millis = |d: Option<DateTime<Utc>>| d.map(|d| Millis::from_datetime(&d));
+        RequestQuery::Latest { category, open, start: millis(start), end: millis(end) }
     };
-    match store::reports::latest(&state.db, &filter, open, MAX_REQUESTS).await {
-        Ok(rows) => render(&state, &rows).await,
-        Err(e) => domain_error(e),
-    }
-}
-
-async fn find(state: &AppState, id: &str) -> DomainResult<Option<ReportRow>> {
-    let mut conn = state.db.pool.acquire().await?;
-    store::reports::get(&mut conn, &state.city.id, id).await
+    render(&state, service::requests(&state.reports(), query, Millis::now()).await)
 }
 
 #[handler]
 async fn one_request(state: Data<&AppState>, Path(id): Path<String>) -> Response {
     let Some(id) = id.strip_suffix(".json") else { return error(StatusCode::NOT_FOUND, "use /requests/{id}.json") };
-    match find(&state, id).await {
-        Ok(Some(r)) => render(&state, &[r]).await,
+    match service::request(&state.reports(), id, Millis::now()).await {
+        Ok(Some(found)) => render(&state, Ok(vec![found])),
         Ok(None) => error(StatusCode::NOT_FOUND, "no such service request"),
         Err(e) => domain_error(e),
     }
@@ -282,9 +233,9 @@ async fn post_request(state: Data<&AppState>, form: poem::Result<Form<PostForm>>
         Ok(session) => session.caller,
         Err(_) => return error(StatusCode::UNAUTHORIZED, "api_key is not a valid session token"),
     };
-    if caller.require_rider().is_err() {
+    let Ok(rider) = Rider::try_from(caller) else {
         return error(StatusCode::FORBIDDEN, "only riders file service requests");
-    }
+    };
     let Some(category) = f.service_code.as_deref().and_then(|c| c.parse::<Category>().ok()) else {
         return error(StatusCode::BAD_REQUEST, "service_code is missing or unknown (see services.json)");
     };
@@ -305,7 +256,7 @@ async fn post_request(state: Data<&AppState>, form: poem::Result<Form<PostForm>>
         }
         (Err(e), _) | (_, Err(e)) => return domain_error(e),
     };
-    match service::submit(&state.reports(), &caller, submission, None, Millis::now()).await {
+    match reports::submit(&state.reports(), &rider, submission, None, Millis::now()).await {
         Ok((outcome, report)) => {
             let notice = match outcome {
                 Outcome::Created => "已受理，已派送至负责单位",

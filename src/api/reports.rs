@@ -2,8 +2,6 @@
 //! submitting, following, the rider's own reports with their public timeline, reopening, rating,
 //! and open reports near a point for the public map (never with a reporter's identity).
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, Utc};
 use poem::web::Data;
 use poem_openapi::param::{Header, Path, Query};
@@ -14,19 +12,17 @@ use super::ApiTags;
 use super::dto::mirror_enum;
 pub use super::dto::{CoordDto, coord_of};
 use super::error::ApiResult;
-use super::paging::PageRequest;
-use super::security::BearerAuth;
-use crate::domain::DomainResult;
+use super::paging::{Page, PageRequest};
+use super::security::{BearerAuth, RiderAuth};
 use crate::domain::geo::{CoordSystem, Gcj02};
 use crate::domain::report::{
-    Action, Category, CategorySettings, Note, ReportStatus, Urgency, parse_description, parse_media_ids, parse_rating,
+    Action, Actor, Category, CategorySettings, EventKind, Note, ReportStatus, Urgency, parse_description,
+    parse_media_ids, parse_rating,
 };
 use crate::domain::routing::{RouteReason, UnitKind};
 use crate::domain::time::Millis;
-use crate::service::reports::{self as service, Outcome, Submission};
+use crate::service::reports::{self as service, Entry, Nearby, Outcome, ReportView, RiderReport, Submission};
 use crate::state::AppState;
-use crate::store::reports::{EventRow, ReportRow};
-use crate::store::{self, Db};
 
 mirror_enum!(
     /// What a report is about.
@@ -53,6 +49,18 @@ mirror_enum!(
 mirror_enum!(
     /// A unit: street office, department, or the city's fallback queue.
     UnitKindDto = UnitKind { StreetOffice, Department, Fallback }
+);
+mirror_enum!(
+    /// A timeline entry: a status the report reached (submitted … reopened), or `me_too`,
+    /// `assigned`, `reply`, `note`, `rated`.
+    EventKindDto = EventKind {
+        Submitted, MeToo, Accepted, InProgress, Resolved, Closed, Rejected, Duplicate, Transferred, Reopened,
+        Assigned, Reply, Note, Rated,
+    }
+);
+mirror_enum!(
+    /// Who acted, as a role: `staff`, the `reporter`, another `rider` (a "me too"), or the `system`.
+    ActorDto = Actor { Staff, Reporter, Rider, System }
 );
 
 /// A point in the system the client asked for.
@@ -104,28 +112,9 @@ pub struct UnitRef {
     pub kind: UnitKindDto,
 }
 
-/// Units by id, for views that name them.
-pub struct UnitNames(HashMap<String, UnitRef>);
-
-impl UnitNames {
-    pub async fn load(db: &Db, city_id: &str, mut ids: Vec<String>) -> DomainResult<UnitNames> {
-        ids.sort();
-        ids.dedup();
-        let mut map = HashMap::new();
-        for id in ids {
-            if let Some(o) = store::units::get(db, city_id, &id).await? {
-                map.insert(id, UnitRef { id: o.id, name: o.name, kind: o.kind.into() });
-            }
-        }
-        Ok(UnitNames(map))
-    }
-
-    pub fn get(&self, id: &str) -> UnitRef {
-        self.0.get(id).cloned().unwrap_or_else(|| UnitRef {
-            id: id.to_string(),
-            name: String::new(),
-            kind: UnitKindDto::Fallback,
-        })
+impl From<service::UnitRef> for UnitRef {
+    fn from(u: service::UnitRef) -> Self {
+        UnitRef { id: u.id, name: u.name, kind: u.kind.into() }
     }
 }
 
@@ -153,31 +142,30 @@ pub struct ReportSummary {
     pub rating_comment: Option<String>,
 }
 
-pub async fn summary(
-    state: &AppState,
-    r: &ReportRow,
-    units: &UnitNames,
-    system: CoordSystem,
-) -> DomainResult<ReportSummary> {
-    Ok(ReportSummary {
-        id: r.id.clone(),
-        category: r.category.into(),
-        description: r.description.clone(),
-        location: Location::of(r.location, system),
-        status: r.status.into(),
-        unit: units.get(&r.office_id),
-        priority: r.priority,
-        anonymous: r.anonymous,
-        media_ids: store::reports::media_ids(&state.db, &r.id).await?,
-        created_at: r.created_at.to_utc(),
-        updated_at: r.updated_at.to_utc(),
-        respond_by: r.deadlines.respond_by.to_utc(),
-        resolve_by: r.deadlines.resolve_by.to_utc(),
-        resolved_at: r.resolved_at.map(Millis::to_utc),
-        closed_at: r.closed_at.map(Millis::to_utc),
-        rating: r.rating,
-        rating_comment: r.rating_comment.clone(),
-    })
+impl ReportSummary {
+    pub fn of(v: ReportView, system: CoordSystem) -> Self {
+        let r = v.report;
+        let f = r.facts;
+        ReportSummary {
+            id: r.id,
+            category: r.category.into(),
+            description: r.description,
+            location: Location::of(r.location, system),
+            status: f.status.into(),
+            unit: v.unit.into(),
+            priority: f.priority,
+            anonymous: r.anonymous,
+            media_ids: v.media_ids,
+            created_at: r.created_at.to_utc(),
+            updated_at: r.updated_at.to_utc(),
+            respond_by: f.deadlines.respond_by.to_utc(),
+            resolve_by: f.deadlines.resolve_by.to_utc(),
+            resolved_at: f.resolved_at.map(Millis::to_utc),
+            closed_at: f.closed_at.map(Millis::to_utc),
+            rating: f.rating,
+            rating_comment: f.rating_comment,
+        }
+    }
 }
 
 /// One public entry of a report's timeline. Riders see public notes only, and who acted only as
@@ -185,14 +173,26 @@ pub async fn summary(
 #[derive(Debug, Object)]
 pub struct PublicEntry {
     pub at: DateTime<Utc>,
-    /// submitted, me_too, accepted, in_progress, resolved, closed, rejected, duplicate,
-    /// transferred, reopened, reply, rated.
-    pub kind: String,
+    /// Never `assigned` or `note`: those are for staff.
+    pub kind: EventKindDto,
     /// The report's status after this entry.
     pub status: ReportStatusDto,
-    pub actor: String,
+    pub actor: ActorDto,
     pub unit: Option<UnitRef>,
     pub public_note: Option<String>,
+}
+
+impl From<Entry> for PublicEntry {
+    fn from(Entry { event: e, unit }: Entry) -> Self {
+        PublicEntry {
+            at: e.at.to_utc(),
+            kind: e.kind.into(),
+            status: e.status.into(),
+            actor: e.actor_role.into(),
+            unit: unit.map(UnitRef::from),
+            public_note: e.public_note,
+        }
+    }
 }
 
 /// A rider's view of a report they filed or follow.
@@ -205,23 +205,14 @@ pub struct ReportDetail {
     pub timeline: Vec<PublicEntry>,
 }
 
-async fn detail(state: &AppState, rider_id: &str, r: &ReportRow, system: CoordSystem) -> DomainResult<ReportDetail> {
-    let events: Vec<EventRow> =
-        store::reports::events(&state.db, &r.id).await?.into_iter().filter(|e| e.public).collect();
-    let ids = events.iter().filter_map(|e| e.office_id.clone()).chain([r.office_id.clone()]).collect();
-    let units = UnitNames::load(&state.db, &state.city.id, ids).await?;
-    let timeline = events
-        .into_iter()
-        .map(|e| PublicEntry {
-            at: e.at.to_utc(),
-            kind: e.kind.as_str().to_string(),
-            status: e.status.into(),
-            actor: e.actor_role,
-            unit: e.office_id.as_deref().map(|id| units.get(id)),
-            public_note: e.public_note,
-        })
-        .collect();
-    Ok(ReportDetail { report: summary(state, r, &units, system).await?, mine: r.reporter_id == rider_id, timeline })
+impl ReportDetail {
+    fn of(d: RiderReport, system: CoordSystem) -> Self {
+        ReportDetail {
+            report: ReportSummary::of(d.report, system),
+            mine: d.mine,
+            timeline: d.timeline.into_iter().map(PublicEntry::from).collect(),
+        }
+    }
 }
 
 /// An open report on the public map: where, what, how far; nothing about who filed it.
@@ -236,15 +227,15 @@ pub struct NearbyReport {
     pub created_at: DateTime<Utc>,
 }
 
-fn nearby_view(list: Vec<(ReportRow, f64)>, system: CoordSystem) -> Vec<NearbyReport> {
+fn nearby_view(list: Vec<Nearby>, system: CoordSystem) -> Vec<NearbyReport> {
     list.into_iter()
-        .map(|(r, d)| NearbyReport {
+        .map(|Nearby { report: r, distance_m }| NearbyReport {
             id: r.id,
             category: r.category.into(),
-            status: r.status.into(),
+            status: r.facts.status.into(),
             location: Location::of(r.location, system),
-            distance_m: d.round() as i64,
-            priority: r.priority,
+            distance_m: distance_m.round() as i64,
+            priority: r.facts.priority,
             created_at: r.created_at.to_utc(),
         })
         .collect()
@@ -303,19 +294,6 @@ pub enum SubmitReply {
 }
 
 #[derive(Debug, Object)]
-pub struct ReportPage {
-    pub items: Vec<ReportSummary>,
-    pub next_cursor: Option<String>,
-}
-
-#[derive(Debug, Object)]
-pub struct NearbyReportsPage {
-    pub items: Vec<NearbyReport>,
-    /// Always null: the nearest `limit` reports are one page.
-    pub next_cursor: Option<String>,
-}
-
-#[derive(Debug, Object)]
 pub struct ReasonRequest {
     #[oai(validator(min_length = 1, max_length = 500))]
     pub reason: String,
@@ -338,7 +316,7 @@ impl ReportsApi {
     /// Report categories with their names, hints and deadlines
     #[oai(path = "/reports/categories", method = "get", operation_id = "reports_categories")]
     async fn categories(&self, state: Data<&AppState>, _auth: BearerAuth) -> ApiResult<Json<Vec<CategoryView>>> {
-        let all = store::categories::all(&state.db, &state.city.id).await?;
+        let all = service::categories(&state.reports()).await?;
         Ok(Json(all.into_iter().map(CategoryView::from).collect()))
     }
 
@@ -347,21 +325,19 @@ impl ReportsApi {
     async fn preview(
         &self,
         state: Data<&AppState>,
-        auth: BearerAuth,
+        _auth: RiderAuth,
         #[oai(validator(minimum(value = "-90"), maximum(value = "90")))] lat: Query<f64>,
         #[oai(validator(minimum(value = "-180"), maximum(value = "180")))] lng: Query<f64>,
         coord: Query<Option<CoordDto>>,
         category: Query<CategoryDto>,
     ) -> ApiResult<Json<PreviewResponse>> {
-        auth.caller().require_rider()?;
         let system = coord_of(coord.0);
         let point = Gcj02::from_system(lat.0, lng.0, system)?;
-        let (route, near) = service::preview(&state.reports(), point, category.0.into()).await?;
-        let units = UnitNames::load(&state.db, &state.city.id, vec![route.office_id.clone()]).await?;
+        let preview = service::preview(&state.reports(), point, category.0.into()).await?;
         Ok(Json(PreviewResponse {
-            unit: units.get(&route.office_id),
-            route_reason: route.reason.into(),
-            nearby: nearby_view(near, system),
+            unit: preview.unit.into(),
+            route_reason: preview.route_reason.into(),
+            nearby: nearby_view(preview.nearby, system),
         }))
     }
 
@@ -375,14 +351,12 @@ impl ReportsApi {
     async fn submit(
         &self,
         state: Data<&AppState>,
-        auth: BearerAuth,
+        RiderAuth(rider): RiderAuth,
         #[oai(name = "Idempotency-Key", validator(min_length = 1, max_length = 128))] idempotency_key: Header<
             Option<String>,
         >,
         body: Json<SubmitReportRequest>,
     ) -> ApiResult<SubmitReply> {
-        let rider = auth.caller();
-        rider.require_rider()?;
         let body = body.0;
         let system = coord_of(body.coord);
         let submission = Submission {
@@ -393,11 +367,9 @@ impl ReportsApi {
             anonymous: body.anonymous,
         };
         let (outcome, report) =
-            service::submit(&state.reports(), rider, submission, idempotency_key.0.as_deref(), Millis::now()).await?;
-        let reply = SubmitReportResponse {
-            outcome: outcome.into(),
-            report: detail(&state, &rider.account_id, &report, system).await?,
-        };
+            service::submit_and_view(&state.reports(), &rider, submission, idempotency_key.0.as_deref(), Millis::now())
+                .await?;
+        let reply = SubmitReportResponse { outcome: outcome.into(), report: ReportDetail::of(report, system) };
         Ok(match outcome {
             Outcome::Created => SubmitReply::Created(Json(reply)),
             Outcome::Joined => SubmitReply::Joined(Json(reply)),
@@ -409,33 +381,27 @@ impl ReportsApi {
     async fn mine(
         &self,
         state: Data<&AppState>,
-        auth: BearerAuth,
+        RiderAuth(rider): RiderAuth,
         coord: Query<Option<CoordDto>>,
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<u32>>,
         #[oai(validator(max_length = 200))] cursor: Query<Option<String>>,
-    ) -> ApiResult<Json<ReportPage>> {
-        let rider = auth.caller();
-        rider.require_rider()?;
+    ) -> ApiResult<Json<Page<ReportSummary>>> {
         let page = PageRequest::parse(limit.0, cursor.0)?;
-        let rows = store::reports::followed_by(&state.db, &rider.account_id, page.after.as_deref(), page.fetch_limit())
-            .await?;
-        let (rows, next_cursor) = page.finish(rows, |r| r.id.clone());
-        let units =
-            UnitNames::load(&state.db, &state.city.id, rows.iter().map(|r| r.office_id.clone()).collect()).await?;
-        let mut items = Vec::with_capacity(rows.len());
-        for r in &rows {
-            items.push(summary(&state, r, &units, coord_of(coord.0)).await?);
-        }
-        Ok(Json(ReportPage { items, next_cursor }))
+        let views = service::mine(&state.reports(), &rider, page.after.as_deref(), page.fetch_limit()).await?;
+        let (views, next_cursor) = page.finish(views, |v| v.report.id.clone());
+        let system = coord_of(coord.0);
+        Ok(Json(Page::new(views.into_iter().map(|v| ReportSummary::of(v, system)).collect(), next_cursor)))
     }
 
     /// Open reports near a point, for the public map (no reporter identity)
+    ///
+    /// The nearest `limit` reports are one page: `next_cursor` is always null.
     #[oai(path = "/reports/nearby", method = "get", operation_id = "reports_nearby")]
     #[allow(clippy::too_many_arguments)]
     async fn nearby(
         &self,
         state: Data<&AppState>,
-        auth: BearerAuth,
+        _auth: BearerAuth,
         #[oai(validator(minimum(value = "-90"), maximum(value = "90")))] lat: Query<f64>,
         #[oai(validator(minimum(value = "-180"), maximum(value = "180")))] lng: Query<f64>,
         coord: Query<Option<CoordDto>>,
@@ -444,14 +410,13 @@ impl ReportsApi {
         radius_m: Query<Option<u32>>,
         category: Query<Option<CategoryDto>>,
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<u32>>,
-    ) -> ApiResult<Json<NearbyReportsPage>> {
-        let _ = auth.caller();
+    ) -> ApiResult<Json<Page<NearbyReport>>> {
         let system = coord_of(coord.0);
         let center = Gcj02::from_system(lat.0, lng.0, system)?;
         let radius = f64::from(radius_m.0.unwrap_or(1000));
         let limit = limit.0.unwrap_or(super::paging::DEFAULT_LIMIT) as usize;
         let near = service::nearby(&state.reports(), center, radius, category.0.map(Category::from), limit).await?;
-        Ok(Json(NearbyReportsPage { items: nearby_view(near, system), next_cursor: None }))
+        Ok(Json(Page::new(nearby_view(near, system), None)))
     }
 
     /// One of my reports (filed or followed) with its public timeline
@@ -459,14 +424,12 @@ impl ReportsApi {
     async fn get(
         &self,
         state: Data<&AppState>,
-        auth: BearerAuth,
+        RiderAuth(rider): RiderAuth,
         #[oai(validator(max_length = 64))] id: Path<String>,
         coord: Query<Option<CoordDto>>,
     ) -> ApiResult<Json<ReportDetail>> {
-        let rider = auth.caller();
-        rider.require_rider()?;
-        let report = service::for_rider(&state.reports(), rider, &id.0).await?;
-        Ok(Json(detail(&state, &rider.account_id, &report, coord_of(coord.0)).await?))
+        let report = service::rider_view(&state.reports(), &rider, &id.0).await?;
+        Ok(Json(ReportDetail::of(report, coord_of(coord.0))))
     }
 
     /// Follow an open report ("me too") instead of filing again
@@ -474,13 +437,11 @@ impl ReportsApi {
     async fn follow(
         &self,
         state: Data<&AppState>,
-        auth: BearerAuth,
+        RiderAuth(rider): RiderAuth,
         #[oai(validator(max_length = 64))] id: Path<String>,
     ) -> ApiResult<Json<ReportDetail>> {
-        let rider = auth.caller();
-        rider.require_rider()?;
-        let report = service::follow(&state.reports(), rider, &id.0, Millis::now()).await?;
-        Ok(Json(detail(&state, &rider.account_id, &report, CoordSystem::Gcj02).await?))
+        let report = service::follow(&state.reports(), &rider, &id.0, Millis::now()).await?;
+        Ok(Json(ReportDetail::of(report, CoordSystem::Gcj02)))
     }
 
     /// Reopen my resolved report within 7 days, with a reason
@@ -488,15 +449,13 @@ impl ReportsApi {
     async fn reopen(
         &self,
         state: Data<&AppState>,
-        auth: BearerAuth,
+        RiderAuth(rider): RiderAuth,
         #[oai(validator(max_length = 64))] id: Path<String>,
         body: Json<ReasonRequest>,
     ) -> ApiResult<Json<ReportDetail>> {
-        let rider = auth.caller();
-        rider.require_rider()?;
         let action = Action::Reopen { reason: Note::required("reason", Some(&body.reason))? };
-        let report = service::reporter_action(&state.reports(), rider, &id.0, action, Millis::now()).await?;
-        Ok(Json(detail(&state, &rider.account_id, &report, CoordSystem::Gcj02).await?))
+        let report = service::reporter_action(&state.reports(), &rider, &id.0, action, Millis::now()).await?;
+        Ok(Json(ReportDetail::of(report, CoordSystem::Gcj02)))
     }
 
     /// Confirm my resolved report closed
@@ -504,13 +463,11 @@ impl ReportsApi {
     async fn close(
         &self,
         state: Data<&AppState>,
-        auth: BearerAuth,
+        RiderAuth(rider): RiderAuth,
         #[oai(validator(max_length = 64))] id: Path<String>,
     ) -> ApiResult<Json<ReportDetail>> {
-        let rider = auth.caller();
-        rider.require_rider()?;
-        let report = service::reporter_action(&state.reports(), rider, &id.0, Action::Close, Millis::now()).await?;
-        Ok(Json(detail(&state, &rider.account_id, &report, CoordSystem::Gcj02).await?))
+        let report = service::reporter_action(&state.reports(), &rider, &id.0, Action::Close, Millis::now()).await?;
+        Ok(Json(ReportDetail::of(report, CoordSystem::Gcj02)))
     }
 
     /// Rate the outcome of my report once, 1 to 5
@@ -518,15 +475,13 @@ impl ReportsApi {
     async fn rate(
         &self,
         state: Data<&AppState>,
-        auth: BearerAuth,
+        RiderAuth(rider): RiderAuth,
         #[oai(validator(max_length = 64))] id: Path<String>,
         body: Json<RatingRequest>,
     ) -> ApiResult<Json<ReportDetail>> {
-        let rider = auth.caller();
-        rider.require_rider()?;
         let score = parse_rating(body.score)?;
         let comment = Note::optional("comment", body.comment.as_deref())?;
-        let report = service::rate(&state.reports(), rider, &id.0, score, comment, Millis::now()).await?;
-        Ok(Json(detail(&state, &rider.account_id, &report, CoordSystem::Gcj02).await?))
+        let report = service::rate(&state.reports(), &rider, &id.0, score, comment, Millis::now()).await?;
+        Ok(Json(ReportDetail::of(report, CoordSystem::Gcj02)))
     }
 }

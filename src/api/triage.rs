@@ -10,20 +10,17 @@ use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 
 use super::ApiTags;
 use super::error::ApiResult;
-use super::paging::{PageRequest, encode_cursor};
-use super::reports::{CategoryDto, ReportStatusDto, ReportSummary, RouteReasonDto, UnitNames, UnitRef, summary};
-use super::security::BearerAuth;
+use super::paging::{Page, PageRequest, encode_cursor};
+use super::reports::{ActorDto, CategoryDto, EventKindDto, ReportStatusDto, ReportSummary, RouteReasonDto, UnitRef};
+use super::security::StaffAuth;
+use crate::domain::DomainError;
 use crate::domain::geo::CoordSystem;
-use crate::domain::identity::Caller;
-use crate::domain::report::{Action, Note, TransferTarget};
-use crate::domain::sla::{NO_DEADLINE, Rates, SlaFacts, is_overdue};
+use crate::domain::report::{Action, Note, Notes, TransferTarget};
+use crate::domain::sla::NO_DEADLINE;
 use crate::domain::time::Millis;
-use crate::domain::{DomainError, DomainResult};
-use crate::service::reports::{self as service, Notes};
+use crate::service::reports::Entry;
+use crate::service::triage::{self as service, FiledRange, QueueFilter, StaffReport, TriageView};
 use crate::state::AppState;
-use crate::store::audit::AuditEntry;
-use crate::store::reports::{ReportFilter, ReportRow};
-use crate::store::{self};
 
 /// A report in a unit's queue.
 #[derive(Debug, Object)]
@@ -41,19 +38,50 @@ pub struct TriageSummary {
     pub reporter_name: Option<String>,
 }
 
+impl TriageSummary {
+    fn of(v: TriageView) -> Self {
+        let f = &v.report.report.facts;
+        TriageSummary {
+            route_reason: v.report.report.route_reason.into(),
+            next_deadline: (f.next_deadline != NO_DEADLINE).then(|| f.next_deadline.to_utc()),
+            overdue: v.overdue,
+            responded_at: f.responded_at.map(Millis::to_utc),
+            assignee_id: f.assignee_id.clone(),
+            duplicate_of: f.duplicate_of.clone(),
+            reporter_name: v.reporter_name,
+            report: ReportSummary::of(v.report, CoordSystem::Gcj02),
+        }
+    }
+}
+
 /// A timeline entry as staff see it: who acted, and internal notes too.
 #[derive(Debug, Object)]
 pub struct StaffEntry {
     pub at: DateTime<Utc>,
-    pub kind: String,
+    pub kind: EventKindDto,
     pub status: ReportStatusDto,
-    pub actor_role: String,
+    pub actor_role: ActorDto,
     /// The acting account; null for the service itself.
     pub actor_id: Option<String>,
     pub unit: Option<UnitRef>,
     pub public_note: Option<String>,
     /// Never shown to riders.
     pub internal_note: Option<String>,
+}
+
+impl From<Entry> for StaffEntry {
+    fn from(Entry { event: e, unit }: Entry) -> Self {
+        StaffEntry {
+            at: e.at.to_utc(),
+            kind: e.kind.into(),
+            status: e.status.into(),
+            actor_role: e.actor_role.into(),
+            actor_id: e.actor_id,
+            unit: unit.map(UnitRef::from),
+            public_note: e.public_note,
+            internal_note: e.internal_note,
+        }
+    }
 }
 
 #[derive(Debug, Object)]
@@ -63,10 +91,13 @@ pub struct TriageDetail {
     pub timeline: Vec<StaffEntry>,
 }
 
-#[derive(Debug, Object)]
-pub struct TriagePage {
-    pub items: Vec<TriageSummary>,
-    pub next_cursor: Option<String>,
+impl TriageDetail {
+    fn of(d: StaffReport) -> Json<Self> {
+        Json(TriageDetail {
+            report: TriageSummary::of(d.report),
+            timeline: d.timeline.into_iter().map(StaffEntry::from).collect(),
+        })
+    }
 }
 
 /// A lifecycle action.
@@ -175,91 +206,13 @@ pub enum CsvReply {
     Csv(PlainText<String>, #[oai(header = "Content-Disposition")] String),
 }
 
-fn facts(r: &ReportRow) -> SlaFacts {
-    SlaFacts {
-        status: r.status,
-        routed_at: r.routed_at,
-        respond_by: r.deadlines.respond_by,
-        responded_at: r.responded_at,
-        resolved_at: r.resolved_at,
-        rating: r.rating,
-    }
+/// Filed at or after `from`, before `to`.
+fn filed(from: Option<DateTime<Utc>>, to: Option<DateTime<Utc>>) -> FiledRange {
+    let millis = |d: Option<DateTime<Utc>>| d.map(|d| Millis::from_datetime(&d));
+    FiledRange { from: millis(from), to: millis(to) }
 }
 
-async fn triage_summary(
-    state: &AppState,
-    r: &ReportRow,
-    units: &UnitNames,
-    now: Millis,
-) -> DomainResult<TriageSummary> {
-    let reporter_name =
-        if r.anonymous { None } else { store::accounts::get(&state.db, &r.reporter_id).await?.map(|a| a.display_name) };
-    Ok(TriageSummary {
-        report: summary(state, r, units, CoordSystem::Gcj02).await?,
-        route_reason: r.route_reason.into(),
-        next_deadline: (r.next_deadline != NO_DEADLINE).then(|| r.next_deadline.to_utc()),
-        overdue: is_overdue(r.next_deadline, now),
-        responded_at: r.responded_at.map(Millis::to_utc),
-        assignee_id: r.assignee_id.clone(),
-        duplicate_of: r.duplicate_of.clone(),
-        reporter_name,
-    })
-}
-
-async fn triage_detail(state: &AppState, r: &ReportRow) -> DomainResult<TriageDetail> {
-    let events = store::reports::events(&state.db, &r.id).await?;
-    let ids = events.iter().filter_map(|e| e.office_id.clone()).chain([r.office_id.clone()]).collect();
-    let units = UnitNames::load(&state.db, &state.city.id, ids).await?;
-    let timeline = events
-        .into_iter()
-        .map(|e| StaffEntry {
-            at: e.at.to_utc(),
-            kind: e.kind.as_str().to_string(),
-            status: e.status.into(),
-            actor_role: e.actor_role,
-            actor_id: e.actor_id,
-            unit: e.office_id.as_deref().map(|id| units.get(id)),
-            public_note: e.public_note,
-            internal_note: e.internal_note,
-        })
-        .collect();
-    Ok(TriageDetail { report: triage_summary(state, r, &units, Millis::now()).await?, timeline })
-}
-
-/// The unit a request reaches: a clerk's own (naming another is a 404), or for a city admin the
-/// one named (or the whole city).
-fn scope_for(caller: &Caller, requested: Option<String>) -> DomainResult<Option<String>> {
-    match (service::staff_scope(caller)?, requested) {
-        (Some(own), Some(asked)) if own != asked => Err(DomainError::NotFound("unit")),
-        (Some(own), _) => Ok(Some(own)),
-        (None, asked) => Ok(asked),
-    }
-}
-
-/// The reports of the caller's scope (see `scope_for`) filed within `[from, to)`.
-fn range_filter(
-    state: &AppState,
-    caller: &Caller,
-    office_id: Option<String>,
-    from: Option<DateTime<Utc>>,
-    to: Option<DateTime<Utc>>,
-) -> DomainResult<ReportFilter> {
-    let office_id = scope_for(caller, office_id)?;
-    let (from, to) = range(from, to)?;
-    Ok(ReportFilter { city_id: state.city.id.clone(), office_id, from, to, ..Default::default() })
-}
-
-fn range(from: Option<DateTime<Utc>>, to: Option<DateTime<Utc>>) -> DomainResult<(Option<Millis>, Option<Millis>)> {
-    let (from, to) = (from.map(|d| Millis::from_datetime(&d)), to.map(|d| Millis::from_datetime(&d)));
-    if let (Some(f), Some(t)) = (from, to)
-        && f >= t
-    {
-        return Err(DomainError::invalid("to", "must be after from"));
-    }
-    Ok((from, to))
-}
-
-fn parse_queue_cursor(after: Option<String>) -> DomainResult<Option<(Millis, String)>> {
+fn parse_queue_cursor(after: Option<String>) -> Result<Option<(Millis, String)>, DomainError> {
     after
         .map(|c| {
             let (deadline, id) =
@@ -283,7 +236,7 @@ impl TriageApi {
     async fn queue(
         &self,
         state: Data<&AppState>,
-        auth: BearerAuth,
+        StaffAuth(staff): StaffAuth,
         status: Query<Option<ReportStatusDto>>,
         category: Query<Option<CategoryDto>>,
         /// Only reports whose next deadline has passed.
@@ -297,35 +250,24 @@ impl TriageApi {
         office_id: Query<Option<String>>,
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<u32>>,
         #[oai(validator(max_length = 200))] cursor: Query<Option<String>>,
-    ) -> ApiResult<Json<TriagePage>> {
-        let caller = auth.caller();
-        let office_id = scope_for(caller, office_id.0)?;
-        let page = PageRequest::parse(limit.0, cursor.0)?;
-        let (from, to) = range(from.0, to.0)?;
-        let now = Millis::now();
-        let filter = ReportFilter {
-            city_id: state.city.id.clone(),
-            office_id,
+    ) -> ApiResult<Json<Page<TriageSummary>>> {
+        let filter = QueueFilter {
+            office_id: office_id.0,
             status: status.0.map(Into::into),
             category: category.0.map(Into::into),
-            deadline_before: overdue.0.unwrap_or(false).then_some(now),
-            from,
-            to,
+            overdue: overdue.0.unwrap_or(false),
+            filed: filed(from.0, to.0),
         };
-        let rows =
-            store::reports::queue(&state.db, &filter, parse_queue_cursor(page.after.clone())?, page.fetch_limit())
-                .await?;
-        let more = rows.len() > page.limit as usize;
-        let (rows, _) = page.finish(rows, |r| r.id.clone());
-        let next_cursor =
-            rows.last().filter(|_| more).map(|r| encode_cursor(&format!("{}|{}", r.next_deadline.0, r.id)));
-        let units =
-            UnitNames::load(&state.db, &state.city.id, rows.iter().map(|r| r.office_id.clone()).collect()).await?;
-        let mut items = Vec::with_capacity(rows.len());
-        for r in &rows {
-            items.push(triage_summary(&state, r, &units, now).await?);
-        }
-        Ok(Json(TriagePage { items, next_cursor }))
+        let page = PageRequest::parse(limit.0, cursor.0)?;
+        let after = parse_queue_cursor(page.after.clone())?;
+        let views = service::queue(&state.reports(), &staff, filter, after, page.fetch_limit(), Millis::now()).await?;
+        let more = views.len() > page.limit as usize;
+        let (views, _) = page.finish(views, |v| v.report.report.id.clone());
+        let next_cursor = views.last().filter(|_| more).map(|v| {
+            let r = &v.report.report;
+            encode_cursor(&format!("{}|{}", r.facts.next_deadline.0, r.id))
+        });
+        Ok(Json(Page::new(views.into_iter().map(TriageSummary::of).collect(), next_cursor)))
     }
 
     /// One report of my unit with its full timeline, internal notes included
@@ -336,26 +278,10 @@ impl TriageApi {
     async fn get(
         &self,
         state: Data<&AppState>,
-        auth: BearerAuth,
+        StaffAuth(staff): StaffAuth,
         #[oai(validator(max_length = 64))] id: Path<String>,
     ) -> ApiResult<Json<TriageDetail>> {
-        let mut conn = state.db.pool.acquire().await.map_err(DomainError::from)?;
-        let caller = auth.caller();
-        let report = service::for_staff(&mut conn, &state.reports(), caller, &id.0).await?;
-        drop(conn);
-        if !report.anonymous {
-            let entry = AuditEntry {
-                city_id: &caller.city_id,
-                actor_id: Some(&caller.account_id),
-                action: "report.view",
-                object_kind: "report",
-                object_id: &report.id,
-                before: None,
-                after: None,
-            };
-            store::audit::record_now(&state.db, entry).await?;
-        }
-        Ok(Json(triage_detail(&state, &report).await?))
+        Ok(TriageDetail::of(service::staff_view(&state.reports(), &staff, &id.0, Millis::now()).await?))
     }
 
     /// Accept, start, resolve, reject, mark duplicate or transfer a report (illegal → 409)
@@ -363,13 +289,12 @@ impl TriageApi {
     async fn act(
         &self,
         state: Data<&AppState>,
-        auth: BearerAuth,
+        StaffAuth(staff): StaffAuth,
         #[oai(validator(max_length = 64))] id: Path<String>,
         body: Json<ActionRequest>,
     ) -> ApiResult<Json<TriageDetail>> {
         let (action, notes) = body.parse()?;
-        let report = service::act(&state.reports(), auth.caller(), &id.0, action, notes, Millis::now()).await?;
-        Ok(Json(triage_detail(&state, &report).await?))
+        Ok(TriageDetail::of(service::act(&state.reports(), &staff, &id.0, action, notes, Millis::now()).await?))
     }
 
     /// Reply publicly and/or add an internal note
@@ -377,13 +302,12 @@ impl TriageApi {
     async fn note(
         &self,
         state: Data<&AppState>,
-        auth: BearerAuth,
+        StaffAuth(staff): StaffAuth,
         #[oai(validator(max_length = 64))] id: Path<String>,
         body: Json<NoteRequest>,
     ) -> ApiResult<Json<TriageDetail>> {
         let notes = Notes::parse(body.public_note.as_deref(), body.internal_note.as_deref())?;
-        let report = service::annotate(&state.reports(), auth.caller(), &id.0, notes, Millis::now()).await?;
-        Ok(Json(triage_detail(&state, &report).await?))
+        Ok(TriageDetail::of(service::annotate(&state.reports(), &staff, &id.0, notes, Millis::now()).await?))
     }
 
     /// Assign a report to a clerk of its unit
@@ -391,12 +315,12 @@ impl TriageApi {
     async fn assign(
         &self,
         state: Data<&AppState>,
-        auth: BearerAuth,
+        StaffAuth(staff): StaffAuth,
         #[oai(validator(max_length = 64))] id: Path<String>,
         body: Json<AssignRequest>,
     ) -> ApiResult<Json<TriageDetail>> {
-        let report = service::assign(&state.reports(), auth.caller(), &id.0, &body.assignee_id, Millis::now()).await?;
-        Ok(Json(triage_detail(&state, &report).await?))
+        let report = service::assign(&state.reports(), &staff, &id.0, &body.assignee_id, Millis::now()).await?;
+        Ok(TriageDetail::of(report))
     }
 
     /// The three rates and median times of my unit (admins: any unit or the city)
@@ -404,18 +328,17 @@ impl TriageApi {
     async fn metrics(
         &self,
         state: Data<&AppState>,
-        auth: BearerAuth,
+        StaffAuth(staff): StaffAuth,
         #[oai(validator(max_length = 64))] office_id: Query<Option<String>>,
         /// Filed at or after (RFC 3339).
         from: Query<Option<DateTime<Utc>>>,
         /// Filed before (RFC 3339).
         to: Query<Option<DateTime<Utc>>>,
     ) -> ApiResult<Json<MetricsView>> {
-        let filter = range_filter(&state, auth.caller(), office_id.0, from.0, to.0)?;
-        let rows = store::reports::in_range(&state.db, &filter).await?;
-        let r = Rates::of(&rows.iter().map(facts).collect::<Vec<_>>());
+        let range = filed(from.0, to.0);
+        let (office_id, r) = service::metrics(&state.reports(), &staff, office_id.0, range).await?;
         Ok(Json(MetricsView {
-            office_id: filter.office_id,
+            office_id,
             from: from.0,
             to: to.0,
             reports: r.reports,
@@ -436,64 +359,14 @@ impl TriageApi {
     async fn export(
         &self,
         state: Data<&AppState>,
-        auth: BearerAuth,
+        StaffAuth(staff): StaffAuth,
         #[oai(validator(max_length = 64))] office_id: Query<Option<String>>,
         /// Filed at or after (RFC 3339).
         from: Query<Option<DateTime<Utc>>>,
         /// Filed before (RFC 3339).
         to: Query<Option<DateTime<Utc>>>,
     ) -> ApiResult<CsvReply> {
-        let filter = range_filter(&state, auth.caller(), office_id.0, from.0, to.0)?;
-        let rows = store::reports::in_range(&state.db, &filter).await?;
-        let units =
-            UnitNames::load(&state.db, &state.city.id, rows.iter().map(|r| r.office_id.clone()).collect()).await?;
-        let csv = export_csv(&rows, &units, state.city.tz).map_err(DomainError::internal)?;
+        let csv = service::export_csv(&state.reports(), &staff, office_id.0, filed(from.0, to.0)).await?;
         Ok(CsvReply::Csv(PlainText(csv), "attachment; filename=\"reports.csv\"".to_string()))
     }
-}
-
-/// One row per report: times in the city's zone, durations in seconds from routing.
-fn export_csv(rows: &[ReportRow], units: &UnitNames, tz: chrono_tz::Tz) -> Result<String, csv::Error> {
-    let time = |m: Option<Millis>| m.map(|m| m.in_zone(tz).to_rfc3339()).unwrap_or_default();
-    let num = |n: Option<i64>| n.map(|n| n.to_string()).unwrap_or_default();
-    let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record([
-        "id",
-        "created_at",
-        "category",
-        "status",
-        "unit",
-        "route_reason",
-        "routed_at",
-        "respond_by",
-        "responded_at",
-        "response_secs",
-        "responded_in_time",
-        "resolve_by",
-        "resolved_at",
-        "resolution_secs",
-        "rating",
-    ])?;
-    for r in rows {
-        let f = facts(r);
-        w.write_record([
-            r.id.clone(),
-            time(Some(r.created_at)),
-            r.category.as_str().to_string(),
-            r.status.as_str().to_string(),
-            units.get(&r.office_id).name,
-            r.route_reason.as_str().to_string(),
-            time(Some(r.routed_at)),
-            time(Some(r.deadlines.respond_by)),
-            time(r.responded_at),
-            num(f.response_secs()),
-            f.responded_in_time().to_string(),
-            time(Some(r.deadlines.resolve_by)),
-            time(r.resolved_at),
-            num(f.resolution_secs()),
-            r.rating.map(|s| s.to_string()).unwrap_or_default(),
-        ])?;
-    }
-    let bytes = w.into_inner().map_err(|e| e.into_error())?;
-    Ok(String::from_utf8_lossy(&bytes).into_owned())
 }

@@ -7,6 +7,7 @@ pub mod error;
 pub mod geo;
 pub mod hours;
 pub mod identity;
+pub mod named_enum;
 pub mod notify;
 pub mod photo;
 pub mod place_files;

@@ -1,46 +1,11 @@
 //! Places riders look for: stations, parking zones and friendly sites; what they offer, when they
 //! are open, what their manager declares, and what riders say when they get there.
 
-use std::fmt;
-use std::str::FromStr;
-
 use super::DomainError;
 use super::geo::Gcj02;
 use super::hours::OpeningHours;
+use super::named_enum::named_enum;
 use super::time::Millis;
-
-macro_rules! named_enum {
-    ($(#[$m:meta])* $name:ident, $field:literal { $($variant:ident = $text:literal),* $(,)? }) => {
-        $(#[$m])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        #[repr(u8)]
-        pub enum $name { $($variant),* }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),*];
-
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $text),* }
-            }
-        }
-
-        impl FromStr for $name {
-            type Err = DomainError;
-            fn from_str(s: &str) -> Result<Self, Self::Err> {
-                match s.trim() {
-                    $($text => Ok($name::$variant),)*
-                    other => Err(DomainError::invalid($field, format!("unknown {} `{other}`", $field))),
-                }
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-    };
-}
 
 named_enum!(
     /// The three kinds of place.

@@ -8,11 +8,10 @@
 //! transferred and reopened are worked like submitted (reopened may also start or resolve).
 //! ```
 
-use std::fmt;
-use std::str::FromStr;
-
 use super::DomainError;
 use super::error::ErrorCode;
+use super::named_enum::named_enum;
+use super::sla::Deadlines;
 use super::time::Millis;
 
 /// How long after `resolved` a reporter may reopen, and after which a resolved report closes.
@@ -24,51 +23,18 @@ pub const MAX_NOTE_CHARS: usize = 500;
 /// Photos a report may carry.
 pub const MAX_MEDIA: usize = 9;
 
-/// Defines a closed set of snake_case names with `as_str`, `ALL` and `FromStr`.
-macro_rules! named_enum {
-    ($(#[$meta:meta])* $name:ident, $field:literal { $($variant:ident => $text:literal),+ $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub enum $name { $($variant),+ }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $text),+ }
-            }
-        }
-
-        impl FromStr for $name {
-            type Err = DomainError;
-            fn from_str(s: &str) -> Result<Self, Self::Err> {
-                match s {
-                    $($text => Ok($name::$variant),)+
-                    other => Err(DomainError::invalid($field, format!("unknown value `{other}`"))),
-                }
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-    };
-}
-
 named_enum!(
     /// Where a report is in its life.
     ReportStatus, "status" {
-        Submitted => "submitted",
-        Accepted => "accepted",
-        InProgress => "in_progress",
-        Resolved => "resolved",
-        Closed => "closed",
-        Rejected => "rejected",
-        Duplicate => "duplicate",
-        Transferred => "transferred",
-        Reopened => "reopened",
+        Submitted = "submitted",
+        Accepted = "accepted",
+        InProgress = "in_progress",
+        Resolved = "resolved",
+        Closed = "closed",
+        Rejected = "rejected",
+        Duplicate = "duplicate",
+        Transferred = "transferred",
+        Reopened = "reopened",
     }
 );
 
@@ -94,25 +60,25 @@ impl ReportStatus {
 named_enum!(
     /// What a report is about.
     Category, "category" {
-        TrafficSafety => "traffic_safety",
-        RoadDamage => "road_damage",
-        FireSafety => "fire_safety",
-        FoodSafety => "food_safety",
-        PublicSecurity => "public_security",
-        FacilityDamage => "facility_damage",
-        AccessBlocked => "access_blocked",
-        ParkingShortage => "parking_shortage",
-        Environment => "environment",
-        Other => "other",
+        TrafficSafety = "traffic_safety",
+        RoadDamage = "road_damage",
+        FireSafety = "fire_safety",
+        FoodSafety = "food_safety",
+        PublicSecurity = "public_security",
+        FacilityDamage = "facility_damage",
+        AccessBlocked = "access_blocked",
+        ParkingShortage = "parking_shortage",
+        Environment = "environment",
+        Other = "other",
     }
 );
 
 named_enum!(
     /// How fast a category needs a unit's attention.
     Urgency, "urgency" {
-        Urgent => "urgent",
-        Normal => "normal",
-        Low => "low",
+        Urgent = "urgent",
+        Normal = "normal",
+        Low = "low",
     }
 );
 
@@ -243,26 +209,19 @@ pub fn parse_rating(score: i64) -> Result<u8, DomainError> {
     u8::try_from(score).ok().filter(|s| (1..=5).contains(s)).ok_or_else(|| DomainError::invalid("score", "1 to 5"))
 }
 
-/// Who is acting on a report.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Actor {
-    /// A clerk of the report's unit, or a city admin.
-    Staff,
-    /// The rider who filed the report.
-    Reporter,
-    /// The service itself (auto-close).
-    System,
-}
-
-impl Actor {
-    pub fn role_name(self) -> &'static str {
-        match self {
-            Actor::Staff => "staff",
-            Actor::Reporter => "reporter",
-            Actor::System => "system",
-        }
+named_enum!(
+    /// Who acted on a report, as its timeline records it (and riders read it).
+    Actor, "actor_role" {
+        /// A clerk of the report's unit, or a city admin.
+        Staff = "staff",
+        /// The rider who filed the report.
+        Reporter = "reporter",
+        /// Another rider, following the report (a "me too").
+        Rider = "rider",
+        /// The service itself (auto-close).
+        System = "system",
     }
-}
+);
 
 /// Where a transfer sends a report: a unit the clerk names, or wherever routing sends it next.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -308,25 +267,201 @@ impl Action {
     }
 }
 
-/// The facts about a report that decide whether an action may be taken.
-#[derive(Debug, Clone, Copy)]
-pub struct LifecycleFacts {
-    pub status: ReportStatus,
-    pub resolved_at: Option<Millis>,
+/// Notes staff add to an action or a reply.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Notes {
+    /// Shown to riders following the report.
+    pub public: Option<Note>,
+    /// Staff only.
+    pub internal: Option<Note>,
 }
 
-/// The status an action leads to, or why it may not be taken: a 403 for the wrong actor, a 409
-/// for a transition the lifecycle does not have (including a reopen after the 7 days, and a
-/// system close before them).
-pub fn next_status(
-    facts: LifecycleFacts,
-    action: &Action,
-    actor: Actor,
-    now: Millis,
-) -> Result<ReportStatus, DomainError> {
+impl Notes {
+    pub fn parse(public: Option<&str>, internal: Option<&str>) -> Result<Notes, DomainError> {
+        Ok(Notes {
+            public: Note::optional("public_note", public)?,
+            internal: Note::optional("internal_note", internal)?,
+        })
+    }
+}
+
+/// Where a report is in its lifecycle: everything `transition` reads and may change. Where the
+/// report is (its unit) is routing's business, not the lifecycle's.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportFacts {
+    pub status: ReportStatus,
+    /// When the report reached its current unit (filed, or transferred).
+    pub routed_at: Millis,
+    pub deadlines: Deadlines,
+    /// The deadline still to be met that falls first; `NO_DEADLINE` once the report is not open.
+    pub next_deadline: Millis,
+    /// The current unit's first response; cleared by a transfer.
+    pub responded_at: Option<Millis>,
+    pub resolved_at: Option<Millis>,
+    pub closed_at: Option<Millis>,
+    pub assignee_id: Option<String>,
+    pub duplicate_of: Option<String>,
+    /// 1 plus the riders who said "me too".
+    pub priority: i32,
+    pub rating: Option<u8>,
+    pub rating_comment: Option<String>,
+    pub rated_at: Option<Millis>,
+}
+
+impl ReportFacts {
+    /// A report just filed and routed at `now`.
+    pub fn submitted(now: Millis, deadlines: Deadlines) -> ReportFacts {
+        ReportFacts {
+            status: ReportStatus::Submitted,
+            routed_at: now,
+            deadlines,
+            next_deadline: deadlines.next(ReportStatus::Submitted, None),
+            responded_at: None,
+            resolved_at: None,
+            closed_at: None,
+            assignee_id: None,
+            duplicate_of: None,
+            priority: 1,
+            rating: None,
+            rating_comment: None,
+            rated_at: None,
+        }
+    }
+
+    fn within_grace(&self, now: Millis) -> bool {
+        self.resolved_at.is_some_and(|at| now < at.plus_secs(RESOLVED_GRACE_SECS))
+    }
+
+    /// True when a resolved report has waited 7 days without being reopened and closes by itself.
+    pub fn auto_close_due(&self, now: Millis) -> bool {
+        self.status == ReportStatus::Resolved && !self.within_grace(now)
+    }
+}
+
+/// One thing that happens to a report.
+#[derive(Debug, Clone, Copy)]
+pub enum Step<'a> {
+    /// A status action (accept … close) with the notes staff add to it. `category` holds the
+    /// report's category settings, from which a transfer's new unit gets its deadlines.
+    Act { action: &'a Action, notes: &'a Notes, category: &'a CategorySettings },
+    /// Staff reply publicly (which counts as the unit's response) and/or note internally.
+    Annotate(&'a Notes),
+    /// Staff give the report to a clerk of its unit.
+    Assign { assignee_id: &'a str },
+    /// The reporter rates the outcome, once.
+    Rate { score: u8, comment: Option<&'a Note> },
+    /// A rider says "me too"; the priority rises when they did not follow the report yet.
+    /// `description` is what they wrote, kept for staff.
+    MeToo { new_follower: bool, description: Option<&'a Note> },
+}
+
+/// What a step does: the facts after it, and the timeline entry that records it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Transition {
+    pub facts: ReportFacts,
+    pub event: EventKind,
+    /// Shown to riders following the report: a reason, a reply, a rating comment.
+    pub public_note: Option<Note>,
+    /// Staff only.
+    pub internal_note: Option<Note>,
+}
+
+/// The lifecycle in one place: what `step`, taken by `actor` at `now`, does to a report with
+/// these facts, or why it may not be taken — a 403 for the wrong actor, a 409 for a move the
+/// lifecycle does not have (including a reopen after the 7 days and a system close before
+/// them), a 400 for a step that says nothing.
+///
+/// Staff's status actions count as the unit's response (a transfer clears it instead: the new
+/// unit owes its own), a transfer restarts the deadlines at `now`, resolving and closing stamp
+/// their times, and the next deadline follows from the result.
+pub fn transition(facts: &ReportFacts, step: Step<'_>, actor: Actor, now: Millis) -> Result<Transition, DomainError> {
+    let mut after = facts.clone();
+    let (event, public_note, internal_note) = match step {
+        Step::Act { action, notes, category } => {
+            let to = status_after(facts, action, actor, now)?;
+            after.status = to;
+            match action {
+                Action::MarkDuplicate { target } => after.duplicate_of = Some(target.clone()),
+                Action::Transfer { .. } => {
+                    after.routed_at = now;
+                    after.deadlines = Deadlines::from_routing(now, category);
+                    after.assignee_id = None;
+                    after.responded_at = None;
+                }
+                _ => {}
+            }
+            if actor == Actor::Staff && to != ReportStatus::Transferred {
+                after.responded_at.get_or_insert(now);
+            }
+            match to {
+                ReportStatus::Resolved => after.resolved_at = Some(now),
+                ReportStatus::Closed => after.closed_at = Some(now),
+                _ => {}
+            }
+            let public = match action {
+                Action::Reject { reason } | Action::Transfer { reason, .. } | Action::Reopen { reason } => {
+                    Some(reason.clone())
+                }
+                _ => notes.public.clone(),
+            };
+            (EventKind::for_status(to), public, notes.internal.clone())
+        }
+        Step::Annotate(notes) => {
+            require(actor == Actor::Staff, "only staff reply and note")?;
+            let kind = match (&notes.public, &notes.internal) {
+                (Some(_), _) => {
+                    after.responded_at.get_or_insert(now);
+                    EventKind::Reply
+                }
+                (None, Some(_)) => EventKind::Note,
+                (None, None) => return Err(DomainError::invalid("public_note", "a reply or a note is required")),
+            };
+            (kind, notes.public.clone(), notes.internal.clone())
+        }
+        Step::Assign { assignee_id } => {
+            require(actor == Actor::Staff, "only staff assign")?;
+            after.assignee_id = Some(assignee_id.to_string());
+            (EventKind::Assigned, None, Note::optional("assignee_id", Some(assignee_id))?)
+        }
+        Step::Rate { score, comment } => {
+            require(actor == Actor::Reporter, "only the reporter may rate")?;
+            if !facts.status.is_resolved() {
+                return Err(DomainError::conflict(ErrorCode::NotResolved, "a report can be rated once it is resolved"));
+            }
+            if facts.rating.is_some() {
+                return Err(DomainError::conflict(ErrorCode::AlreadyRated, "a report is rated only once"));
+            }
+            after.rating = Some(score);
+            after.rating_comment = comment.map(|c| c.as_str().to_string());
+            after.rated_at = Some(now);
+            (EventKind::Rated, comment.cloned(), None)
+        }
+        Step::MeToo { new_follower, description } => {
+            require(matches!(actor, Actor::Rider | Actor::Reporter), "only riders follow reports")?;
+            if !facts.status.is_open() {
+                return Err(DomainError::conflict(ErrorCode::ReportNotOpen, "only an open report can be followed"));
+            }
+            after.priority += i32::from(new_follower);
+            (EventKind::MeToo, None, description.cloned())
+        }
+    };
+    after.next_deadline = after.deadlines.next(after.status, after.responded_at);
+    Ok(Transition { facts: after, event, public_note, internal_note })
+}
+
+fn require(allowed: bool, why: &'static str) -> Result<(), DomainError> {
+    if allowed { Ok(()) } else { Err(DomainError::Forbidden(why)) }
+}
+
+/// The status an action leads to, or why it may not be taken.
+fn status_after(facts: &ReportFacts, action: &Action, actor: Actor, now: Millis) -> Result<ReportStatus, DomainError> {
     use ReportStatus as S;
     if !action.allowed(actor) {
-        return Err(DomainError::Forbidden("this actor may not take this action"));
+        return Err(DomainError::Forbidden(if actor == Actor::Rider {
+            "only the reporter may do this"
+        } else {
+            "this actor may not take this action"
+        }));
     }
     let from = facts.status;
     let to = match action {
@@ -341,7 +476,7 @@ pub fn next_status(
         }
         Action::Transfer { .. } if from.is_open() => S::Transferred,
         Action::Reopen { .. } if from == S::Resolved => {
-            if !within_grace(facts.resolved_at, now) {
+            if !facts.within_grace(now) {
                 return Err(DomainError::conflict(
                     ErrorCode::ReopenWindowPassed,
                     "a report can be reopened only within 7 days of being resolved",
@@ -350,7 +485,7 @@ pub fn next_status(
             S::Reopened
         }
         Action::Close if from == S::Resolved => {
-            if actor == Actor::System && within_grace(facts.resolved_at, now) {
+            if actor == Actor::System && facts.within_grace(now) {
                 return Err(DomainError::conflict(
                     ErrorCode::NotDue,
                     "a resolved report closes by itself after 7 days",
@@ -368,32 +503,23 @@ pub fn next_status(
     Ok(to)
 }
 
-fn within_grace(resolved_at: Option<Millis>, now: Millis) -> bool {
-    resolved_at.is_some_and(|at| now < at.plus_secs(RESOLVED_GRACE_SECS))
-}
-
-/// True when a resolved report has waited 7 days without being reopened and closes by itself.
-pub fn auto_close_due(facts: LifecycleFacts, now: Millis) -> bool {
-    facts.status == ReportStatus::Resolved && !within_grace(facts.resolved_at, now)
-}
-
 named_enum!(
     /// The timeline's kinds of entry: every status a report reaches, and what happens beside them.
     EventKind, "kind" {
-        Submitted => "submitted",
-        MeToo => "me_too",
-        Accepted => "accepted",
-        InProgress => "in_progress",
-        Resolved => "resolved",
-        Closed => "closed",
-        Rejected => "rejected",
-        Duplicate => "duplicate",
-        Transferred => "transferred",
-        Reopened => "reopened",
-        Assigned => "assigned",
-        Reply => "reply",
-        Note => "note",
-        Rated => "rated",
+        Submitted = "submitted",
+        MeToo = "me_too",
+        Accepted = "accepted",
+        InProgress = "in_progress",
+        Resolved = "resolved",
+        Closed = "closed",
+        Rejected = "rejected",
+        Duplicate = "duplicate",
+        Transferred = "transferred",
+        Reopened = "reopened",
+        Assigned = "assigned",
+        Reply = "reply",
+        Note = "note",
+        Rated = "rated",
     }
 );
 
@@ -422,10 +548,47 @@ impl EventKind {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::sla::NO_DEADLINE;
     use ReportStatus as S;
+
+    const HOUR_MS: i64 = 3_600_000;
 
     fn reason() -> Note {
         Note::required("reason", Some("不归本单位管")).unwrap()
+    }
+
+    fn note(text: &str) -> Note {
+        Note::required("note", Some(text)).unwrap()
+    }
+
+    /// Road damage: respond within 2 hours, resolve within 3 days.
+    fn road() -> CategorySettings {
+        Category::RoadDamage.defaults()
+    }
+
+    /// A report filed and routed at t = 0, now in `status`, resolved at 1,000 s when it has been.
+    fn facts(status: S) -> ReportFacts {
+        let mut f = ReportFacts::submitted(Millis(0), Deadlines::from_routing(Millis(0), &road()));
+        f.status = status;
+        if status.is_resolved() {
+            f.responded_at = Some(Millis(500_000));
+            f.resolved_at = Some(Millis(1_000_000));
+        }
+        f
+    }
+
+    fn act(f: &ReportFacts, action: &Action, actor: Actor, now: Millis) -> Result<Transition, DomainError> {
+        act_with(f, action, &Notes::default(), actor, now)
+    }
+
+    fn act_with(
+        f: &ReportFacts,
+        action: &Action,
+        notes: &Notes,
+        actor: Actor,
+        now: Millis,
+    ) -> Result<Transition, DomainError> {
+        transition(f, Step::Act { action, notes, category: &road() }, actor, now)
     }
 
     fn actions() -> Vec<(Action, Actor)> {
@@ -474,11 +637,15 @@ mod tests {
         let mut checked = 0;
         for &from in S::ALL {
             for (action, actor) in actions() {
-                let facts = LifecycleFacts { status: from, resolved_at: Some(resolved_at) };
-                let got = next_status(facts, &action, actor, now);
+                let mut f = facts(from);
+                f.resolved_at = Some(resolved_at);
+                let got = act(&f, &action, actor, now);
                 let expected = legal.iter().find(|(f, a, _)| *f == from && *a == action.name()).map(|(_, _, to)| *to);
                 match (expected, got) {
-                    (Some(to), Ok(got)) => assert_eq!(got, to, "{from} --{}-->", action.name()),
+                    (Some(to), Ok(t)) => {
+                        assert_eq!(t.facts.status, to, "{from} --{}-->", action.name());
+                        assert_eq!(t.event, EventKind::for_status(to), "{from} --{}-->", action.name());
+                    }
                     (None, Err(DomainError::Conflict { code: ErrorCode::IllegalTransition, .. })) => {}
                     (e, g) => panic!("{from} --{}--> expected {e:?}, got {g:?}", action.name()),
                 }
@@ -490,34 +657,192 @@ mod tests {
 
     #[test]
     fn only_staff_work_reports_and_only_reporters_reopen() {
-        let facts = LifecycleFacts { status: S::Submitted, resolved_at: None };
-        assert!(matches!(
-            next_status(facts, &Action::Accept, Actor::Reporter, Millis(0)),
-            Err(DomainError::Forbidden(_))
-        ));
-        let resolved = LifecycleFacts { status: S::Resolved, resolved_at: Some(Millis(0)) };
+        let submitted = facts(S::Submitted);
+        for actor in [Actor::Reporter, Actor::Rider, Actor::System] {
+            assert!(matches!(act(&submitted, &Action::Accept, actor, Millis(0)), Err(DomainError::Forbidden(_))));
+        }
+        let resolved = facts(S::Resolved);
         let reopen = Action::Reopen { reason: reason() };
-        assert!(matches!(next_status(resolved, &reopen, Actor::Staff, Millis(1)), Err(DomainError::Forbidden(_))));
+        let day = Millis(2_000_000);
+        for actor in [Actor::Staff, Actor::Rider, Actor::System] {
+            assert!(matches!(act(&resolved, &reopen, actor, day), Err(DomainError::Forbidden(_))), "{actor}");
+        }
+        // A follower who did not file the report may not close it either.
+        assert!(matches!(
+            act(&resolved, &Action::Close, Actor::Rider, day),
+            Err(DomainError::Forbidden("only the reporter may do this"))
+        ));
+        assert!(matches!(act(&resolved, &Action::Close, Actor::Staff, day), Err(DomainError::Forbidden(_))));
     }
 
     #[test]
     fn reopening_and_closing_follow_the_seven_days() {
         let resolved_at = Millis(1_000_000);
-        let facts = LifecycleFacts { status: S::Resolved, resolved_at: Some(resolved_at) };
+        let mut f = facts(S::Resolved);
+        f.resolved_at = Some(resolved_at);
         let day_six = resolved_at.plus_secs(6 * DAY);
         let day_seven = resolved_at.plus_secs(7 * DAY);
         let reopen = Action::Reopen { reason: reason() };
-        assert_eq!(next_status(facts, &reopen, Actor::Reporter, day_six).unwrap(), S::Reopened);
+        assert_eq!(act(&f, &reopen, Actor::Reporter, day_six).unwrap().facts.status, S::Reopened);
         assert!(matches!(
-            next_status(facts, &reopen, Actor::Reporter, day_seven),
+            act(&f, &reopen, Actor::Reporter, day_seven),
             Err(DomainError::Conflict { code: ErrorCode::ReopenWindowPassed, .. })
         ));
-        assert!(!auto_close_due(facts, day_six));
-        assert!(auto_close_due(facts, day_seven));
-        assert!(next_status(facts, &Action::Close, Actor::System, day_six).is_err());
-        assert_eq!(next_status(facts, &Action::Close, Actor::System, day_seven).unwrap(), S::Closed);
-        let open = LifecycleFacts { status: S::Accepted, resolved_at: None };
-        assert!(!auto_close_due(open, day_seven));
+        assert!(!f.auto_close_due(day_six));
+        assert!(f.auto_close_due(day_seven));
+        assert!(matches!(
+            act(&f, &Action::Close, Actor::System, day_six),
+            Err(DomainError::Conflict { code: ErrorCode::NotDue, .. })
+        ));
+        let closed = act(&f, &Action::Close, Actor::System, day_seven).unwrap();
+        assert_eq!((closed.facts.status, closed.facts.closed_at), (S::Closed, Some(day_seven)));
+        assert_eq!(closed.event, EventKind::Closed);
+        // The reporter may confirm it closed at once.
+        let confirmed = act(&f, &Action::Close, Actor::Reporter, day_six).unwrap();
+        assert_eq!((confirmed.facts.status, confirmed.facts.closed_at), (S::Closed, Some(day_six)));
+        assert!(!facts(S::Accepted).auto_close_due(day_seven));
+    }
+
+    #[test]
+    fn a_staff_action_is_the_units_response_once_and_moves_the_next_deadline() {
+        let f = facts(S::Submitted);
+        assert_eq!(f.next_deadline, f.deadlines.respond_by);
+        let accepted = act(&f, &Action::Accept, Actor::Staff, Millis(HOUR_MS)).unwrap().facts;
+        assert_eq!(accepted.responded_at, Some(Millis(HOUR_MS)));
+        assert_eq!(accepted.next_deadline, f.deadlines.resolve_by);
+        // Later actions keep the first response.
+        let started = act(&accepted, &Action::Start, Actor::Staff, Millis(2 * HOUR_MS)).unwrap().facts;
+        assert_eq!(started.responded_at, Some(Millis(HOUR_MS)));
+        let resolved = act(&started, &Action::Resolve, Actor::Staff, Millis(3 * HOUR_MS)).unwrap().facts;
+        assert_eq!((resolved.resolved_at, resolved.next_deadline), (Some(Millis(3 * HOUR_MS)), NO_DEADLINE));
+        // Rejecting at once is a response too, and leaves no deadline.
+        let rejected = act(&f, &Action::Reject { reason: reason() }, Actor::Staff, Millis(5)).unwrap().facts;
+        assert_eq!((rejected.responded_at, rejected.next_deadline), (Some(Millis(5)), NO_DEADLINE));
+    }
+
+    #[test]
+    fn a_transfer_clears_the_response_and_the_assignee_and_restarts_the_deadlines() {
+        let mut f = act(&facts(S::Submitted), &Action::Accept, Actor::Staff, Millis(HOUR_MS)).unwrap().facts;
+        f.assignee_id = Some("clerk-1".into());
+        let now = Millis(5 * HOUR_MS);
+        let transfer = Action::Transfer { to: TransferTarget::Unit("u2".into()), reason: reason() };
+        let t = act(&f, &transfer, Actor::Staff, now).unwrap();
+        assert_eq!(t.facts.status, S::Transferred);
+        assert_eq!((t.facts.responded_at, t.facts.assignee_id.as_deref()), (None, None));
+        assert_eq!(t.facts.routed_at, now);
+        assert_eq!(t.facts.deadlines, Deadlines::from_routing(now, &road()));
+        assert_eq!(t.facts.next_deadline, now.plus_secs(road().response_secs));
+        assert_eq!(t.public_note, Some(reason()));
+    }
+
+    #[test]
+    fn reasons_are_public_and_staff_notes_go_where_they_belong() {
+        let f = facts(S::Submitted);
+        let notes = Notes { public: Some(note("已派人")), internal: Some(note("联系市政三队")) };
+        let accepted = act_with(&f, &Action::Accept, &notes, Actor::Staff, Millis(1)).unwrap();
+        assert_eq!((accepted.public_note, accepted.internal_note), (notes.public.clone(), notes.internal.clone()));
+        // A reason is what riders are told, whatever else staff wrote for them.
+        let rejected = act_with(&f, &Action::Reject { reason: reason() }, &notes, Actor::Staff, Millis(1)).unwrap();
+        assert_eq!((rejected.public_note, rejected.internal_note), (Some(reason()), notes.internal.clone()));
+        let mut resolved = facts(S::Resolved);
+        resolved.resolved_at = Some(Millis(0));
+        let reopened = act(&resolved, &Action::Reopen { reason: reason() }, Actor::Reporter, Millis(1)).unwrap();
+        assert_eq!(reopened.public_note, Some(reason()));
+        assert_eq!(reopened.facts.resolved_at, Some(Millis(0)), "a reopen keeps the first resolution's time");
+    }
+
+    #[test]
+    fn marking_a_duplicate_names_the_original() {
+        let t = act(&facts(S::Accepted), &Action::MarkDuplicate { target: "r0".into() }, Actor::Staff, Millis(1));
+        let t = t.unwrap();
+        assert_eq!((t.facts.status, t.facts.duplicate_of.as_deref()), (S::Duplicate, Some("r0")));
+        assert_eq!(t.facts.next_deadline, NO_DEADLINE);
+    }
+
+    #[test]
+    fn a_reply_is_the_response_a_note_is_not_and_neither_is_refused() {
+        let f = facts(S::Submitted);
+        let reply = Notes { public: Some(note("已收到")), internal: None };
+        let t = transition(&f, Step::Annotate(&reply), Actor::Staff, Millis(7)).unwrap();
+        assert_eq!((t.event, t.facts.status, t.facts.responded_at), (EventKind::Reply, S::Submitted, Some(Millis(7))));
+        assert_eq!(t.facts.next_deadline, f.deadlines.resolve_by);
+        assert_eq!(t.public_note, reply.public);
+        let internal = Notes { public: None, internal: Some(note("先核实")) };
+        let t = transition(&f, Step::Annotate(&internal), Actor::Staff, Millis(7)).unwrap();
+        assert_eq!((t.event, t.facts.responded_at, t.public_note), (EventKind::Note, None, None));
+        assert_eq!(t.internal_note, internal.internal);
+        assert!(matches!(
+            transition(&f, Step::Annotate(&Notes::default()), Actor::Staff, Millis(7)),
+            Err(DomainError::Invalid { .. })
+        ));
+        assert!(matches!(
+            transition(&f, Step::Annotate(&reply), Actor::Reporter, Millis(7)),
+            Err(DomainError::Forbidden(_))
+        ));
+    }
+
+    #[test]
+    fn assigning_names_the_clerk_for_staff_only() {
+        let f = facts(S::Accepted);
+        let t = transition(&f, Step::Assign { assignee_id: "clerk-2" }, Actor::Staff, Millis(1)).unwrap();
+        assert_eq!((t.event, t.facts.status), (EventKind::Assigned, S::Accepted));
+        assert_eq!(t.facts.assignee_id.as_deref(), Some("clerk-2"));
+        assert_eq!((t.public_note, t.internal_note.as_ref().map(Note::as_str)), (None, Some("clerk-2")));
+        assert!(!t.event.is_public());
+        assert!(transition(&f, Step::Assign { assignee_id: "x" }, Actor::Reporter, Millis(1)).is_err());
+    }
+
+    #[test]
+    fn the_reporter_rates_a_resolved_report_once() {
+        let comment = note("很快");
+        let rate = |f: &ReportFacts, actor| {
+            transition(f, Step::Rate { score: 5, comment: Some(&comment) }, actor, Millis(9_000_000))
+        };
+        assert!(matches!(
+            rate(&facts(S::InProgress), Actor::Reporter),
+            Err(DomainError::Conflict { code: ErrorCode::NotResolved, .. })
+        ));
+        assert!(matches!(rate(&facts(S::Resolved), Actor::Rider), Err(DomainError::Forbidden(_))));
+        let t = rate(&facts(S::Closed), Actor::Reporter).unwrap();
+        assert_eq!((t.facts.rating, t.facts.rating_comment.as_deref()), (Some(5), Some("很快")));
+        assert_eq!((t.facts.rated_at, t.event, t.facts.status), (Some(Millis(9_000_000)), EventKind::Rated, S::Closed));
+        assert_eq!(t.public_note, Some(comment.clone()));
+        assert!(matches!(
+            rate(&t.facts, Actor::Reporter),
+            Err(DomainError::Conflict { code: ErrorCode::AlreadyRated, .. })
+        ));
+    }
+
+    #[test]
+    fn a_me_too_raises_the_priority_once_and_only_on_an_open_report() {
+        let f = facts(S::Accepted);
+        let said = note("我也差点摔倒");
+        let first =
+            transition(&f, Step::MeToo { new_follower: true, description: Some(&said) }, Actor::Rider, Millis(1));
+        let first = first.unwrap();
+        assert_eq!((first.facts.priority, first.event), (2, EventKind::MeToo));
+        assert_eq!((first.public_note, first.internal_note), (None, Some(said)));
+        let again =
+            transition(&first.facts, Step::MeToo { new_follower: false, description: None }, Actor::Rider, Millis(2));
+        assert_eq!(again.unwrap().facts.priority, 2);
+        let closed = facts(S::Closed);
+        assert!(matches!(
+            transition(&closed, Step::MeToo { new_follower: true, description: None }, Actor::Rider, Millis(1)),
+            Err(DomainError::Conflict { code: ErrorCode::ReportNotOpen, .. })
+        ));
+        assert!(matches!(
+            transition(&f, Step::MeToo { new_follower: true, description: None }, Actor::Staff, Millis(1)),
+            Err(DomainError::Forbidden(_))
+        ));
+    }
+
+    #[test]
+    fn actors_are_stored_by_the_names_riders_read() {
+        let names: Vec<&str> = Actor::ALL.iter().map(|a| a.as_str()).collect();
+        assert_eq!(names, ["staff", "reporter", "rider", "system"]);
+        for a in Actor::ALL {
+            assert_eq!(a.as_str().parse::<Actor>().unwrap(), *a);
+        }
     }
 
     #[test]

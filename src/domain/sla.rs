@@ -1,9 +1,7 @@
 //! Respond on receipt (接诉即办): deadlines set at routing, overdue flags, the three rates
-//! (三率) by which units are judged, and the rider's submission rate limit. "Now" is always a
-//! parameter.
+//! (三率) by which units are judged. "Now" is always a parameter.
 
-use super::DomainError;
-use super::report::{CategorySettings, ReportStatus};
+use super::report::{CategorySettings, ReportFacts, ReportStatus};
 use super::time::Millis;
 
 /// `next_deadline` of a report no unit has to act on any more (sorts after every real one).
@@ -40,21 +38,6 @@ pub fn is_overdue(next_deadline: Millis, now: Millis) -> bool {
     next_deadline != NO_DEADLINE && next_deadline < now
 }
 
-/// The submission rate limit: at most `per_hour` submissions (new reports and "me too"s) in
-/// any hour. `recent` holds the times of the caller's submissions within the last hour.
-/// Refused with the seconds until the oldest of them leaves the window.
-pub fn check_rate(recent: &[Millis], per_hour: u32, now: Millis) -> Result<(), DomainError> {
-    let window_start = now.plus_secs(-3600);
-    let mut inside: Vec<Millis> = recent.iter().copied().filter(|t| *t > window_start).collect();
-    if inside.len() < per_hour as usize {
-        return Ok(());
-    }
-    inside.sort();
-    let frees_at = inside[inside.len() - per_hour as usize].plus_secs(3600);
-    let retry_after_secs = ((frees_at.0 - now.0 + 999) / 1000).max(1) as u64;
-    Err(DomainError::RateLimited { retry_after_secs })
-}
-
 /// What the rates need to know about one report.
 #[derive(Debug, Clone, Copy)]
 pub struct SlaFacts {
@@ -64,6 +47,19 @@ pub struct SlaFacts {
     pub responded_at: Option<Millis>,
     pub resolved_at: Option<Millis>,
     pub rating: Option<u8>,
+}
+
+impl From<&ReportFacts> for SlaFacts {
+    fn from(f: &ReportFacts) -> Self {
+        SlaFacts {
+            status: f.status,
+            routed_at: f.routed_at,
+            respond_by: f.deadlines.respond_by,
+            responded_at: f.responded_at,
+            resolved_at: f.resolved_at,
+            rating: f.rating,
+        }
+    }
 }
 
 impl SlaFacts {
@@ -165,19 +161,6 @@ mod tests {
         assert!(is_overdue(d.respond_by, d.respond_by.plus_secs(1)));
         assert!(!is_overdue(d.respond_by, d.respond_by));
         assert!(!is_overdue(NO_DEADLINE, Millis(i64::MAX - 1)));
-    }
-
-    #[test]
-    fn the_rate_limit_counts_the_last_hour_and_says_when_to_retry() {
-        let now = Millis(10_000_000);
-        let recent: Vec<Millis> = (0..3).map(|i| now.plus_secs(-3000 + i * 60)).collect();
-        assert!(check_rate(&recent, 4, now).is_ok());
-        match check_rate(&recent, 3, now) {
-            Err(DomainError::RateLimited { retry_after_secs }) => assert_eq!(retry_after_secs, 600),
-            other => panic!("{other:?}"),
-        }
-        let old = vec![now.plus_secs(-3601); 5];
-        assert!(check_rate(&old, 1, now).is_ok());
     }
 
     /// Five reports, computed by hand:

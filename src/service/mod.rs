@@ -3,8 +3,10 @@
 
 pub mod media;
 pub mod notify;
+pub mod open311;
 pub mod places;
 pub mod reports;
 pub mod sessions;
 pub mod staff;
+pub mod triage;
 pub mod units;

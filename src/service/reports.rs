@@ -1,8 +1,15 @@
-//! Tap to report: submitting (with idempotency, "me too" merging and the rate limit), working a
-//! report through its lifecycle, and what riders and clerks may see. Every write that matters (the
-//! report, its timeline entry, the idempotency record) commits in one transaction before the
-//! caller hears back.
+//! Tap to report, the rider's side and what every side shares: submitting (idempotency, "me too"
+//! merging, the submission limit), following, reopening, closing and rating, the automatic close,
+//! and the views of reports.
+//!
+//! Every change goes the same way: load the report, ask `domain::report::transition` what the
+//! step does, save that with its timeline entry (`commit_step`). Everything a step writes (the
+//! report, its timeline entry, followers, the idempotency record) commits in one transaction
+//! before the caller hears back. A view reads one statement per table whatever the number of
+//! reports in it: the rows, then all their photos, all their units, all their reporters' names.
 
+use std::collections::HashMap;
+use std::collections::hash_map::Entry as Slot;
 use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
@@ -11,13 +18,13 @@ use sqlx::AnyConnection;
 use crate::domain::city::City;
 use crate::domain::error::ErrorCode;
 use crate::domain::geo::{Bbox, Gcj02};
-use crate::domain::identity::{Caller, Role};
-use crate::domain::notify::{ReportProgress, status_phrase};
+use crate::domain::identity::Rider;
 use crate::domain::report::{
-    Action, Actor, Category, EventKind, LifecycleFacts, Note, ReportStatus, TransferTarget, auto_close_due, next_status,
+    Action, Actor, Category, CategorySettings, EventKind, Note, Notes, ReportFacts, Step, Transition, transition,
 };
-use crate::domain::routing::{RouteDecision, RouteReason};
-use crate::domain::sla::{Deadlines, check_rate};
+use crate::domain::routing::{RouteReason, UnitKind};
+use crate::domain::sla::Deadlines;
+use crate::domain::throttle::SubmissionLimit;
 use crate::domain::time::Millis;
 use crate::domain::{DomainError, DomainResult};
 use crate::service::units::{self, RoutingCache};
@@ -50,6 +57,19 @@ pub struct ReportsContext {
 pub struct ReportLimits {
     /// New reports and follows a rider may make in an hour.
     pub per_rider_per_hour: u32,
+}
+
+impl ReportsContext {
+    /// Refuses a rider's submission (a report or a follow) beyond their hourly limit.
+    async fn check_submission_limit(&self, rider: &Rider, now: Millis) -> DomainResult<()> {
+        let limit = SubmissionLimit { per_hour: self.limits.per_rider_per_hour };
+        let recent = store::reports::submissions_since(&self.db, &rider.account_id, limit.window_start(now)).await?;
+        limit.check(&recent, now)
+    }
+
+    async fn category(&self, category: Category) -> DomainResult<CategorySettings> {
+        units::category_settings(&self.db, &self.city.id, category).await
+    }
 }
 
 /// What a rider files, parsed.
@@ -93,17 +113,125 @@ impl Outcome {
     }
 }
 
+/// A unit as views name it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnitRef {
+    pub id: String,
+    pub name: String,
+    pub kind: UnitKind,
+}
+
+/// The units a view names, read in one statement.
+pub(crate) struct Units(HashMap<String, UnitRef>);
+
+impl Units {
+    pub(crate) async fn load<'a>(
+        db: &Db,
+        city_id: &str,
+        ids: impl IntoIterator<Item = &'a str>,
+    ) -> DomainResult<Units> {
+        let mut ids: Vec<String> = ids.into_iter().map(str::to_string).collect();
+        ids.sort();
+        ids.dedup();
+        let mut units = HashMap::new();
+        for unit in store::units::get_many(db, city_id, &ids).await? {
+            units.insert(unit.id.clone(), UnitRef { id: unit.id, name: unit.name, kind: unit.kind });
+        }
+        Ok(Units(units))
+    }
+
+    /// The unit by id; one that is gone shows as a nameless fallback.
+    pub(crate) fn get(&self, id: &str) -> UnitRef {
+        self.0.get(id).cloned().unwrap_or_else(|| UnitRef {
+            id: id.to_string(),
+            name: String::new(),
+            kind: UnitKind::Fallback,
+        })
+    }
+}
+
+/// A report with what every view of it shows besides its own fields: its unit and its photos.
+#[derive(Debug, Clone)]
+pub struct ReportView {
+    pub report: ReportRow,
+    pub unit: UnitRef,
+    /// Ids of the attached photos, in the order they were added.
+    pub media_ids: Vec<String>,
+}
+
+impl ReportView {
+    fn of(report: ReportRow, units: &Units, media: &mut HashMap<String, Vec<String>>) -> ReportView {
+        ReportView {
+            unit: units.get(&report.office_id),
+            media_ids: media.remove(&report.id).unwrap_or_default(),
+            report,
+        }
+    }
+}
+
+/// Views of many reports: all their photos in one statement (`units` must hold their units).
+pub(crate) async fn views(db: &Db, rows: Vec<ReportRow>, units: &Units) -> DomainResult<Vec<ReportView>> {
+    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    let mut media = store::reports::media_ids(db, &ids).await?;
+    Ok(rows.into_iter().map(|r| ReportView::of(r, units, &mut media)).collect())
+}
+
+/// A timeline entry, its unit named.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub event: EventRow,
+    pub unit: Option<UnitRef>,
+}
+
+/// One report's view and the given entries of its timeline, the units of both read at once.
+pub(crate) async fn with_timeline(
+    db: &Db,
+    city_id: &str,
+    report: ReportRow,
+    events: Vec<EventRow>,
+) -> DomainResult<(ReportView, Vec<Entry>)> {
+    let unit_ids = events.iter().filter_map(|e| e.office_id.as_deref()).chain([report.office_id.as_str()]);
+    let units = Units::load(db, city_id, unit_ids).await?;
+    let mut media = store::reports::media_ids(db, std::slice::from_ref(&report.id)).await?;
+    let timeline = events
+        .into_iter()
+        .map(|event| Entry { unit: event.office_id.as_deref().map(|id| units.get(id)), event })
+        .collect();
+    Ok((ReportView::of(report, &units, &mut media), timeline))
+}
+
+/// A rider's view of a report they filed or follow: public timeline entries only.
+#[derive(Debug, Clone)]
+pub struct RiderReport {
+    pub report: ReportView,
+    /// The rider filed this report (rather than following it).
+    pub mine: bool,
+    pub timeline: Vec<Entry>,
+}
+
+async fn rider_report(ctx: &ReportsContext, rider: &Rider, report: ReportRow) -> DomainResult<RiderReport> {
+    let events = store::reports::events(&ctx.db, &report.id).await?.into_iter().filter(|e| e.public).collect();
+    let mine = report.reporter_id == rider.account_id;
+    let (report, timeline) = with_timeline(&ctx.db, &ctx.city.id, report, events).await?;
+    Ok(RiderReport { report, mine, timeline })
+}
+
+/// The report categories of the city with their names, hints and deadlines.
+pub async fn categories(ctx: &ReportsContext) -> DomainResult<Vec<CategorySettings>> {
+    store::categories::all(&ctx.db, &ctx.city.id).await
+}
+
 /// Files a report, or joins the open one it repeats. With an idempotency key, a retry returns the
 /// first answer (and the same key with a different request is a 409).
 pub async fn submit(
-    state: &ReportsContext,
-    rider: &Caller,
+    ctx: &ReportsContext,
+    rider: &Rider,
     sub: Submission,
     idempotency_key: Option<&str>,
     now: Millis,
 ) -> DomainResult<(Outcome, ReportRow)> {
-    let db = &state.db;
-    let city_id = &state.city.id;
+    let db = &ctx.db;
+    let city_id = &ctx.city.id;
     let hash = sub.digest();
     let key = idempotency_key.map(|key| IdempotencyKey {
         scope: SUBMIT_SCOPE,
@@ -117,14 +245,13 @@ pub async fn submit(
             return replay(&mut conn, city_id, &hash, recorded).await;
         }
     }
-    let recent = store::reports::submissions_since(db, &rider.account_id, now.plus_secs(-3600)).await?;
-    check_rate(&recent, state.limits.per_rider_per_hour, now)?;
+    ctx.check_submission_limit(rider, now).await?;
     let owned = store::media::find_owned(db, &rider.account_id, &sub.media_ids).await?;
     if let Some(missing) = sub.media_ids.iter().find(|id| !owned.iter().any(|m| &m.id == *id)) {
         return Err(DomainError::invalid("media_ids", format!("`{missing}` is not a photo you uploaded")));
     }
-    let settings = units::category_settings(db, city_id, sub.category).await?;
-    let route = state.routing.current().route(sub.location, sub.category, &[])?;
+    let settings = ctx.category(sub.category).await?;
+    let route = ctx.routing.current().route(sub.location, sub.category, &[])?;
 
     let mut tx = db.begin_write().await?;
     if let Some(key) = &key
@@ -136,19 +263,15 @@ pub async fn submit(
     }
     let (outcome, report) = match me_too_target(&mut tx, city_id, &sub, now).await? {
         Some(mut target) => {
-            if store::reports::add_follower(&mut tx, &target.id, &rider.account_id, now).await? {
-                target.priority += 1;
-            }
-            target.updated_at = now;
-            save(&mut tx, &mut target).await?;
-            let mut event = EventRow::new(&target, EventKind::MeToo, Some(&rider.account_id), "rider", now);
-            event.internal_note = Some(sub.description.clone()).filter(|d| !d.is_empty());
-            store::reports::insert_event(&mut tx, city_id, &event).await?;
+            let new_follower = store::reports::add_follower(&mut tx, &target.id, &rider.account_id, now).await?;
+            let description = Note::optional("description", Some(&sub.description))?;
+            let step = Step::MeToo { new_follower, description: description.as_ref() };
+            let t = transition(&target.facts, step, Actor::Rider, now)?;
+            commit_step(&mut tx, &mut target, t, Actor::Rider, Some(&rider.account_id), now).await?;
             store::reports::attach_media(&mut tx, &target.id, &sub.media_ids, &rider.account_id, now).await?;
             (Outcome::Joined, target)
         }
         None => {
-            let deadlines = Deadlines::from_routing(now, &settings);
             let report = ReportRow {
                 id: new_id(),
                 city_id: city_id.clone(),
@@ -157,27 +280,15 @@ pub async fn submit(
                 description: sub.description.clone(),
                 location: sub.location,
                 anonymous: sub.anonymous,
-                status: ReportStatus::Submitted,
                 office_id: route.office_id,
                 route_reason: route.reason,
-                assignee_id: None,
-                duplicate_of: None,
-                priority: 1,
-                routed_at: now,
-                deadlines,
-                next_deadline: deadlines.next(ReportStatus::Submitted, None),
-                responded_at: None,
-                resolved_at: None,
-                closed_at: None,
-                rating: None,
-                rating_comment: None,
-                rated_at: None,
+                facts: ReportFacts::submitted(now, Deadlines::from_routing(now, &settings)),
                 version: 0,
                 created_at: now,
                 updated_at: now,
             };
             store::reports::insert(&mut tx, &report).await?;
-            let event = EventRow::new(&report, EventKind::Submitted, Some(&rider.account_id), "reporter", now);
+            let event = EventRow::new(&report, EventKind::Submitted, Actor::Reporter, Some(&rider.account_id), now);
             store::reports::insert_event(&mut tx, city_id, &event).await?;
             store::reports::add_follower(&mut tx, &report.id, &rider.account_id, now).await?;
             store::reports::attach_media(&mut tx, &report.id, &sub.media_ids, &rider.account_id, now).await?;
@@ -189,6 +300,18 @@ pub async fn submit(
     }
     tx.commit().await?;
     Ok((outcome, report))
+}
+
+/// `submit`, answered with the rider's view of the report filed or joined.
+pub async fn submit_and_view(
+    ctx: &ReportsContext,
+    rider: &Rider,
+    sub: Submission,
+    idempotency_key: Option<&str>,
+    now: Millis,
+) -> DomainResult<(Outcome, RiderReport)> {
+    let (outcome, report) = submit(ctx, rider, sub, idempotency_key, now).await?;
+    Ok((outcome, rider_report(ctx, rider, report).await?))
 }
 
 async fn replay(
@@ -218,7 +341,14 @@ async fn me_too_target(
 ) -> DomainResult<Option<ReportRow>> {
     let since = now.plus_secs(-ME_TOO_WINDOW_SECS);
     let near = within(conn, city_id, Some(sub.category), sub.location, ME_TOO_RADIUS_M, since).await?;
-    Ok(near.into_iter().next().map(|(r, _)| r))
+    Ok(near.into_iter().next().map(|n| n.report))
+}
+
+/// An open report near a point, and how far from it.
+#[derive(Debug, Clone)]
+pub struct Nearby {
+    pub report: ReportRow,
+    pub distance_m: f64,
 }
 
 /// Open reports within `radius_m` of `center`, nearest first, with their distances.
@@ -229,394 +359,204 @@ async fn within(
     center: Gcj02,
     radius_m: f64,
     since: Millis,
-) -> DomainResult<Vec<(ReportRow, f64)>> {
+) -> DomainResult<Vec<Nearby>> {
     let rows = store::reports::open_in_box(conn, city_id, category, Bbox::around(center, radius_m), since).await?;
-    let mut near: Vec<(ReportRow, f64)> = rows
+    let mut near: Vec<Nearby> = rows
         .into_iter()
-        .map(|r| {
-            let d = r.location.distance_m(center);
-            (r, d)
-        })
-        .filter(|(_, d)| *d <= radius_m)
+        .map(|report| Nearby { distance_m: report.location.distance_m(center), report })
+        .filter(|n| n.distance_m <= radius_m)
         .collect();
-    near.sort_by(|a, b| a.1.total_cmp(&b.1).then_with(|| a.0.id.cmp(&b.0.id)));
+    near.sort_by(|a, b| a.distance_m.total_cmp(&b.distance_m).then_with(|| a.report.id.cmp(&b.report.id)));
     Ok(near)
 }
 
 /// Open reports near a point for the public map, nearest first.
 pub async fn nearby(
-    state: &ReportsContext,
+    ctx: &ReportsContext,
     center: Gcj02,
     radius_m: f64,
     category: Option<Category>,
     limit: usize,
-) -> DomainResult<Vec<(ReportRow, f64)>> {
-    let mut conn = state.db.pool.acquire().await?;
-    let mut near = within(&mut conn, &state.city.id, category, center, radius_m, Millis(0)).await?;
+) -> DomainResult<Vec<Nearby>> {
+    let mut conn = ctx.db.pool.acquire().await?;
+    let mut near = within(&mut conn, &ctx.city.id, category, center, radius_m, Millis(0)).await?;
     near.truncate(limit);
     Ok(near)
 }
 
+/// Where a report would go, and what is already open nearby.
+#[derive(Debug, Clone)]
+pub struct Preview {
+    pub unit: UnitRef,
+    pub route_reason: RouteReason,
+    /// Open reports of the same category within 250 m, nearest first: follow one instead.
+    pub nearby: Vec<Nearby>,
+}
+
 /// Before submitting: the unit that would receive the report, and open reports of the same
 /// category within 250 m the rider could follow instead.
-pub async fn preview(
-    state: &ReportsContext,
-    point: Gcj02,
-    category: Category,
-) -> DomainResult<(RouteDecision, Vec<(ReportRow, f64)>)> {
-    let route = state.routing.current().route(point, category, &[])?;
-    let near = nearby(state, point, PREVIEW_RADIUS_M, Some(category), PREVIEW_MAX).await?;
-    Ok((route, near))
+pub async fn preview(ctx: &ReportsContext, point: Gcj02, category: Category) -> DomainResult<Preview> {
+    let route = ctx.routing.current().route(point, category, &[])?;
+    let nearby = nearby(ctx, point, PREVIEW_RADIUS_M, Some(category), PREVIEW_MAX).await?;
+    let units = Units::load(&ctx.db, &ctx.city.id, [route.office_id.as_str()]).await?;
+    Ok(Preview { unit: units.get(&route.office_id), route_reason: route.reason, nearby })
 }
 
-/// A rider follows an open report instead of filing again (a "me too" without a new photo).
-pub async fn follow(state: &ReportsContext, rider: &Caller, id: &str, now: Millis) -> DomainResult<ReportRow> {
-    let db = &state.db;
-    let recent = store::reports::submissions_since(db, &rider.account_id, now.plus_secs(-3600)).await?;
-    check_rate(&recent, state.limits.per_rider_per_hour, now)?;
-    let mut tx = db.begin_write().await?;
-    let mut report = store::reports::get(&mut tx, &state.city.id, id).await?.ok_or(DomainError::NotFound("report"))?;
-    if !report.status.is_open() {
-        return Err(DomainError::conflict(ErrorCode::ReportNotOpen, "only an open report can be followed"));
-    }
-    if store::reports::add_follower(&mut tx, &report.id, &rider.account_id, now).await? {
-        report.priority += 1;
-        report.updated_at = now;
-        save(&mut tx, &mut report).await?;
-        let event = EventRow::new(&report, EventKind::MeToo, Some(&rider.account_id), "rider", now);
-        store::reports::insert_event(&mut tx, &state.city.id, &event).await?;
-    }
-    tx.commit().await?;
-    Ok(report)
+/// The reports a rider filed or follows, newest first: at most `limit` after the id `after`.
+pub async fn mine(
+    ctx: &ReportsContext,
+    rider: &Rider,
+    after: Option<&str>,
+    limit: u32,
+) -> DomainResult<Vec<ReportView>> {
+    let rows = store::reports::followed_by(&ctx.db, &rider.account_id, after, limit).await?;
+    let units = Units::load(&ctx.db, &ctx.city.id, rows.iter().map(|r| r.office_id.as_str())).await?;
+    views(&ctx.db, rows, &units).await
 }
 
-async fn save(conn: &mut AnyConnection, report: &mut ReportRow) -> DomainResult<()> {
-    if !store::reports::save(conn, report).await? {
-        return Err(DomainError::conflict(
-            ErrorCode::ConcurrentUpdate,
-            "the report changed meanwhile; reload and retry",
-        ));
-    }
-    report.version += 1;
-    Ok(())
-}
-
-/// A report as a rider may reach it: their own, or one they follow. Anything else is a 404.
-pub async fn for_rider(state: &ReportsContext, rider: &Caller, id: &str) -> DomainResult<ReportRow> {
-    let mut conn = state.db.pool.acquire().await?;
-    let report = store::reports::get(&mut conn, &state.city.id, id).await?.ok_or(DomainError::NotFound("report"))?;
-    if report.reporter_id == rider.account_id || store::reports::is_follower(&state.db, id, &rider.account_id).await? {
-        Ok(report)
+/// A report as a rider may reach it, with the part they play in it: its reporter, or a rider
+/// following it. Anything else is a 404.
+async fn for_rider(ctx: &ReportsContext, rider: &Rider, id: &str) -> DomainResult<(ReportRow, Actor)> {
+    let mut conn = ctx.db.pool.acquire().await?;
+    let report = store::reports::get(&mut conn, &ctx.city.id, id).await?.ok_or(DomainError::NotFound("report"))?;
+    if report.reporter_id == rider.account_id {
+        Ok((report, Actor::Reporter))
+    } else if store::reports::is_follower(&ctx.db, id, &rider.account_id).await? {
+        Ok((report, Actor::Rider))
     } else {
         Err(DomainError::NotFound("report"))
     }
 }
 
-/// The office whose reports a staff member works: a clerk's own (`None` for a city admin, who
-/// reaches every unit). Other roles may not triage.
-pub fn staff_scope(caller: &Caller) -> DomainResult<Option<String>> {
-    match caller.role {
-        Role::Clerk => caller.office_id.clone().map(Some).ok_or(DomainError::Forbidden("clerk without an office")),
-        Role::CityAdmin => Ok(None),
-        _ => Err(DomainError::Forbidden("role")),
-    }
+/// One report the rider filed or follows, with its public timeline.
+pub async fn rider_view(ctx: &ReportsContext, rider: &Rider, id: &str) -> DomainResult<RiderReport> {
+    let (report, _) = for_rider(ctx, rider, id).await?;
+    rider_report(ctx, rider, report).await
 }
 
-/// A report as a clerk may reach it: only their own unit's; another unit's is a 404.
-pub async fn for_staff(
-    conn: &mut AnyConnection,
-    state: &ReportsContext,
-    staff: &Caller,
-    id: &str,
-) -> DomainResult<ReportRow> {
-    let scope = staff_scope(staff)?;
-    let report = store::reports::get(conn, &state.city.id, id).await?.ok_or(DomainError::NotFound("report"))?;
-    match scope {
-        Some(office) if office != report.office_id => Err(DomainError::NotFound("report")),
-        _ => Ok(report),
+/// A rider follows an open report instead of filing again (a "me too" without a new photo).
+pub async fn follow(ctx: &ReportsContext, rider: &Rider, id: &str, now: Millis) -> DomainResult<RiderReport> {
+    ctx.check_submission_limit(rider, now).await?;
+    let mut tx = ctx.db.begin_write().await?;
+    let mut report = store::reports::get(&mut tx, &ctx.city.id, id).await?.ok_or(DomainError::NotFound("report"))?;
+    let new_follower = store::reports::add_follower(&mut tx, &report.id, &rider.account_id, now).await?;
+    let t = transition(&report.facts, Step::MeToo { new_follower, description: None }, Actor::Rider, now)?;
+    if new_follower {
+        commit_step(&mut tx, &mut report, t, Actor::Rider, Some(&rider.account_id), now).await?;
     }
-}
-
-/// Notes a staff member adds to an action or a reply.
-#[derive(Debug, Clone, Default)]
-pub struct Notes {
-    pub public: Option<Note>,
-    pub internal: Option<Note>,
-}
-
-impl Notes {
-    pub fn parse(public: Option<&str>, internal: Option<&str>) -> DomainResult<Notes> {
-        Ok(Notes {
-            public: Note::optional("public_note", public)?,
-            internal: Note::optional("internal_note", internal)?,
-        })
-    }
-}
-
-/// A staff action on a report's status: accept, start, resolve, reject, mark duplicate, transfer.
-pub async fn act(
-    state: &ReportsContext,
-    staff: &Caller,
-    id: &str,
-    action: Action,
-    notes: Notes,
-    now: Millis,
-) -> DomainResult<ReportRow> {
-    let db = &state.db;
-    // Read and check everything first; the write transaction then saves only if the report has
-    // not changed since (its version), so it holds the write lock briefly.
-    let mut conn = db.pool.acquire().await?;
-    let mut report = for_staff(&mut conn, state, staff, id).await?;
-    let facts = LifecycleFacts { status: report.status, resolved_at: report.resolved_at };
-    let to = next_status(facts, &action, Actor::Staff, now)?;
-    let mut public_note = notes.public.map(|n| n.as_str().to_string());
-    match &action {
-        Action::MarkDuplicate { target } => {
-            let original = for_staff(&mut conn, state, staff, target)
-                .await
-                .map_err(|_| DomainError::invalid("duplicate_of", "no such report in your unit"))?;
-            if original.id == report.id {
-                return Err(DomainError::invalid("duplicate_of", "a report cannot duplicate itself"));
-            }
-            report.duplicate_of = Some(original.id.clone());
-        }
-        Action::Transfer { to: target, reason } => {
-            let route = match target {
-                TransferTarget::Unit(office_id) => {
-                    units::unit(db, &state.city.id, office_id)
-                        .await
-                        .map_err(|_| DomainError::invalid("to_office_id", "no such unit"))?;
-                    if *office_id == report.office_id {
-                        return Err(DomainError::invalid("to_office_id", "the report is already with this unit"));
-                    }
-                    RouteDecision { office_id: office_id.clone(), reason: RouteReason::Transfer }
-                }
-                TransferTarget::Reroute => {
-                    state.routing.current().route(report.location, report.category, &[report.office_id.as_str()])?
-                }
-            };
-            let settings = units::category_settings(db, &state.city.id, report.category).await?;
-            report.office_id = route.office_id;
-            report.route_reason = route.reason;
-            report.routed_at = now;
-            report.deadlines = Deadlines::from_routing(now, &settings);
-            report.assignee_id = None;
-            public_note = Some(reason.as_str().to_string());
-        }
-        Action::Reject { reason } => public_note = Some(reason.as_str().to_string()),
-        _ => {}
-    }
-    report.status = to;
-    if to == ReportStatus::Transferred {
-        // The new unit owes its own response.
-        report.responded_at = None;
-    } else {
-        report.responded_at.get_or_insert(now);
-    }
-    if to == ReportStatus::Resolved {
-        report.resolved_at = Some(now);
-    }
-    drop(conn);
-    let mut tx = db.begin_write().await?;
-    if let Some(original) = &report.duplicate_of
-        && to == ReportStatus::Duplicate
-    {
-        // Whoever followed the copy follows the original now.
-        store::reports::copy_followers(&mut tx, &report.id, original, now).await?;
-    }
-    let note_for_riders = public_note.clone().unwrap_or_default();
-    finish(&mut tx, state, &mut report, EventKind::for_status(to), staff, (public_note, notes.internal), now).await?;
-    tell_followers(&mut tx, state, &report, &note_for_riders, now).await?;
     tx.commit().await?;
-    Ok(report)
-}
-
-/// Queues a subscribe message to everyone following the report, in the transaction that moved it.
-async fn tell_followers(
-    conn: &mut AnyConnection,
-    state: &ReportsContext,
-    report: &ReportRow,
-    public_note: &str,
-    now: Millis,
-) -> DomainResult<()> {
-    let Some(template_id) = state.notify_template_id.as_deref() else {
-        return Ok(());
-    };
-    let followers = store::reports::followers(conn, &report.id).await?;
-    let category = units::category_settings(&state.db, &state.city.id, report.category).await?;
-    let progress = ReportProgress {
-        report_id: &report.id,
-        category: &category.name,
-        status: status_phrase(report.status),
-        note: public_note,
-        at: now.in_zone(state.city.tz),
-    };
-    crate::service::notify::queue_report_progress(conn, Some(template_id), &state.city.id, &followers, &progress)
-        .await?;
-    Ok(())
-}
-
-/// Saves the report with its next deadline and appends the timeline entry.
-async fn finish(
-    conn: &mut AnyConnection,
-    state: &ReportsContext,
-    report: &mut ReportRow,
-    kind: EventKind,
-    actor: &Caller,
-    (public_note, internal_note): (Option<String>, Option<Note>),
-    now: Millis,
-) -> DomainResult<()> {
-    report.next_deadline = report.deadlines.next(report.status, report.responded_at);
-    report.updated_at = now;
-    save(conn, report).await?;
-    let role = if actor.role == Role::Rider { "reporter" } else { "staff" };
-    let mut event = EventRow::new(report, kind, Some(&actor.account_id), role, now);
-    event.public_note = public_note;
-    event.internal_note = internal_note.map(|n| n.as_str().to_string());
-    store::reports::insert_event(conn, &state.city.id, &event).await
-}
-
-/// A public reply from the unit (counts as its response) or an internal note (staff only).
-pub async fn annotate(
-    state: &ReportsContext,
-    staff: &Caller,
-    id: &str,
-    notes: Notes,
-    now: Millis,
-) -> DomainResult<ReportRow> {
-    let mut report = for_staff(&mut *state.db.pool.acquire().await?, state, staff, id).await?;
-    let kind = match (&notes.public, &notes.internal) {
-        (Some(_), _) => {
-            report.responded_at.get_or_insert(now);
-            EventKind::Reply
-        }
-        (None, Some(_)) => EventKind::Note,
-        (None, None) => return Err(DomainError::invalid("public_note", "a reply or a note is required")),
-    };
-    let public = notes.public.map(|n| n.as_str().to_string());
-    let mut tx = state.db.begin_write().await?;
-    finish(&mut tx, state, &mut report, kind, staff, (public, notes.internal), now).await?;
-    tx.commit().await?;
-    Ok(report)
-}
-
-/// Assigns a report to a clerk of its unit.
-pub async fn assign(
-    state: &ReportsContext,
-    staff: &Caller,
-    id: &str,
-    assignee_id: &str,
-    now: Millis,
-) -> DomainResult<ReportRow> {
-    let mut report = for_staff(&mut *state.db.pool.acquire().await?, state, staff, id).await?;
-    if !store::reports::is_clerk_of(&state.db, assignee_id, &report.office_id).await? {
-        return Err(DomainError::invalid("assignee_id", "not an active clerk of this report's unit"));
-    }
-    report.assignee_id = Some(assignee_id.to_string());
-    let note = Note::optional("assignee_id", Some(assignee_id))?;
-    let mut tx = state.db.begin_write().await?;
-    finish(&mut tx, state, &mut report, EventKind::Assigned, staff, (None, note), now).await?;
-    tx.commit().await?;
-    Ok(report)
+    rider_report(ctx, rider, report).await
 }
 
 /// The reporter reopens a resolved report (within 7 days) or confirms it closed.
 pub async fn reporter_action(
-    state: &ReportsContext,
-    rider: &Caller,
+    ctx: &ReportsContext,
+    rider: &Rider,
     id: &str,
     action: Action,
     now: Millis,
-) -> DomainResult<ReportRow> {
-    let mut report = for_rider(state, rider, id).await?;
-    if report.reporter_id != rider.account_id {
-        return Err(DomainError::Forbidden("only the reporter may do this"));
-    }
-    let facts = LifecycleFacts { status: report.status, resolved_at: report.resolved_at };
-    let to = next_status(facts, &action, Actor::Reporter, now)?;
-    let public_note = match &action {
-        Action::Reopen { reason } => Some(reason.as_str().to_string()),
-        _ => None,
-    };
-    report.status = to;
-    if to == ReportStatus::Closed {
-        report.closed_at = Some(now);
-    }
-    let mut tx = state.db.begin_write().await?;
-    finish(&mut tx, state, &mut report, EventKind::for_status(to), rider, (public_note, None), now).await?;
-    tx.commit().await?;
-    Ok(report)
+) -> DomainResult<RiderReport> {
+    let (mut report, actor) = for_rider(ctx, rider, id).await?;
+    let category = ctx.category(report.category).await?;
+    let step = Step::Act { action: &action, notes: &Notes::default(), category: &category };
+    let t = transition(&report.facts, step, actor, now)?;
+    commit_alone(&ctx.db, &mut report, t, actor, Some(&rider.account_id), now).await?;
+    rider_report(ctx, rider, report).await
 }
 
 /// The reporter rates the outcome once, 1 to 5, when the report is resolved or closed.
 pub async fn rate(
-    state: &ReportsContext,
-    rider: &Caller,
+    ctx: &ReportsContext,
+    rider: &Rider,
     id: &str,
     score: u8,
     comment: Option<Note>,
     now: Millis,
-) -> DomainResult<ReportRow> {
-    let mut report = for_rider(state, rider, id).await?;
-    if report.reporter_id != rider.account_id {
-        return Err(DomainError::Forbidden("only the reporter may rate"));
+) -> DomainResult<RiderReport> {
+    let (mut report, actor) = for_rider(ctx, rider, id).await?;
+    let t = transition(&report.facts, Step::Rate { score, comment: comment.as_ref() }, actor, now)?;
+    commit_alone(&ctx.db, &mut report, t, actor, Some(&rider.account_id), now).await?;
+    rider_report(ctx, rider, report).await
+}
+
+const CHANGED_MEANWHILE: ErrorCode = ErrorCode::ConcurrentUpdate;
+
+/// Saves what a step decided, if nobody changed the report since it was read, and appends the
+/// step's timeline entry, in the caller's transaction.
+pub(crate) async fn commit_step(
+    conn: &mut AnyConnection,
+    report: &mut ReportRow,
+    t: Transition,
+    actor: Actor,
+    actor_id: Option<&str>,
+    now: Millis,
+) -> DomainResult<()> {
+    report.facts = t.facts;
+    report.updated_at = now;
+    if !store::reports::save(conn, report).await? {
+        return Err(DomainError::conflict(CHANGED_MEANWHILE, "the report changed meanwhile; reload and retry"));
     }
-    if !report.status.is_resolved() {
-        return Err(DomainError::conflict(ErrorCode::NotResolved, "a report can be rated once it is resolved"));
-    }
-    if report.rating.is_some() {
-        return Err(DomainError::conflict(ErrorCode::AlreadyRated, "a report is rated only once"));
-    }
-    report.rating = Some(score);
-    report.rating_comment = comment.as_ref().map(|c| c.as_str().to_string());
-    report.rated_at = Some(now);
-    let mut tx = state.db.begin_write().await?;
-    let public = comment.map(|c| c.as_str().to_string());
-    finish(&mut tx, state, &mut report, EventKind::Rated, rider, (public, None), now).await?;
+    report.version += 1;
+    let mut event = EventRow::new(report, t.event, actor, actor_id, now);
+    event.public_note = t.public_note.map(|n| n.as_str().to_string());
+    event.internal_note = t.internal_note.map(|n| n.as_str().to_string());
+    store::reports::insert_event(conn, &report.city_id, &event).await
+}
+
+/// `commit_step` for a step that writes nothing else, in a transaction of its own.
+pub(crate) async fn commit_alone(
+    db: &Db,
+    report: &mut ReportRow,
+    t: Transition,
+    actor: Actor,
+    actor_id: Option<&str>,
+    now: Millis,
+) -> DomainResult<()> {
+    let mut tx = db.begin_write().await?;
+    commit_step(&mut tx, report, t, actor, actor_id, now).await?;
     tx.commit().await?;
-    Ok(report)
+    Ok(())
 }
 
 /// Closes every report resolved 7 days ago or more and not reopened; returns how many.
 pub async fn close_due(db: &Db, now: Millis) -> DomainResult<usize> {
     let mut closed = 0;
     let cutoff = now.plus_secs(-crate::domain::report::RESOLVED_GRACE_SECS);
+    let mut categories: HashMap<(String, Category), CategorySettings> = HashMap::new();
     for mut report in store::reports::resolved_before(db, cutoff, 500).await? {
-        let facts = LifecycleFacts { status: report.status, resolved_at: report.resolved_at };
-        if !auto_close_due(facts, now) {
+        if !report.facts.auto_close_due(now) {
             continue;
         }
-        let to = next_status(facts, &Action::Close, Actor::System, now)?;
-        report.status = to;
-        report.closed_at = Some(now);
-        report.next_deadline = report.deadlines.next(to, report.responded_at);
-        report.updated_at = now;
-        let mut tx = db.begin_write().await?;
-        if !store::reports::save(&mut tx, &report).await? {
-            continue;
+        let category = match categories.entry((report.city_id.clone(), report.category)) {
+            Slot::Occupied(known) => known.into_mut(),
+            Slot::Vacant(slot) => slot.insert(units::category_settings(db, &report.city_id, report.category).await?),
+        };
+        let step = Step::Act { action: &Action::Close, notes: &Notes::default(), category };
+        let t = transition(&report.facts, step, Actor::System, now)?;
+        match commit_alone(db, &mut report, t, Actor::System, None, now).await {
+            Ok(()) => closed += 1,
+            // Someone acted on it meanwhile: it is no longer this run's to close.
+            Err(DomainError::Conflict { code: CHANGED_MEANWHILE, .. }) => {}
+            Err(e) => return Err(e),
         }
-        let event = EventRow::new(&report, EventKind::Closed, None, "system", now);
-        store::reports::insert_event(&mut tx, &report.city_id, &event).await?;
-        tx.commit().await?;
-        closed += 1;
     }
     Ok(closed)
 }
 
 /// The background task, every minute: closes due reports, and rebuilds the routing index if
 /// another node changed what it is built from.
-pub fn spawn_background(state: ReportsContext) -> tokio::task::JoinHandle<()> {
+pub fn spawn_background(ctx: ReportsContext) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let period = std::time::Duration::from_secs(60);
         // The first run is a period after start: `AppState::prepare` has just built the index.
         let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
         loop {
             tick.tick().await;
-            if let Err(e) = close_due(&state.db, Millis::now()).await {
-                tracing::warn!(error = %crate::domain::error::ErrorChain(&e), "auto-close failed");
+            if let Err(e) = close_due(&ctx.db, Millis::now()).await {
+                tracing::warn!(error = %e, "auto-close failed");
             }
-            if let Err(e) = state.routing.refresh(&state.db, &state.city.id).await {
-                tracing::warn!(error = %crate::domain::error::ErrorChain(&e), "routing reload failed");
+            if let Err(e) = ctx.routing.refresh(&ctx.db, &ctx.city.id).await {
+                tracing::warn!(error = %e, "routing reload failed");
             }
         }
     })

@@ -1,9 +1,11 @@
 //! Rider and staff accounts.
 
+use std::collections::HashMap;
+
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
-use super::{Db, is_unique_violation, new_id, placeholders};
+use super::{Db, fetch_in, is_unique_violation, new_id, placeholders};
 use crate::domain::error::ErrorCode;
 use crate::domain::identity::{Account, Role, Username};
 use crate::domain::time::Millis;
@@ -163,4 +165,10 @@ pub async fn wechat_openid(db: &Db, account_id: &str) -> DomainResult<Option<Str
         .fetch_optional(&db.pool)
         .await?;
     Ok(row.map(|r| r.try_get::<Option<String>, _>("wechat_openid")).transpose()?.flatten())
+}
+
+/// The display names of the accounts among `ids`, by id; one statement for them all.
+pub async fn display_names(db: &Db, ids: &[String]) -> DomainResult<HashMap<String, String>> {
+    let rows = fetch_in(db, "SELECT id, display_name FROM accounts WHERE id IN ({ids})", &[], ids).await?;
+    rows.iter().map(|r| Ok((r.try_get("id")?, r.try_get("display_name")?))).collect()
 }

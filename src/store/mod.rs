@@ -18,8 +18,8 @@ pub mod units;
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyPool, Executor};
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, AssertSqlSafe, Executor};
 
 use crate::domain::DomainError;
 
@@ -135,6 +135,28 @@ pub fn placeholders(first: usize, count: usize) -> String {
 
 pub fn bool_to_int(b: bool) -> i32 {
     i32::from(b)
+}
+
+/// The rows of `sql` for many ids in one statement: `{ids}` in `sql` becomes an `IN` list of
+/// numbered placeholders after the `leading` ones (`$1`…), the portable way to read many rows by
+/// id (the `Any` driver binds no arrays, so `= ANY($1)` is out). No ids, no statement.
+pub async fn fetch_in(
+    db: &Db,
+    sql: &'static str,
+    leading: &[&str],
+    ids: &[String],
+) -> Result<Vec<AnyRow>, sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let first = leading.len() + 1;
+    let list = placeholders(first, ids.len());
+    // Only placeholders are spliced into the text, never a value.
+    let mut query = sqlx::query(AssertSqlSafe(sql.replace("{ids}", &list)));
+    for value in leading.iter().copied().chain(ids.iter().map(String::as_str)) {
+        query = query.bind(value);
+    }
+    query.fetch_all(&db.pool).await
 }
 
 #[cfg(test)]

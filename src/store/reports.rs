@@ -1,11 +1,14 @@
 //! Reports, their photos, followers and append-only timeline.
 
-use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, Row};
+use std::collections::HashMap;
 
-use super::{Db, bool_to_int, new_id};
+use sqlx::any::{AnyArguments, AnyRow};
+use sqlx::query::Query;
+use sqlx::{Any, AnyConnection, Row};
+
+use super::{Db, bool_to_int, fetch_in, new_id};
 use crate::domain::geo::{Bbox, Gcj02};
-use crate::domain::report::{Category, EventKind, ReportStatus};
+use crate::domain::report::{Actor, Category, EventKind, ReportFacts, ReportStatus};
 use crate::domain::routing::RouteReason;
 use crate::domain::sla::Deadlines;
 use crate::domain::time::Millis;
@@ -21,22 +24,10 @@ pub struct ReportRow {
     pub description: String,
     pub location: Gcj02,
     pub anonymous: bool,
-    pub status: ReportStatus,
     pub office_id: String,
     pub route_reason: RouteReason,
-    pub assignee_id: Option<String>,
-    pub duplicate_of: Option<String>,
-    /// 1 plus the riders who said "me too".
-    pub priority: i32,
-    pub routed_at: Millis,
-    pub deadlines: Deadlines,
-    pub next_deadline: Millis,
-    pub responded_at: Option<Millis>,
-    pub resolved_at: Option<Millis>,
-    pub closed_at: Option<Millis>,
-    pub rating: Option<u8>,
-    pub rating_comment: Option<String>,
-    pub rated_at: Option<Millis>,
+    /// Its place in the lifecycle: what `domain::report::transition` reads and changes.
+    pub facts: ReportFacts,
     /// Bumped by every `save`; a save with a stale version changes nothing.
     pub version: i32,
     pub created_at: Millis,
@@ -69,32 +60,57 @@ fn from_row(r: &AnyRow) -> DomainResult<ReportRow> {
         description: r.try_get("description")?,
         location: Gcj02::new(r.try_get("lat")?, r.try_get("lng")?)?,
         anonymous: r.try_get::<i32, _>("anonymous")? != 0,
-        status: r.try_get::<String, _>("status")?.parse()?,
         office_id: r.try_get("office_id")?,
         route_reason: r.try_get::<String, _>("route_reason")?.parse()?,
-        assignee_id: r.try_get("assignee_id")?,
-        duplicate_of: r.try_get("duplicate_of")?,
-        priority: r.try_get("priority")?,
-        routed_at: Millis(r.try_get("routed_at")?),
-        deadlines: Deadlines {
-            respond_by: Millis(r.try_get("respond_by")?),
-            resolve_by: Millis(r.try_get("resolve_by")?),
+        facts: ReportFacts {
+            status: r.try_get::<String, _>("status")?.parse()?,
+            routed_at: Millis(r.try_get("routed_at")?),
+            deadlines: Deadlines {
+                respond_by: Millis(r.try_get("respond_by")?),
+                resolve_by: Millis(r.try_get("resolve_by")?),
+            },
+            next_deadline: Millis(r.try_get("next_deadline")?),
+            responded_at: millis(r, "responded_at")?,
+            resolved_at: millis(r, "resolved_at")?,
+            closed_at: millis(r, "closed_at")?,
+            assignee_id: r.try_get("assignee_id")?,
+            duplicate_of: r.try_get("duplicate_of")?,
+            priority: r.try_get("priority")?,
+            rating: rating.and_then(|v| u8::try_from(v).ok()),
+            rating_comment: r.try_get("rating_comment")?,
+            rated_at: millis(r, "rated_at")?,
         },
-        next_deadline: Millis(r.try_get("next_deadline")?),
-        responded_at: millis(r, "responded_at")?,
-        resolved_at: millis(r, "resolved_at")?,
-        closed_at: millis(r, "closed_at")?,
-        rating: rating.and_then(|v| u8::try_from(v).ok()),
-        rating_comment: r.try_get("rating_comment")?,
-        rated_at: millis(r, "rated_at")?,
         version: r.try_get("version")?,
         created_at: Millis(r.try_get("created_at")?),
         updated_at: Millis(r.try_get("updated_at")?),
     })
 }
 
+/// Binds the columns a report's lifecycle and routing change, in the order `insert` and `save`
+/// both list them.
+fn bind_changing<'q>(query: Query<'q, Any, AnyArguments>, r: &ReportRow) -> Query<'q, Any, AnyArguments> {
+    let f = &r.facts;
+    query
+        .bind(f.status.as_str())
+        .bind(&r.office_id)
+        .bind(r.route_reason.as_str())
+        .bind(&f.assignee_id)
+        .bind(&f.duplicate_of)
+        .bind(f.priority)
+        .bind(f.routed_at.0)
+        .bind(f.deadlines.respond_by.0)
+        .bind(f.deadlines.resolve_by.0)
+        .bind(f.next_deadline.0)
+        .bind(f.responded_at.map(|m| m.0))
+        .bind(f.resolved_at.map(|m| m.0))
+        .bind(f.closed_at.map(|m| m.0))
+        .bind(f.rating.map(i32::from))
+        .bind(&f.rating_comment)
+        .bind(f.rated_at.map(|m| m.0))
+}
+
 pub async fn insert(conn: &mut AnyConnection, r: &ReportRow) -> DomainResult<()> {
-    sqlx::query(
+    let query = sqlx::query(
         "INSERT INTO reports (id, city_id, reporter_id, category, description, lat, lng, anonymous, status, office_id, \
          route_reason, assignee_id, duplicate_of, priority, routed_at, respond_by, resolve_by, next_deadline, \
          responded_at, resolved_at, closed_at, rating, rating_comment, rated_at, version, created_at, updated_at) \
@@ -108,61 +124,21 @@ pub async fn insert(conn: &mut AnyConnection, r: &ReportRow) -> DomainResult<()>
     .bind(&r.description)
     .bind(r.location.lat())
     .bind(r.location.lng())
-    .bind(bool_to_int(r.anonymous))
-    .bind(r.status.as_str())
-    .bind(&r.office_id)
-    .bind(r.route_reason.as_str())
-    .bind(&r.assignee_id)
-    .bind(&r.duplicate_of)
-    .bind(r.priority)
-    .bind(r.routed_at.0)
-    .bind(r.deadlines.respond_by.0)
-    .bind(r.deadlines.resolve_by.0)
-    .bind(r.next_deadline.0)
-    .bind(r.responded_at.map(|m| m.0))
-    .bind(r.resolved_at.map(|m| m.0))
-    .bind(r.closed_at.map(|m| m.0))
-    .bind(r.rating.map(i32::from))
-    .bind(&r.rating_comment)
-    .bind(r.rated_at.map(|m| m.0))
-    .bind(r.version)
-    .bind(r.created_at.0)
-    .bind(r.updated_at.0)
-    .execute(&mut *conn)
-    .await?;
+    .bind(bool_to_int(r.anonymous));
+    bind_changing(query, r).bind(r.version).bind(r.created_at.0).bind(r.updated_at.0).execute(&mut *conn).await?;
     Ok(())
 }
 
 /// Writes every changing column of `r` if the stored version is still `r.version`, and bumps it.
 /// False when someone else changed the report in between.
 pub async fn save(conn: &mut AnyConnection, r: &ReportRow) -> DomainResult<bool> {
-    let done = sqlx::query(
+    let query = sqlx::query(
         "UPDATE reports SET status = $1, office_id = $2, route_reason = $3, assignee_id = $4, duplicate_of = $5, \
          priority = $6, routed_at = $7, respond_by = $8, resolve_by = $9, next_deadline = $10, responded_at = $11, \
          resolved_at = $12, closed_at = $13, rating = $14, rating_comment = $15, rated_at = $16, updated_at = $17, \
          version = version + 1 WHERE id = $18 AND version = $19",
-    )
-    .bind(r.status.as_str())
-    .bind(&r.office_id)
-    .bind(r.route_reason.as_str())
-    .bind(&r.assignee_id)
-    .bind(&r.duplicate_of)
-    .bind(r.priority)
-    .bind(r.routed_at.0)
-    .bind(r.deadlines.respond_by.0)
-    .bind(r.deadlines.resolve_by.0)
-    .bind(r.next_deadline.0)
-    .bind(r.responded_at.map(|m| m.0))
-    .bind(r.resolved_at.map(|m| m.0))
-    .bind(r.closed_at.map(|m| m.0))
-    .bind(r.rating.map(i32::from))
-    .bind(&r.rating_comment)
-    .bind(r.rated_at.map(|m| m.0))
-    .bind(r.updated_at.0)
-    .bind(&r.id)
-    .bind(r.version)
-    .execute(&mut *conn)
-    .await?;
+    );
+    let done = bind_changing(query, r).bind(r.updated_at.0).bind(&r.id).bind(r.version).execute(&mut *conn).await?;
     Ok(done.rows_affected() == 1)
 }
 
@@ -173,6 +149,12 @@ pub async fn get(conn: &mut AnyConnection, city_id: &str, id: &str) -> DomainRes
         .fetch_optional(&mut *conn)
         .await?;
     row.as_ref().map(from_row).transpose()
+}
+
+/// The reports of the city among `ids`, in no particular order; one statement for them all.
+pub async fn get_many(db: &Db, city_id: &str, ids: &[String]) -> DomainResult<Vec<ReportRow>> {
+    let rows = fetch_in(db, select_reports!("WHERE r.city_id = $1 AND r.id IN ({ids})"), &[city_id], ids).await?;
+    rows.iter().map(from_row).collect()
 }
 
 /// Open reports of the city inside a box, filed since `since`, of one category or all.
@@ -206,9 +188,9 @@ pub struct EventRow {
     pub id: String,
     pub report_id: String,
     pub kind: EventKind,
+    /// The acting account; none for the service itself.
     pub actor_id: Option<String>,
-    /// `reporter`, `rider` (a "me too"), `staff` or `system`.
-    pub actor_role: String,
+    pub actor_role: Actor,
     /// The report's status after this entry.
     pub status: ReportStatus,
     /// The unit the report is with after this entry.
@@ -220,14 +202,14 @@ pub struct EventRow {
 }
 
 impl EventRow {
-    pub fn new(report: &ReportRow, kind: EventKind, actor_id: Option<&str>, actor_role: &str, at: Millis) -> Self {
+    pub fn new(report: &ReportRow, kind: EventKind, actor_role: Actor, actor_id: Option<&str>, at: Millis) -> Self {
         EventRow {
             id: new_id(),
             report_id: report.id.clone(),
             kind,
             actor_id: actor_id.map(str::to_string),
-            actor_role: actor_role.to_string(),
-            status: report.status,
+            actor_role,
+            status: report.facts.status,
             office_id: Some(report.office_id.clone()),
             public_note: None,
             internal_note: None,
@@ -247,7 +229,7 @@ pub async fn insert_event(conn: &mut AnyConnection, city_id: &str, e: &EventRow)
     .bind(city_id)
     .bind(e.kind.as_str())
     .bind(&e.actor_id)
-    .bind(&e.actor_role)
+    .bind(e.actor_role.as_str())
     .bind(e.status.as_str())
     .bind(&e.office_id)
     .bind(&e.public_note)
@@ -259,32 +241,49 @@ pub async fn insert_event(conn: &mut AnyConnection, city_id: &str, e: &EventRow)
     Ok(())
 }
 
+macro_rules! select_events {
+    ($rest:literal) => {
+        concat!(
+            "SELECT id, report_id, kind, actor_id, actor_role, status, office_id, public_note, internal_note, public, \
+             at FROM report_events ",
+            $rest
+        )
+    };
+}
+
+fn event_from_row(r: &AnyRow) -> DomainResult<EventRow> {
+    Ok(EventRow {
+        id: r.try_get("id")?,
+        report_id: r.try_get("report_id")?,
+        kind: r.try_get::<String, _>("kind")?.parse()?,
+        actor_id: r.try_get("actor_id")?,
+        actor_role: r.try_get::<String, _>("actor_role")?.parse()?,
+        status: r.try_get::<String, _>("status")?.parse()?,
+        office_id: r.try_get("office_id")?,
+        public_note: r.try_get("public_note")?,
+        internal_note: r.try_get("internal_note")?,
+        public: r.try_get::<i32, _>("public")? != 0,
+        at: Millis(r.try_get("at")?),
+    })
+}
+
 /// The whole timeline, oldest first.
 pub async fn events(db: &Db, report_id: &str) -> DomainResult<Vec<EventRow>> {
-    let rows = sqlx::query(
-        "SELECT id, report_id, kind, actor_id, actor_role, status, office_id, public_note, internal_note, public, at \
-         FROM report_events WHERE report_id = $1 ORDER BY at, id",
-    )
-    .bind(report_id)
-    .fetch_all(&db.pool)
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(EventRow {
-                id: r.try_get("id")?,
-                report_id: r.try_get("report_id")?,
-                kind: r.try_get::<String, _>("kind")?.parse()?,
-                actor_id: r.try_get("actor_id")?,
-                actor_role: r.try_get("actor_role")?,
-                status: r.try_get::<String, _>("status")?.parse()?,
-                office_id: r.try_get("office_id")?,
-                public_note: r.try_get("public_note")?,
-                internal_note: r.try_get("internal_note")?,
-                public: r.try_get::<i32, _>("public")? != 0,
-                at: Millis(r.try_get("at")?),
-            })
-        })
-        .collect()
+    let rows =
+        sqlx::query(select_events!("WHERE report_id = $1 ORDER BY at, id")).bind(report_id).fetch_all(&db.pool).await?;
+    rows.iter().map(event_from_row).collect()
+}
+
+/// The latest public note of each of these reports' public timelines, by report id; one
+/// statement for them all.
+pub async fn latest_public_notes(db: &Db, report_ids: &[String]) -> DomainResult<HashMap<String, String>> {
+    let sql = "SELECT report_id, public_note FROM report_events WHERE report_id IN ({ids}) AND public = 1 \
+               AND public_note IS NOT NULL ORDER BY report_id, at, id";
+    let mut latest = HashMap::new();
+    for r in &fetch_in(db, sql, &[], report_ids).await? {
+        latest.insert(r.try_get("report_id")?, r.try_get("public_note")?);
+    }
+    Ok(latest)
 }
 
 /// When `actor_id` submitted reports or "me too"s since `since`.
@@ -320,12 +319,16 @@ pub async fn attach_media(
     Ok(())
 }
 
-pub async fn media_ids(db: &Db, report_id: &str) -> DomainResult<Vec<String>> {
-    let rows = sqlx::query("SELECT media_id FROM report_media WHERE report_id = $1 ORDER BY added_at, media_id")
-        .bind(report_id)
-        .fetch_all(&db.pool)
-        .await?;
-    rows.iter().map(|r| Ok(r.try_get("media_id")?)).collect()
+/// The photos of each of these reports, in the order they were added, by report id; one statement
+/// for them all.
+pub async fn media_ids(db: &Db, report_ids: &[String]) -> DomainResult<HashMap<String, Vec<String>>> {
+    let sql = "SELECT report_id, media_id FROM report_media WHERE report_id IN ({ids}) \
+               ORDER BY report_id, added_at, media_id";
+    let mut by_report: HashMap<String, Vec<String>> = HashMap::new();
+    for r in &fetch_in(db, sql, &[], report_ids).await? {
+        by_report.entry(r.try_get("report_id")?).or_default().push(r.try_get("media_id")?);
+    }
+    Ok(by_report)
 }
 
 /// Makes `account_id` follow the report; false when they already did.

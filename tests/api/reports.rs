@@ -741,3 +741,126 @@ async fn a_jurisdiction_written_by_another_node_reaches_routing_on_the_next_refr
     assert_eq!(route().office_id, c.offices[0]);
     c.app.stop().await;
 }
+
+/// Renames a rider, as if WeChat had given them a name (every test rider is "骑手" otherwise).
+async fn name_rider(app: &TestApp, account_id: &str, name: &str) {
+    sqlx::query("UPDATE accounts SET display_name = $1 WHERE id = $2")
+        .bind(name)
+        .bind(account_id)
+        .execute(&app.state.db.pool)
+        .await
+        .unwrap();
+}
+
+fn ids(page: &Value) -> Vec<String> {
+    page["items"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap().to_string()).collect()
+}
+
+fn item<'a>(page: &'a Value, id: &str) -> &'a Value {
+    page["items"].as_array().unwrap().iter().find(|r| r["id"] == id).unwrap_or_else(|| panic!("{id} in {page}"))
+}
+
+/// A page of many reports from several riders across units: every item carries its own unit,
+/// its own photos and its own reporter's name (none for an anonymous one), in the queue, in a
+/// rider's own list and in the detail, and pages cut the same list.
+#[tokio::test]
+async fn a_page_of_reports_names_each_ones_unit_photos_and_reporter() {
+    let c = city().await;
+    let app = &c.app;
+    let wang = app.rider_token("rider-wang").await;
+    let li = app.rider_token("rider-li").await;
+    let zhao = app.rider_token("rider-zhao").await;
+    let (wang_id, li_id, zhao_id) =
+        (account_id(app, &wang).await, account_id(app, &li).await, account_id(app, &zhao).await);
+    name_rider(app, &wang_id, "王师傅").await;
+    name_rider(app, &li_id, "李师傅").await;
+
+    let mut wang_photos = vec![add_media(app, &wang_id).await, add_media(app, &wang_id).await];
+    wang_photos.sort();
+    let li_photo = add_media(app, &li_id).await;
+    let li_second = add_media(app, &li_id).await;
+    let zhao_photo = add_media(app, &zhao_id).await;
+    let with = |mut body: Value, photos: Value, anonymous: bool| {
+        body["media_ids"] = photos;
+        body["anonymous"] = json!(anonymous);
+        body
+    };
+    // West band, two photos; middle band, one; east band, anonymous; the market regulator's.
+    let west = file_ok(app, &wang, with(report_at("road_damage", 30.27, 120.12), json!(wang_photos), false)).await;
+    let middle = file_ok(app, &li, with(report_at("environment", 30.27, 120.16), json!([li_photo]), false)).await;
+    let east = file_ok(app, &zhao, with(report_at("other", 30.27, 120.20), json!([zhao_photo]), true)).await;
+    let food = file_ok(app, &wang, report_at("food_safety", 30.28, 120.16)).await;
+    // Li says "me too" at the west report with a photo of his own.
+    let (status, joined) =
+        file(app, &li, with(report_at("road_damage", 30.27002, 120.12), json!([li_second]), false)).await;
+    assert_eq!((status, joined["report"]["id"].as_str()), (StatusCode::OK, Some(west.as_str())), "{joined}");
+    let west_photos: Vec<String> = wang_photos.iter().cloned().chain([li_second.clone()]).collect();
+
+    // The admin's queue holds all four, each with its own unit, photos and reporter.
+    let (status, queue) = app.get("/api/v1/triage/reports", Some(&c.admin)).await;
+    assert_eq!(status, StatusCode::OK, "{queue}");
+    assert_eq!(queue["items"].as_array().unwrap().len(), 4, "{queue}");
+    let expected = [
+        (&west, "城关街道", json!(west_photos), json!("王师傅")),
+        (&middle, "东湖街道", json!([li_photo]), json!("李师傅")),
+        (&east, "西山街道", json!([zhao_photo]), Value::Null),
+        (&food, "区市场监督管理局", json!([]), json!("王师傅")),
+    ];
+    for (id, unit, photos, reporter) in &expected {
+        let r = item(&queue, id);
+        assert_eq!(
+            (&r["unit"]["name"], &r["media_ids"], &r["reporter_name"]),
+            (&json!(unit), photos, reporter),
+            "{id}: {r}"
+        );
+    }
+    assert_eq!(item(&queue, &west)["priority"], 2);
+    assert_eq!(item(&queue, &east)["anonymous"], true);
+    // Pages of one cut the same list in the same order.
+    let mut paged = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/api/v1/triage/reports?limit=1&cursor={c}"),
+            None => "/api/v1/triage/reports?limit=1".to_string(),
+        };
+        let (_, page) = app.get(&path, Some(&c.admin)).await;
+        paged.extend(ids(&page));
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_string()),
+            None => break,
+        }
+    }
+    assert_eq!(paged, ids(&queue));
+    // A clerk's queue: their unit's report only, the same view of it.
+    let (_, own) = app.get("/api/v1/triage/reports", Some(&c.clerks[1])).await;
+    assert_eq!(ids(&own), std::slice::from_ref(&middle));
+    assert_eq!(own["items"][0], *item(&queue, &middle));
+
+    // Li's own list: the report he filed and the one he joined, newest first, each with its
+    // unit and all its photos, and nobody's name.
+    let (status, mine) = app.get("/api/v1/reports/mine", Some(&li)).await;
+    assert_eq!(status, StatusCode::OK, "{mine}");
+    assert_eq!(ids(&mine), [middle.clone(), west.clone()]);
+    assert_eq!(item(&mine, &west)["unit"]["name"], "城关街道");
+    assert_eq!(item(&mine, &west)["media_ids"], json!(west_photos));
+    assert_eq!(item(&mine, &middle)["media_ids"], json!([li_photo]));
+    assert!(!mine.to_string().contains("师傅"), "{mine}");
+    let (_, first) = app.get("/api/v1/reports/mine?limit=1", Some(&li)).await;
+    let next = first["next_cursor"].as_str().expect("a second page");
+    let (_, second) = app.get(&format!("/api/v1/reports/mine?limit=1&cursor={next}"), Some(&li)).await;
+    assert_eq!((ids(&first), ids(&second)), (vec![middle.clone()], vec![west.clone()]));
+    assert!(second["next_cursor"].is_null());
+
+    // The detail agrees with the queue, and its timeline names who acted and where.
+    let (_, detail) = app.get(&format!("/api/v1/triage/reports/{west}"), Some(&c.clerks[0])).await;
+    assert_eq!((&detail["reporter_name"], &detail["media_ids"]), (&json!("王师傅"), &json!(west_photos)));
+    let timeline: Vec<(&str, &str, &str)> = detail["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["kind"].as_str().unwrap(), e["actor_role"].as_str().unwrap(), e["unit"]["name"].as_str().unwrap()))
+        .collect();
+    assert_eq!(timeline, [("submitted", "reporter", "城关街道"), ("me_too", "rider", "城关街道")]);
+    c.app.stop().await;
+}
