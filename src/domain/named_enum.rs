@@ -8,7 +8,7 @@
 
 /// Defines `pub enum $name` with `ALL` (declaration order), `as_str`, `FromStr` and `Display`.
 ///
-/// ```ignore
+/// ```text
 /// named_enum!(
 ///     /// The three kinds of place.
 ///     PlaceKind, "kind" { Station = "station", ParkingZone = "parking_zone" }
