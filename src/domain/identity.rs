@@ -66,14 +66,6 @@ impl Caller {
     pub fn require_role(&self, allowed: &[Role]) -> Result<(), DomainError> {
         if allowed.contains(&self.role) { Ok(()) } else { Err(DomainError::Forbidden("role")) }
     }
-
-    pub fn require_rider(&self) -> Result<(), DomainError> {
-        self.require_role(&[Role::Rider])
-    }
-
-    pub fn require_city_admin(&self) -> Result<(), DomainError> {
-        self.require_role(&[Role::CityAdmin])
-    }
 }
 
 /// An account as the service knows it: a rider (from WeChat) or staff (with a username).

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
-use super::{Db, fetch_in, is_unique_violation, new_id, placeholders};
+use super::{Db, fetch_in, is_unique_violation, new_id};
 use crate::domain::error::ErrorCode;
 use crate::domain::identity::{Account, Role, Username};
 use crate::domain::time::Millis;
@@ -97,23 +97,6 @@ pub async fn create_staff(conn: &mut AnyConnection, staff: NewStaff<'_>) -> Doma
 pub async fn get(db: &Db, id: &str) -> DomainResult<Option<Account>> {
     let row = sqlx::query(select_accounts!("WHERE id = $1")).bind(id).fetch_optional(&db.pool).await?;
     row.as_ref().map(from_row).transpose()
-}
-
-/// The accounts among `ids`, in one statement; ids of no account are left out.
-pub async fn get_many(db: &Db, ids: &[String]) -> DomainResult<Vec<Account>> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let sql = format!(
-        "SELECT id, city_id, role, username, display_name, office_id, disabled, created_at FROM accounts \
-         WHERE id IN ({})",
-        placeholders(1, ids.len())
-    );
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-    for id in ids {
-        query = query.bind(id);
-    }
-    query.fetch_all(&db.pool).await?.iter().map(from_row).collect()
 }
 
 /// A staff account and its password hash, for login.

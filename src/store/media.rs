@@ -1,9 +1,9 @@
 //! Uploaded photos: the row that names a stored file.
 
+use sqlx::Row;
 use sqlx::any::AnyRow;
-use sqlx::{AssertSqlSafe, Row};
 
-use super::{Db, placeholders};
+use super::{Db, fetch_in};
 use crate::domain::DomainResult;
 use crate::domain::photo::StoredPhoto;
 use crate::domain::time::Millis;
@@ -49,14 +49,6 @@ pub async fn get(db: &Db, id: &str) -> DomainResult<Option<StoredPhoto>> {
 /// The media among `ids` that `owner_id` uploaded, in no particular order (one statement). A
 /// caller attaching photos compares the count with `ids.len()` to refuse anyone else's.
 pub async fn find_owned(db: &Db, owner_id: &str, ids: &[String]) -> DomainResult<Vec<StoredPhoto>> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let sql = format!("SELECT * FROM media WHERE owner_id = $1 AND id IN ({})", placeholders(2, ids.len()));
-    let mut query = sqlx::query(AssertSqlSafe(sql)).bind(owner_id);
-    for id in ids {
-        query = query.bind(id);
-    }
-    let rows = query.fetch_all(&db.pool).await?;
+    let rows = fetch_in(db, "SELECT * FROM media WHERE owner_id = $1 AND id IN ({ids})", &[owner_id], ids).await?;
     rows.iter().map(from_row).collect()
 }

@@ -129,7 +129,7 @@ pub fn new_id() -> String {
 /// `$first, $first+1, …` for `count` bound values: an `IN (…)` list written the same way for
 /// SQLite and PostgreSQL, so one statement reads a whole page's worth of ids. A statement built
 /// with it splices in nothing but these placeholders (hence `AssertSqlSafe`); every value is bound.
-pub fn placeholders(first: usize, count: usize) -> String {
+fn placeholders(first: usize, count: usize) -> String {
     (first..first + count).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
 }
 

@@ -4,7 +4,7 @@ use futures_util::TryStreamExt;
 use sqlx::any::AnyRow;
 use sqlx::{Any, AssertSqlSafe, Row, Transaction};
 
-use super::{Db, bool_to_int, is_unique_violation, new_id, placeholders};
+use super::{Db, bool_to_int, fetch_in, is_unique_violation, new_id};
 use crate::domain::geo::{Bbox, Gcj02};
 use crate::domain::hours::OpeningHours;
 use crate::domain::identity::Role;
@@ -281,16 +281,8 @@ pub async fn managers_of(tx: &mut Transaction<'static, Any>, place_id: &str) -> 
 
 /// Which of `ids` are station manager accounts of the city (one statement for all of them).
 pub async fn station_managers_among(db: &Db, city_id: &str, ids: &[String]) -> DomainResult<Vec<String>> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let sql =
-        format!("SELECT id FROM accounts WHERE city_id = $1 AND role = $2 AND id IN ({})", placeholders(3, ids.len()));
-    let mut query = sqlx::query(AssertSqlSafe(sql)).bind(city_id).bind(Role::StationManager.as_str());
-    for id in ids {
-        query = query.bind(id);
-    }
-    let rows = query.fetch_all(&db.pool).await?;
+    let sql = "SELECT id FROM accounts WHERE city_id = $1 AND role = $2 AND id IN ({ids})";
+    let rows = fetch_in(db, sql, &[city_id, Role::StationManager.as_str()], ids).await?;
     rows.iter().map(|r| Ok(r.try_get("id")?)).collect()
 }
 

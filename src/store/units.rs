@@ -4,7 +4,7 @@
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
-use super::{Db, new_id, placeholders};
+use super::{Db, fetch_in, new_id};
 use crate::domain::DomainResult;
 use crate::domain::routing::{Unit, UnitKind};
 use crate::domain::time::Millis;
@@ -57,18 +57,8 @@ pub async fn get(db: &Db, city_id: &str, id: &str) -> DomainResult<Option<Unit>>
 
 /// The units of this city among `ids`, in one statement; ids of no such unit are left out.
 pub async fn get_many(db: &Db, city_id: &str, ids: &[String]) -> DomainResult<Vec<Unit>> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let sql = format!(
-        "SELECT id, city_id, kind, name FROM offices WHERE city_id = $1 AND id IN ({})",
-        placeholders(2, ids.len())
-    );
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(city_id);
-    for id in ids {
-        query = query.bind(id);
-    }
-    query.fetch_all(&db.pool).await?.iter().map(from_row).collect()
+    let rows = fetch_in(db, select_units!("WHERE city_id = $1 AND id IN ({ids})"), &[city_id], ids).await?;
+    rows.iter().map(from_row).collect()
 }
 
 /// Units of a city in id order, starting after `after`.
