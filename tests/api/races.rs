@@ -12,6 +12,7 @@ use tokio::sync::Barrier;
 use xinhuoban::app;
 use xinhuoban::config::Config;
 use xinhuoban::domain::identity::Role;
+use xinhuoban::domain::time::Millis;
 use xinhuoban::state::AppState;
 
 use crate::helpers::*;
@@ -99,6 +100,14 @@ async fn a_rider_tapping_submit_a_hundred_times_at_once_files_exactly_the_hourly
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
     let neighbour = app.rider_token("rider-calm").await;
     file_ok(&app, &neighbour, lone_report(101)).await;
+
+    // An hour later the rider may file again, and what the limit kept of that hour is forgotten.
+    let db = &app.state.db;
+    sqlx::query("UPDATE rider_submissions SET at = at - 3600000").execute(&db.pool).await.expect("an hour passes");
+    file_ok(&app, &rider, lone_report(102)).await;
+    let an_hour_ago = Millis::now().plus_secs(-3600);
+    let forgotten = xinhuoban::store::reports::forget_submissions_before(db, an_hour_ago).await.expect("forget");
+    assert_eq!(forgotten, 20 + 1, "the flood's 20 and the neighbour's one; not the new one");
     app.stop().await;
 }
 
