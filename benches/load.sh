@@ -24,23 +24,8 @@ THREADS="${THREADS:-1}"
 PORT="${PORT:-18080}"
 BASE="http://127.0.0.1:$PORT"
 
-if ! command -v wrk >/dev/null; then
-  echo "== installing wrk"
-  apt-get install -y wrk >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y wrk >/dev/null; }
-fi
-
-echo "== cargo build --release"
-cargo build --release -q
-BIN="$PWD/target/release/xinhuoban"
 # WORK_DIR keeps the generated databases between runs (generation of 1M places takes a minute or two).
-WORK="${WORK_DIR:-$(mktemp -d)}"
-mkdir -p "$WORK"
-SERVER_PID=""
-cleanup() {
-  if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
-  [ -n "${WORK_DIR:-}" ] || rm -rf "$WORK"
-}
-trap cleanup EXIT
+source benches/common.sh
 
 # Demo mode (no secrets needed; loopback only) on an explicit database; request logs off so the
 # numbers measure the service, not the terminal.
@@ -73,10 +58,6 @@ start_server() { # database name [binary]
   READY_MS=$(( ($(date +%s%N) - started_ns) / 1000000 ))
   LOAD_MS=$(grep -o '"ms":[0-9]*' "$WORK/$1.log" | head -1 | cut -d: -f2)
   LOADED=$(grep -o '"places":[0-9]*' "$WORK/$1.log" | head -1 | cut -d: -f2)
-}
-
-stop_server() {
-  kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""
 }
 
 wrk_run() { # name, extra wrk args...

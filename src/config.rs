@@ -11,6 +11,8 @@ use std::time::Duration;
 
 use chrono_tz::Tz;
 
+use crate::store::SqliteSync;
+
 /// The database used when `XHB_DATABASE_URL` is not set: an embedded SQLite file.
 pub const EMBEDDED_DATABASE_URL: &str = "sqlite://./data/xinhuoban.db";
 /// The token secret demo mode uses when none is configured. Demo mode only listens on loopback.
@@ -47,6 +49,8 @@ pub struct Config {
     /// sqlx URL: `sqlite://path` or `postgres://…`.
     pub database_url: String,
     pub database_max_connections: u32,
+    /// How SQLite commits: durably against power loss (`full`, the default) or faster (`normal`).
+    pub sqlite_synchronous: SqliteSync,
     /// Demo mode: seeds a demo city on an empty database, allows `demo-<name>` rider logins
     /// when WeChat is not configured, and refuses non-loopback addresses.
     pub demo: bool,
@@ -81,6 +85,7 @@ impl fmt::Debug for Config {
             bind,
             database_url,
             database_max_connections,
+            sqlite_synchronous,
             demo,
             token_secret: _,
             rider_session_ttl,
@@ -104,6 +109,7 @@ impl fmt::Debug for Config {
             .field("bind", bind)
             .field("database_url", &redact_url_password(database_url))
             .field("database_max_connections", database_max_connections)
+            .field("sqlite_synchronous", sqlite_synchronous)
             .field("demo", demo)
             .field("token_secret", &REDACTED)
             .field("rider_session_ttl", rider_session_ttl)
@@ -304,6 +310,7 @@ impl Config {
         if !(1..=200).contains(&database_max_connections) {
             return Err(invalid("database_max_connections", "must be between 1 and 200"));
         }
+        let sqlite_synchronous: SqliteSync = s.parsed("sqlite_synchronous", SqliteSync::Full)?;
         let reports_per_rider_per_hour: u32 = s.parsed("reports_per_rider_per_hour", 20)?;
         if reports_per_rider_per_hour == 0 {
             return Err(invalid("reports_per_rider_per_hour", "must be at least 1"));
@@ -329,6 +336,7 @@ impl Config {
             bind,
             database_url,
             database_max_connections,
+            sqlite_synchronous,
             demo,
             token_secret,
             rider_session_ttl: s.seconds("rider_session_ttl_secs", 30 * 24 * 3600, 60)?,
@@ -374,6 +382,15 @@ mod tests {
         assert_eq!(c.database_url, EMBEDDED_DATABASE_URL);
         assert_eq!(c.bind.to_string(), "127.0.0.1:8080");
         assert_eq!(c.city_time_zone, chrono_tz::Asia::Shanghai);
+        assert_eq!(c.sqlite_synchronous, SqliteSync::Full);
+    }
+
+    #[test]
+    fn an_operator_may_trade_power_loss_durability_for_speed() {
+        let c = Config::from_vars([("XHB_SQLITE_SYNCHRONOUS", "Normal")]).expect("normal is a choice");
+        assert_eq!(c.sqlite_synchronous, SqliteSync::Normal);
+        let err = Config::from_vars([("XHB_SQLITE_SYNCHRONOUS", "off")]).unwrap_err();
+        assert!(err.to_string().contains("`sqlite_synchronous`"), "{err}");
     }
 
     #[test]

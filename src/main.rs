@@ -102,8 +102,11 @@ async fn run(command: Command, config: Config) -> Result<(), Box<dyn std::error:
     match command {
         Command::Serve => serve(config).await,
         Command::Migrate => {
-            let db = xinhuoban::store::Db::connect(&config.database_url, 1).await?;
-            db.migrate().await?;
+            let db = xinhuoban::store::Db::connect(&config.database_url, 1, config.sqlite_synchronous).await?;
+            let lock = db.setup_lock(xinhuoban::state::SETUP_PATIENCE).await?;
+            let migrated = db.migrate().await;
+            lock.release().await;
+            migrated?;
             tracing::info!("migrations applied");
             Ok(())
         }

@@ -7,6 +7,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::config::Config;
 use crate::domain::DomainError;
@@ -21,6 +22,9 @@ use crate::service::reports::{ReportLimits, ReportsContext};
 use crate::service::sessions::SessionsContext;
 use crate::service::units::{RoutingCache, UnitsContext};
 use crate::store::{self, Db};
+
+/// How long a start waits for another process preparing the same database (migrating, seeding).
+pub const SETUP_PATIENCE: Duration = Duration::from_secs(300);
 
 /// Everything a handler may need, cheap to clone.
 #[derive(Clone)]
@@ -48,9 +52,18 @@ pub enum StartError {
 
 impl AppState {
     /// Connects and migrates the database, makes sure the city exists, and seeds the demo city
-    /// when demo mode finds an empty database.
+    /// when demo mode finds an empty database. Processes started together on one database do
+    /// this one after another (`Db::setup_lock`): the first migrates and seeds, the others wait
+    /// and then find one city and one demo seed, as a process started later would.
     pub async fn prepare(config: Config) -> Result<AppState, StartError> {
-        let db = Db::connect(&config.database_url, config.database_max_connections).await?;
+        let db = Db::connect(&config.database_url, config.database_max_connections, config.sqlite_synchronous).await?;
+        let lock = db.setup_lock(SETUP_PATIENCE).await?;
+        let state = Self::prepare_alone(config, db).await;
+        lock.release().await;
+        state
+    }
+
+    async fn prepare_alone(config: Config, db: Db) -> Result<AppState, StartError> {
         db.migrate().await?;
         let city = store::cities::ensure_default(&db, &config.city_name, config.city_time_zone.name())
             .await

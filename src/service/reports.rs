@@ -60,11 +60,35 @@ pub struct ReportLimits {
 }
 
 impl ReportsContext {
-    /// Refuses a rider's submission (a report or a follow) beyond their hourly limit.
+    fn submission_limit(&self) -> SubmissionLimit {
+        SubmissionLimit { per_hour: self.limits.per_rider_per_hour }
+    }
+
+    /// Turns away a rider whose last hour is already full before any transaction begins, even
+    /// from a report they already follow. It settles nothing under a race: `count_submission`
+    /// does, in the transaction that follows.
     async fn check_submission_limit(&self, rider: &Rider, now: Millis) -> DomainResult<()> {
-        let limit = SubmissionLimit { per_hour: self.limits.per_rider_per_hour };
-        let recent = store::reports::submissions_since(&self.db, &rider.account_id, limit.window_start(now)).await?;
+        let limit = self.submission_limit();
+        let mut conn = self.db.pool.acquire().await?;
+        let recent = store::reports::submissions_since(&mut conn, &rider.account_id, limit.window_start(now)).await?;
         limit.check(&recent, now)
+    }
+
+    /// Holds the rider's submissions until `tx` ends: parallel submissions by one rider count
+    /// one after another (`store::reports::hold_submitter`).
+    async fn hold_submissions(&self, tx: &mut AnyConnection, rider: &Rider) -> DomainResult<()> {
+        store::reports::hold_submitter(tx, self.db.backend, &rider.account_id).await
+    }
+
+    /// Counts a submission (a report, a "me too" or a follow) in the transaction that makes it,
+    /// or refuses it when the rider's last hour is full: checked and counted while the rider is
+    /// held, so of many parallel submissions exactly the limit pass.
+    async fn count_submission(&self, tx: &mut AnyConnection, rider: &Rider, now: Millis) -> DomainResult<()> {
+        self.hold_submissions(tx, rider).await?;
+        let limit = self.submission_limit();
+        let recent = store::reports::submissions_since(tx, &rider.account_id, limit.window_start(now)).await?;
+        limit.check(&recent, now)?;
+        store::reports::record_submission(tx, &rider.account_id, now).await
     }
 
     async fn category(&self, category: Category) -> DomainResult<CategorySettings> {
@@ -245,7 +269,8 @@ pub async fn submit(
             return replay(&mut conn, city_id, &hash, recorded).await;
         }
     }
-    ctx.check_submission_limit(rider, now).await?;
+    // The limit is counted after the key is claimed, in the transaction that files: a retry that
+    // raced its first attempt replays instead of being refused by the hour that attempt filled.
     let owned = store::media::find_owned(db, &rider.account_id, &sub.media_ids).await?;
     if let Some(missing) = sub.media_ids.iter().find(|id| !owned.iter().any(|m| &m.id == *id)) {
         return Err(DomainError::invalid("media_ids", format!("`{missing}` is not a photo you uploaded")));
@@ -261,6 +286,7 @@ pub async fn submit(
         let mut conn = db.pool.acquire().await?;
         return replay(&mut conn, city_id, &hash, recorded).await;
     }
+    ctx.count_submission(&mut tx, rider, now).await?;
     let (outcome, report) = match me_too_target(&mut tx, city_id, &sub, now).await? {
         Some(mut target) => {
             let new_follower = store::reports::add_follower(&mut tx, &target.id, &rider.account_id, now).await?;
@@ -438,10 +464,14 @@ pub async fn rider_view(ctx: &ReportsContext, rider: &Rider, id: &str) -> Domain
 pub async fn follow(ctx: &ReportsContext, rider: &Rider, id: &str, now: Millis) -> DomainResult<RiderReport> {
     ctx.check_submission_limit(rider, now).await?;
     let mut tx = ctx.db.begin_write().await?;
+    // Held before the follower row is written, as `submit` holds them before a "me too"'s: one
+    // order, so a rider's follow and "me too" of one report never wait for each other in a cycle.
+    ctx.hold_submissions(&mut tx, rider).await?;
     let mut report = store::reports::get(&mut tx, &ctx.city.id, id).await?.ok_or(DomainError::NotFound("report"))?;
     let new_follower = store::reports::add_follower(&mut tx, &report.id, &rider.account_id, now).await?;
     let t = transition(&report.facts, Step::MeToo { new_follower, description: None }, Actor::Rider, now)?;
     if new_follower {
+        ctx.count_submission(&mut tx, rider, now).await?;
         commit_step(&mut tx, &mut report, t, Actor::Rider, Some(&rider.account_id), now).await?;
     }
     tx.commit().await?;
@@ -554,6 +584,10 @@ pub fn spawn_background(ctx: ReportsContext) -> tokio::task::JoinHandle<()> {
             tick.tick().await;
             if let Err(e) = close_due(&ctx.db, Millis::now()).await {
                 tracing::warn!(error = %e, "auto-close failed");
+            }
+            let counted_since = ctx.submission_limit().window_start(Millis::now());
+            if let Err(e) = store::reports::forget_submissions_before(&ctx.db, counted_since).await {
+                tracing::warn!(error = %e, "forgetting old submissions failed");
             }
             if let Err(e) = ctx.routing.refresh(&ctx.db, &ctx.city.id).await {
                 tracing::warn!(error = %e, "routing reload failed");

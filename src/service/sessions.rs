@@ -85,13 +85,22 @@ pub async fn staff_login(ctx: &SessionsContext, raw_username: &str, password: &s
 }
 
 /// Checks a staff member's username and password, throttling guesses per username.
+///
+/// The attempt is reserved (written and committed) before the throttle counts the others, so of
+/// many parallel guesses each counts those reserved before it, and at most `max_failures` reach
+/// the password check; the rest are refused unchecked, and their reservations forgotten.
 async fn verify_staff(db: &Db, raw_username: &str, password: &str) -> DomainResult<Account> {
     // A name that cannot exist is throttled under its folded form like any other.
     let key = raw_username.trim().to_ascii_lowercase();
     let throttle = LoginThrottle::default();
     let now = Millis::now();
-    let recent = store::login_failures::since(db, &key, throttle.window_start(now)).await?;
-    throttle.check(&recent, now)?;
+    let attempt = store::login_failures::reserve(db, &key, now, throttle.window_start(now)).await?;
+    let others = store::login_failures::since_except(db, &key, throttle.window_start(now), &attempt).await?;
+    // Judged as of now, after the count: others may have reserved after `now`.
+    if let Err(refused) = throttle.check(&others, Millis::now()) {
+        store::login_failures::forget(db, &attempt).await?;
+        return Err(refused);
+    }
 
     let found = match Username::parse(raw_username) {
         Ok(username) => store::accounts::find_staff_credentials(db, &username).await?,
@@ -111,10 +120,8 @@ async fn verify_staff(db: &Db, raw_username: &str, password: &str) -> DomainResu
             }
             Ok(account)
         }
-        _ => {
-            store::login_failures::record(db, &key, now, throttle.window_start(now)).await?;
-            Err(DomainError::Unauthenticated(AuthFailure::BadCredentials))
-        }
+        // The reservation stays: it is this failure.
+        _ => Err(DomainError::Unauthenticated(AuthFailure::BadCredentials)),
     }
 }
 

@@ -16,10 +16,10 @@ pub mod sessions;
 pub mod units;
 
 use std::str::FromStr;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
-use sqlx::{AnyPool, AssertSqlSafe, Executor};
+use sqlx::{AnyConnection, AnyPool, AssertSqlSafe, Connection, Executor};
 
 use crate::domain::DomainError;
 
@@ -34,6 +34,41 @@ pub enum Backend {
 pub struct Db {
     pub pool: AnyPool,
     pub backend: Backend,
+    /// SQLite: the URL of the small database beside this one that `setup_lock` locks.
+    setup_lock_url: Option<String>,
+}
+
+/// How SQLite commits (`PRAGMA synchronous` in WAL mode). PostgreSQL is not affected: it commits
+/// durably unless its own `synchronous_commit` says otherwise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SqliteSync {
+    /// Every commit reaches the disk before it is acknowledged: a power cut loses nothing
+    /// acknowledged.
+    Full,
+    /// Commits reach the operating system, and the disk at checkpoints: a crash of the process
+    /// loses nothing, a power cut or a crash of the machine may lose the last acknowledged commits.
+    Normal,
+}
+
+impl SqliteSync {
+    fn pragma(self) -> &'static str {
+        match self {
+            SqliteSync::Full => "PRAGMA synchronous = FULL",
+            SqliteSync::Normal => "PRAGMA synchronous = NORMAL",
+        }
+    }
+}
+
+impl FromStr for SqliteSync {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "full" => Ok(SqliteSync::Full),
+            "normal" => Ok(SqliteSync::Normal),
+            other => Err(format!("`{other}` is neither full nor normal")),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -44,6 +79,8 @@ pub enum ConnectError {
     Connect(#[from] sqlx::Error),
     #[error("cannot run migrations: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("another process has been preparing the database for {0:?}; is one stuck?")]
+    SetupLockTimeout(Duration),
 }
 
 impl From<sqlx::Error> for DomainError {
@@ -58,14 +95,17 @@ pub fn is_unique_violation(err: &sqlx::Error) -> bool {
 }
 
 impl Db {
-    /// Connects, and for SQLite creates the file (and its directory) and sets WAL, foreign keys
-    /// and a busy timeout on every connection.
-    pub async fn connect(url: &str, max_connections: u32) -> Result<Db, ConnectError> {
+    /// Connects, and for SQLite creates the file (and its directory) and sets WAL, foreign keys,
+    /// a busy timeout and `synchronous` on every connection.
+    pub async fn connect(url: &str, max_connections: u32, synchronous: SqliteSync) -> Result<Db, ConnectError> {
         sqlx::any::install_default_drivers();
         let backend = if url.starts_with("sqlite:") { Backend::Sqlite } else { Backend::Postgres };
-        let url = match backend {
-            Backend::Sqlite => prepare_sqlite_url(url)?,
-            Backend::Postgres => url.to_string(),
+        let (url, setup_lock_url) = match backend {
+            Backend::Sqlite => {
+                let (url, path) = prepare_sqlite_url(url)?;
+                (url, Some(format!("sqlite://{path}-setup.lock?mode=rwc")))
+            }
+            Backend::Postgres => (url.to_string(), None),
         };
         let options = AnyConnectOptions::from_str(&url)?;
         let pool = AnyPoolOptions::new()
@@ -77,14 +117,14 @@ impl Db {
                         conn.execute("PRAGMA journal_mode = WAL").await?;
                         conn.execute("PRAGMA foreign_keys = ON").await?;
                         conn.execute("PRAGMA busy_timeout = 5000").await?;
-                        conn.execute("PRAGMA synchronous = NORMAL").await?;
+                        conn.execute(synchronous.pragma()).await?;
                     }
                     Ok(())
                 })
             })
             .connect_with(options)
             .await?;
-        Ok(Db { pool, backend })
+        Ok(Db { pool, backend, setup_lock_url })
     }
 
     pub async fn migrate(&self) -> Result<(), ConnectError> {
@@ -103,6 +143,65 @@ impl Db {
         }
     }
 
+    /// Waits (at most `patience`) until no other process is preparing this database, and holds it
+    /// until the returned lock is released or dropped: processes started together on one database
+    /// run their migrations and seeds one after another, and the later ones find the work done.
+    /// PostgreSQL: a session advisory lock on a connection of its own; SQLite: the write lock of
+    /// a small database beside this one (`<file>-setup.lock`). Either goes with the session, and
+    /// so with the process if it dies.
+    pub async fn setup_lock(&self, patience: Duration) -> Result<SetupLock, ConnectError> {
+        let give_up_at = Instant::now() + patience;
+        let mut said = false;
+        let held = loop {
+            if let Some(held) = self.try_setup_lock().await? {
+                break held;
+            }
+            if Instant::now() >= give_up_at {
+                return Err(ConnectError::SetupLockTimeout(patience));
+            }
+            if !said {
+                tracing::info!("another process is preparing the database; waiting for it");
+                said = true;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        Ok(SetupLock { session: held })
+    }
+
+    /// The setup lock's session if the lock was free, or `None`.
+    async fn try_setup_lock(&self) -> Result<Option<AnyConnection>, ConnectError> {
+        match &self.setup_lock_url {
+            // A database of its own, so that holding its write lock blocks no write of ours.
+            Some(url) => {
+                let mut conn = AnyConnection::connect(url).await?;
+                conn.execute("PRAGMA busy_timeout = 0").await?;
+                match conn.execute("BEGIN EXCLUSIVE").await {
+                    Ok(_) => Ok(Some(conn)),
+                    Err(e) if is_busy(&e) => {
+                        conn.close().await?;
+                        Ok(None)
+                    }
+                    Err(e) => Err(e.into()),
+                }
+            }
+            None => {
+                // Off the pool: the lock lives as long as this session, which must never be handed
+                // to another use while it holds it.
+                let mut conn = self.pool.acquire().await?.detach();
+                let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+                    .bind(SETUP_LOCK_KEY)
+                    .fetch_one(&mut conn)
+                    .await?;
+                if locked {
+                    Ok(Some(conn))
+                } else {
+                    conn.close().await?;
+                    Ok(None)
+                }
+            }
+        }
+    }
+
     /// A cheap round trip, for readiness.
     pub async fn ping(&self) -> Result<(), DomainError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
@@ -110,15 +209,42 @@ impl Db {
     }
 }
 
-/// `sqlite://path` → the same URL with `mode=rwc`, after creating the file's directory.
-fn prepare_sqlite_url(url: &str) -> Result<String, ConnectError> {
+/// The key of the PostgreSQL advisory lock `Db::setup_lock` takes (any constant of our own).
+const SETUP_LOCK_KEY: i64 = 0x7868_625f_7365_7475; // "xhb_setu"
+
+/// Held while this process prepares the database; see `Db::setup_lock`.
+pub struct SetupLock {
+    /// The session holding the lock: ending it (or dropping it, or the process dying) frees it.
+    session: AnyConnection,
+}
+
+impl SetupLock {
+    /// Lets the next process prepare (it will find the work done).
+    pub async fn release(self) {
+        if let Err(e) = self.session.close().await {
+            tracing::warn!(error = %e, "closing the setup lock's session");
+        }
+    }
+}
+
+/// SQLite answered "busy": another connection holds the lock.
+fn is_busy(err: &sqlx::Error) -> bool {
+    // SQLITE_BUSY is 5; its extended codes keep 5 in the low byte.
+    let code = err.as_database_error().and_then(|e| e.code()).and_then(|c| c.parse::<i32>().ok());
+    code.is_some_and(|c| c & 0xff == 5)
+}
+
+/// `sqlite://path` → the same URL with `mode=rwc`, and the file's path, after creating the
+/// file's directory.
+fn prepare_sqlite_url(url: &str) -> Result<(String, String), ConnectError> {
     let rest = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
     let path = rest.split('?').next().unwrap_or_default();
     if let Some(dir) = std::path::Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)
             .map_err(|source| ConnectError::Directory { path: dir.display().to_string(), source })?;
     }
-    Ok(if url.contains('?') { url.to_string() } else { format!("{url}?mode=rwc") })
+    let url = if url.contains('?') { url.to_string() } else { format!("{url}?mode=rwc") };
+    Ok((url, path.to_string()))
 }
 
 /// A new opaque, time-ordered id.
@@ -161,6 +287,39 @@ pub async fn fetch_in(
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    async fn sqlite(dir: &tempfile::TempDir, synchronous: SqliteSync) -> Db {
+        let url = format!("sqlite://{}", dir.path().join("x.db").display());
+        Db::connect(&url, 2, synchronous).await.expect("connects")
+    }
+
+    #[tokio::test]
+    async fn sqlite_commits_durably_unless_the_operator_chooses_speed() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        for (synchronous, level) in [(SqliteSync::Full, 2), (SqliteSync::Normal, 1)] {
+            let db = sqlite(&dir, synchronous).await;
+            let got: i64 = sqlx::query_scalar("PRAGMA synchronous").fetch_one(&db.pool).await.expect("pragma");
+            assert_eq!(got, level, "{synchronous:?}");
+            let journal: String = sqlx::query_scalar("PRAGMA journal_mode").fetch_one(&db.pool).await.expect("pragma");
+            assert_eq!(journal, "wal");
+            db.pool.close().await;
+        }
+    }
+
+    #[tokio::test]
+    async fn one_process_at_a_time_prepares_a_database() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (first, second) = (sqlite(&dir, SqliteSync::Full).await, sqlite(&dir, SqliteSync::Full).await);
+        let held = first.setup_lock(Duration::from_secs(1)).await.expect("the first takes it");
+        match second.setup_lock(Duration::from_millis(300)).await {
+            Err(ConnectError::SetupLockTimeout(_)) => {}
+            other => panic!("the second must wait: {:?}", other.map(|_| ())),
+        }
+        held.release().await;
+        second.setup_lock(Duration::from_secs(1)).await.expect("then the second takes it").release().await;
+    }
+
     #[test]
     fn placeholders_number_the_values_of_an_in_list() {
         assert_eq!(super::placeholders(2, 3), "$2, $3, $4");

@@ -6,7 +6,7 @@ use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::Query;
 use sqlx::{Any, AnyConnection, Row};
 
-use super::{Db, bool_to_int, fetch_in, new_id};
+use super::{Backend, Db, bool_to_int, fetch_in, new_id};
 use crate::domain::geo::{Bbox, Gcj02};
 use crate::domain::report::{Actor, Category, EventKind, ReportFacts, ReportStatus};
 use crate::domain::routing::RouteReason;
@@ -286,15 +286,46 @@ pub async fn latest_public_notes(db: &Db, report_ids: &[String]) -> DomainResult
     Ok(latest)
 }
 
-/// When `actor_id` submitted reports or "me too"s since `since`.
-pub async fn submissions_since(db: &Db, actor_id: &str, since: Millis) -> DomainResult<Vec<Millis>> {
-    let rows =
-        sqlx::query("SELECT at FROM report_events WHERE actor_id = $1 AND kind IN ('submitted', 'me_too') AND at > $2")
-            .bind(actor_id)
-            .bind(since.0)
-            .fetch_all(&db.pool)
+/// Holds the rider's submissions until the transaction on `conn` ends: another transaction
+/// holding them waits here, and then reads what this one added (each statement of a PostgreSQL
+/// READ COMMITTED transaction sees what committed before it began). PostgreSQL locks the rider's
+/// account row (`NO KEY UPDATE`, which rows referring to the account do not wait for); a SQLite
+/// write transaction (`Db::begin_write`) already holds the whole database.
+pub async fn hold_submitter(conn: &mut AnyConnection, backend: Backend, rider_id: &str) -> DomainResult<()> {
+    if backend == Backend::Postgres {
+        sqlx::query("SELECT id FROM accounts WHERE id = $1 FOR NO KEY UPDATE")
+            .bind(rider_id)
+            .fetch_optional(conn)
             .await?;
+    }
+    Ok(())
+}
+
+/// When the rider submitted reports, "me too"s or follows since `since`.
+pub async fn submissions_since(conn: &mut AnyConnection, rider_id: &str, since: Millis) -> DomainResult<Vec<Millis>> {
+    let rows = sqlx::query("SELECT at FROM rider_submissions WHERE rider_id = $1 AND at > $2")
+        .bind(rider_id)
+        .bind(since.0)
+        .fetch_all(conn)
+        .await?;
     rows.iter().map(|r| Ok(Millis(r.try_get("at")?))).collect()
+}
+
+/// Counts a submission against the rider's limit.
+pub async fn record_submission(conn: &mut AnyConnection, rider_id: &str, at: Millis) -> DomainResult<()> {
+    sqlx::query("INSERT INTO rider_submissions (id, rider_id, at) VALUES ($1, $2, $3)")
+        .bind(new_id())
+        .bind(rider_id)
+        .bind(at.0)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Forgets submissions made before `before`, which no limit counts any more; returns how many.
+pub async fn forget_submissions_before(db: &Db, before: Millis) -> DomainResult<u64> {
+    let done = sqlx::query("DELETE FROM rider_submissions WHERE at <= $1").bind(before.0).execute(&db.pool).await?;
+    Ok(done.rows_affected())
 }
 
 pub async fn attach_media(

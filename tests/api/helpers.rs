@@ -88,7 +88,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
 
 /// A fresh database: a temp SQLite file, or a new database on the PostgreSQL server named by
 /// `XHB_TEST_DATABASE_URL` (`.ci/run` drops leftovers named `xhb_t_*`).
-async fn fresh_database(dir: &tempfile::TempDir) -> String {
+pub async fn fresh_database(dir: &tempfile::TempDir) -> String {
     match std::env::var("XHB_TEST_DATABASE_URL") {
         Ok(url) if url.starts_with("postgres") => {
             use sqlx::Connection;
