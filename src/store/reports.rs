@@ -274,18 +274,6 @@ pub async fn events(db: &Db, report_id: &str) -> DomainResult<Vec<EventRow>> {
     rows.iter().map(event_from_row).collect()
 }
 
-/// The latest public note of each of these reports' public timelines, by report id; one
-/// statement for them all.
-pub async fn latest_public_notes(db: &Db, report_ids: &[String]) -> DomainResult<HashMap<String, String>> {
-    let sql = "SELECT report_id, public_note FROM report_events WHERE report_id IN ({ids}) AND public = 1 \
-               AND public_note IS NOT NULL ORDER BY report_id, at, id";
-    let mut latest = HashMap::new();
-    for r in &fetch_in(db, sql, &[], report_ids).await? {
-        latest.insert(r.try_get("report_id")?, r.try_get("public_note")?);
-    }
-    Ok(latest)
-}
-
 /// When `actor_id` submitted reports or "me too"s since `since`.
 pub async fn submissions_since(db: &Db, actor_id: &str, since: Millis) -> DomainResult<Vec<Millis>> {
     let rows =

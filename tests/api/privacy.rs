@@ -1,10 +1,210 @@
-//! Privacy, as riders are owed it: only city admins remove places.
+//! Privacy, as riders are owed it: an anonymous report cannot be tied to its reporter by staff,
+//! the public sees one projection of a report (the map and Open311 alike), and only city admins
+//! remove places.
 
+use std::io::Cursor;
+
+use chrono::{DateTime, FixedOffset};
+use image::{DynamicImage, ImageFormat};
 use reqwest::StatusCode;
-use serde_json::json;
+use reqwest::multipart::{Form, Part};
+use serde_json::{Value, json};
 use xinhuoban::domain::identity::Role;
 
 use crate::helpers::*;
+use crate::reports::{account_id, act, city, file, file_ok, name_rider, report_at};
+
+/// Uploads a small PNG as `token` and returns the photo's id.
+async fn upload(app: &TestApp, token: &str) -> String {
+    let mut png = Vec::new();
+    DynamicImage::new_rgb8(16, 12).write_to(&mut Cursor::new(&mut png), ImageFormat::Png).unwrap();
+    let form = Form::new().part("file", Part::bytes(png).file_name("photo.png"));
+    let req = app.client.post(app.url("/api/v1/media")).bearer_auth(token).multipart(form);
+    let (status, media) = app.send(req).await;
+    assert_eq!(status, StatusCode::CREATED, "{media}");
+    media["id"].as_str().unwrap().to_string()
+}
+
+/// Every text the caller could read in these answers that contains one of `needles`.
+fn leaks(answers: &[(&str, String)], needles: &[&str]) -> Vec<String> {
+    let mut found = Vec::new();
+    for (what, text) in answers {
+        for needle in needles {
+            if text.contains(needle) {
+                found.push(format!("{what} shows `{needle}`"));
+            }
+        }
+    }
+    found
+}
+
+async fn get_text(app: &TestApp, path: &str, token: Option<&str>) -> String {
+    let (status, body) = app.get(path, token).await;
+    assert_eq!(status, StatusCode::OK, "{path}: {body}");
+    match body {
+        Value::String(text) => text,
+        other => other.to_string(),
+    }
+}
+
+#[tokio::test]
+async fn a_clerk_cannot_tie_an_anonymous_report_to_its_reporter() {
+    let c = city().await;
+    let app = &c.app;
+    let clerk = &c.clerks[1];
+    let openid = "openid-zhang-anonymous";
+    let zhang = app.rider_token(openid).await;
+    let zhang_id = account_id(app, &zhang).await;
+    name_rider(app, &zhang_id, "张三丰").await;
+    let photo = upload(app, &zhang).await;
+
+    // Zhang files one report under his name and one anonymously (with a photo), both in the
+    // middle band, and says "me too" at a third rider's report there.
+    let named = file_ok(app, &zhang, report_at("road_damage", 30.27, 120.15)).await;
+    let mut body = report_at("environment", 30.28, 120.17);
+    body["anonymous"] = json!(true);
+    body["media_ids"] = json!([photo]);
+    let anonymous = file_ok(app, &zhang, body).await;
+    let other = app.rider_token("openid-other").await;
+    let third = file_ok(app, &other, report_at("traffic_safety", 30.26, 120.16)).await;
+    let (status, joined) = file(app, &zhang, report_at("traffic_safety", 30.26002, 120.16)).await;
+    assert_eq!((status, joined["report"]["id"].as_str()), (StatusCode::OK, Some(third.as_str())), "{joined}");
+    let map = get_text(app, "/api/v1/reports/nearby?lat=30.28&lng=120.17&radius_m=500", Some(clerk)).await;
+
+    // The anonymous report lives its life: accepted, resolved, reopened by Zhang, resolved, rated.
+    for step in [json!({ "action": "accept" }), json!({ "action": "resolve" })] {
+        let (status, body) = act(app, clerk, &anonymous, step).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let (status, body) =
+        app.post(&format!("/api/v1/reports/{anonymous}/reopen"), Some(&zhang), json!({ "reason": "还是很脏" })).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, _) = act(app, clerk, &anonymous, json!({ "action": "resolve" })).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body) =
+        app.post(&format!("/api/v1/reports/{anonymous}/rating"), Some(&zhang), json!({ "score": 4 })).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    // Everything the clerk (and the admin) can read about it.
+    let (_, queue) = app.get("/api/v1/triage/reports?limit=100", Some(clerk)).await;
+    let entry = queue["items"].as_array().unwrap().iter().find(|r| r["id"] == anonymous.as_str()).unwrap().to_string();
+    let answers = vec![
+        ("the map", map),
+        ("its entry in the queue", entry),
+        ("the detail", get_text(app, &format!("/api/v1/triage/reports/{anonymous}"), Some(clerk)).await),
+        ("the admin's detail", get_text(app, &format!("/api/v1/triage/reports/{anonymous}"), Some(&c.admin)).await),
+        ("the me-too's detail", get_text(app, &format!("/api/v1/triage/reports/{third}"), Some(clerk)).await),
+        ("the CSV", get_text(app, "/api/v1/triage/reports.csv", Some(clerk)).await),
+        ("Open311's list", get_text(app, "/open311/v2/requests.json", None).await),
+        ("Open311's request", get_text(app, &format!("/open311/v2/requests/{anonymous}.json"), None).await),
+    ];
+    let leaked = leaks(&answers, &[&zhang_id, "张三丰", openid]);
+    assert!(leaked.is_empty(), "{leaked:#?}");
+    // The photo is the unit's to see, and it says nothing about who took it.
+    let resp = app.client.get(app.url(&format!("/api/v1/media/{photo}"))).bearer_auth(clerk).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert!(resp.headers().iter().all(|(_, v)| !v.to_str().unwrap_or_default().contains(&zhang_id)));
+
+    // Riders appear on the timeline by role: the staff entries name their clerk.
+    let (_, detail) = app.get(&format!("/api/v1/triage/reports/{anonymous}"), Some(clerk)).await;
+    let roles: Vec<(&str, bool)> = detail["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["actor_role"].as_str().unwrap(), e["actor_id"].is_string()))
+        .collect();
+    assert_eq!(
+        roles,
+        [
+            ("reporter", false),
+            ("staff", true),
+            ("staff", true),
+            ("reporter", false),
+            ("staff", true),
+            ("reporter", false)
+        ]
+    );
+    assert!(detail["reporter_name"].is_null());
+    // The named report names him, as before, but gives no account id to compare with either.
+    let (_, named_detail) = app.get(&format!("/api/v1/triage/reports/{named}"), Some(clerk)).await;
+    assert_eq!(named_detail["reporter_name"], "张三丰");
+    assert!(!named_detail.to_string().contains(&zhang_id), "{named_detail}");
+    c.app.stop().await;
+}
+
+#[tokio::test]
+async fn open311_and_the_map_show_the_same_projection_and_nothing_written() {
+    let c = city().await;
+    let app = &c.app;
+    let reporter = app.rider_token("openid-projected").await;
+    let reporter_id = account_id(app, &reporter).await;
+    let photo = upload(app, &reporter).await;
+    let mut body = report_at("road_damage", 30.27037, 120.16052);
+    body["description"] = json!("门口第三个井盖松动-描述");
+    body["media_ids"] = json!([photo]);
+    let id = file_ok(app, &reporter, body).await;
+    let (status, _) =
+        act(app, &c.clerks[1], &id, json!({ "action": "accept", "public_note": "已派人查看-回复" })).await;
+    assert_eq!(status, StatusCode::OK);
+    let follower = app.rider_token("openid-follower").await;
+    let (status, _) = app.post(&format!("/api/v1/reports/{id}/follow"), Some(&follower), json!({})).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = act(app, &c.clerks[1], &id, json!({ "action": "resolve" })).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) =
+        app.post(&format!("/api/v1/reports/{id}/reopen"), Some(&reporter), json!({ "reason": "我家门口-原因" })).await;
+    assert_eq!(status, StatusCode::OK);
+
+    let onlooker = app.rider_token("openid-onlooker").await;
+    let (status, gcj) = app.get("/api/v1/reports/nearby?lat=30.2705&lng=120.1605&radius_m=500", Some(&onlooker)).await;
+    assert_eq!(status, StatusCode::OK, "{gcj}");
+    let on_map = &gcj["items"][0];
+    assert_eq!(on_map["id"], id.as_str());
+    // Rounded to 0.001° in GCJ-02, and measured from there.
+    assert_eq!((on_map["location"]["lat"].as_f64(), on_map["location"]["lng"].as_f64()), (Some(30.27), Some(120.161)));
+    assert_eq!(on_map["distance_m"], 73, "{on_map}");
+    let (_, wgs) =
+        app.get("/api/v1/reports/nearby?lat=30.2729&lng=120.1558&coord=wgs84&radius_m=2000", Some(&onlooker)).await;
+    let on_map = &wgs["items"][0];
+    let (status, sr) = app.get(&format!("/open311/v2/requests/{id}.json"), None).await;
+    assert_eq!(status, StatusCode::OK, "{sr}");
+    let sr = &sr[0];
+
+    // One projection: the same report, category, status, unit, point and times.
+    let instant = |v: &Value| DateTime::<FixedOffset>::parse_from_rfc3339(v.as_str().unwrap()).unwrap();
+    assert_eq!((&on_map["id"], &sr["service_request_id"]), (&json!(id), &json!(id)));
+    assert_eq!(on_map["category"], sr["service_code"]);
+    assert_eq!((on_map["status"].as_str(), sr["status"].as_str()), (Some("reopened"), Some("open")));
+    assert_eq!(on_map["unit"]["name"], sr["agency_responsible"]);
+    assert_eq!((&on_map["location"]["lat"], &on_map["location"]["lng"]), (&sr["lat"], &sr["long"]));
+    assert_eq!(instant(&on_map["created_at"]), instant(&sr["requested_datetime"]));
+    assert_eq!(instant(&on_map["updated_at"]), instant(&sr["updated_datetime"]));
+    assert_eq!(instant(&on_map["resolve_by"]), instant(&sr["expected_datetime"]));
+    let (_, list) = app.get("/open311/v2/requests.json", None).await;
+    assert_eq!(list[0], *sr);
+
+    // Neither shows the description, a note, the reporter or a photo.
+    let written = ["井盖松动", "已派人查看", "我家门口", photo.as_str(), reporter_id.as_str(), "openid-projected"];
+    let answers = [("the map", gcj.to_string()), ("the wgs84 map", wgs.to_string()), ("Open311", list.to_string())];
+    let leaked = leaks(&answers, &written);
+    assert!(leaked.is_empty(), "{leaked:#?}");
+    assert!(sr["description"].is_null() && sr["status_notes"].is_null() && sr["media_url"].is_null(), "{sr}");
+
+    // A follower sees the projection too, and the unit's reply, but not the reporter's words.
+    let (status, seen) = app.get(&format!("/api/v1/reports/{id}"), Some(&follower)).await;
+    assert_eq!(status, StatusCode::OK, "{seen}");
+    assert_eq!((seen["mine"].as_bool(), seen["description"].as_str()), (Some(false), Some("")));
+    assert_eq!(seen["location"], gcj["items"][0]["location"]);
+    assert_eq!(seen["media_ids"], json!([]));
+    let text = seen.to_string();
+    assert!(text.contains("已派人查看") && !text.contains("我家门口") && !text.contains("井盖松动"), "{text}");
+    // The reporter still sees all of it.
+    let (_, own) = app.get(&format!("/api/v1/reports/{id}"), Some(&reporter)).await;
+    assert_eq!((own["description"].as_str(), &own["media_ids"]), (Some("门口第三个井盖松动-描述"), &json!([photo])));
+    assert_eq!(own["location"]["lat"], 30.27037);
+    assert!(own.to_string().contains("我家门口"));
+    c.app.stop().await;
+}
 
 #[tokio::test]
 async fn only_city_admins_remove_or_restore_a_place() {
