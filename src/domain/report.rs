@@ -11,6 +11,7 @@
 use super::DomainError;
 use super::error::ErrorCode;
 use super::geo::Gcj02;
+use super::identity::{Caller, Role};
 use super::named_enum::named_enum;
 use super::sla::Deadlines;
 use super::time::Millis;
@@ -428,6 +429,34 @@ impl PublicReport {
             closed_at: f.closed_at,
         }
     }
+}
+
+/// What deciding who may see a photo needs to know about it.
+#[derive(Debug, Clone, Copy)]
+pub struct PhotoHolders<'a> {
+    /// The account that uploaded it.
+    pub owner_id: &'a str,
+    /// A rider uploaded it (not staff).
+    pub uploaded_by_rider: bool,
+    /// The units holding the reports it is attached to; empty when it is on none.
+    pub report_units: &'a [String],
+}
+
+/// Who may see a photo (of the photo's city; anyone else never learns it exists):
+/// - its uploader, and city admins;
+/// - on a report: staff of a unit holding one of the reports it is attached to, and nobody
+///   else. Following a report widens nothing: the public projection has no photos;
+/// - on no report: if staff uploaded it (a place's photo), anyone signed in, as places are
+///   public; if a rider did, nobody else (it is theirs until they attach it to a report).
+pub fn may_see_photo(caller: &Caller, photo: PhotoHolders<'_>) -> bool {
+    if caller.account_id == photo.owner_id || caller.role == Role::CityAdmin {
+        return true;
+    }
+    if !photo.report_units.is_empty() {
+        return caller.role == Role::Clerk
+            && caller.office_id.as_ref().is_some_and(|office| photo.report_units.contains(office));
+    }
+    !photo.uploaded_by_rider
 }
 
 /// One thing that happens to a report.
@@ -952,6 +981,34 @@ mod tests {
         assert_eq!((p.location, p.status, p.resolve_by, p.resolved_at), (public, S::Resolved, None, f.resolved_at));
         let open = facts(S::Accepted);
         assert_eq!(PublicReport::project(parts(&open)).resolve_by, Some(open.deadlines.resolve_by));
+    }
+
+    #[test]
+    fn a_photo_is_seen_by_its_uploader_its_reports_units_and_admins_never_by_followers() {
+        let caller = |id: &str, role, office: Option<&str>| Caller {
+            account_id: id.into(),
+            city_id: "c".into(),
+            role,
+            office_id: office.map(str::to_string),
+            display_name: String::new(),
+        };
+        let units = vec!["u1".to_string()];
+        let on_report = PhotoHolders { owner_id: "rider", uploaded_by_rider: true, report_units: &units };
+        let loose = PhotoHolders { report_units: &[], ..on_report };
+        let place = PhotoHolders { owner_id: "admin", uploaded_by_rider: false, report_units: &[] };
+        let follower = caller("follower", Role::Rider, None);
+        let cases = [
+            (caller("rider", Role::Rider, None), [true, true, true]),
+            (caller("a", Role::CityAdmin, None), [true, true, true]),
+            (caller("clerk", Role::Clerk, Some("u1")), [true, false, true]),
+            (caller("clerk2", Role::Clerk, Some("u2")), [false, false, true]),
+            (caller("m", Role::StationManager, None), [false, false, true]),
+            (follower, [false, false, true]),
+        ];
+        for (who, expected) in cases {
+            let seen = [on_report, loose, place].map(|p| may_see_photo(&who, p));
+            assert_eq!(seen, expected, "{}", who.account_id);
+        }
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Privacy, as riders are owed it: an anonymous report cannot be tied to its reporter by staff,
-//! the public sees one projection of a report (the map and Open311 alike), and only city admins
-//! remove places.
+//! the public sees one projection of a report (the map and Open311 alike), following a report
+//! opens none of its photos, and only city admins remove places.
 
 use std::io::Cursor;
 
@@ -23,6 +23,11 @@ async fn upload(app: &TestApp, token: &str) -> String {
     let (status, media) = app.send(req).await;
     assert_eq!(status, StatusCode::CREATED, "{media}");
     media["id"].as_str().unwrap().to_string()
+}
+
+async fn photo_status(app: &TestApp, id: &str, token: &str) -> StatusCode {
+    let resp = app.client.get(app.url(&format!("/api/v1/media/{id}"))).bearer_auth(token).send().await.unwrap();
+    resp.status()
 }
 
 /// Every text the caller could read in these answers that contains one of `needles`.
@@ -203,6 +208,64 @@ async fn open311_and_the_map_show_the_same_projection_and_nothing_written() {
     assert_eq!((own["description"].as_str(), &own["media_ids"]), (Some("门口第三个井盖松动-描述"), &json!([photo])));
     assert_eq!(own["location"]["lat"], 30.27037);
     assert!(own.to_string().contains("我家门口"));
+    c.app.stop().await;
+}
+
+#[tokio::test]
+async fn following_a_report_opens_none_of_its_photos() {
+    let c = city().await;
+    let app = &c.app;
+    let reporter = app.rider_token("openid-photo-owner").await;
+    let follower = app.rider_token("openid-photo-follower").await;
+    app.create_staff("manager", Role::StationManager, None).await;
+    let manager = app.staff_token("manager").await;
+
+    let on_report = upload(app, &reporter).await;
+    let mut body = report_at("road_damage", 30.27, 120.16);
+    body["media_ids"] = json!([on_report]);
+    let id = file_ok(app, &reporter, body).await;
+    let (status, _) = app.post(&format!("/api/v1/reports/{id}/follow"), Some(&follower), json!({})).await;
+    assert_eq!(status, StatusCode::OK);
+    // The follower's own "me too" photo at the same spot.
+    let theirs = upload(app, &follower).await;
+    let mut body = report_at("road_damage", 30.27001, 120.16);
+    body["media_ids"] = json!([theirs]);
+    let (status, joined) = file(app, &follower, body).await;
+    assert_eq!((status, joined["report"]["id"].as_str()), (StatusCode::OK, Some(id.as_str())), "{joined}");
+    let unattached = upload(app, &follower).await;
+    let place_photo = upload(app, &c.admin).await;
+
+    let cases = [
+        // A photo on a report: its uploader, the unit holding the report, and admins.
+        (&on_report, &reporter, StatusCode::OK),
+        (&on_report, &c.clerks[1], StatusCode::OK),
+        (&on_report, &c.admin, StatusCode::OK),
+        (&on_report, &follower, StatusCode::NOT_FOUND),
+        (&on_report, &c.clerks[0], StatusCode::NOT_FOUND),
+        (&on_report, &manager, StatusCode::NOT_FOUND),
+        // The follower's "me too" photo: theirs, not the reporter's.
+        (&theirs, &follower, StatusCode::OK),
+        (&theirs, &c.clerks[1], StatusCode::OK),
+        (&theirs, &reporter, StatusCode::NOT_FOUND),
+        // A rider's photo on no report is theirs alone (and admins').
+        (&unattached, &follower, StatusCode::OK),
+        (&unattached, &c.admin, StatusCode::OK),
+        (&unattached, &reporter, StatusCode::NOT_FOUND),
+        (&unattached, &c.clerks[1], StatusCode::NOT_FOUND),
+        // A photo staff uploaded on no report (a place's) is for anyone signed in, as before.
+        (&place_photo, &follower, StatusCode::OK),
+        (&place_photo, &manager, StatusCode::OK),
+    ];
+    for (photo, token, expected) in cases {
+        assert_eq!(photo_status(app, photo, token).await, expected, "{photo}");
+    }
+    // Each rider's view lists only the photos they may open; the unit's lists them all.
+    let (_, seen) = app.get(&format!("/api/v1/reports/{id}"), Some(&follower)).await;
+    assert_eq!(seen["media_ids"], json!([theirs]));
+    let (_, own) = app.get(&format!("/api/v1/reports/{id}"), Some(&reporter)).await;
+    assert_eq!(own["media_ids"], json!([on_report]));
+    let (_, detail) = app.get(&format!("/api/v1/triage/reports/{id}"), Some(&c.clerks[1])).await;
+    assert_eq!(detail["media_ids"], json!([on_report, theirs]));
     c.app.stop().await;
 }
 
