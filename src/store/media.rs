@@ -84,3 +84,13 @@ pub async fn with_holders(db: &Db, id: &str) -> DomainResult<Option<(StoredPhoto
     let units = units.iter().map(|r| r.try_get("office_id")).collect::<Result<Vec<String>, _>>()?;
     Ok(Some((photo, by_rider, units)))
 }
+
+/// The photos `owner_id` uploaded, newest first, at most `limit`.
+pub async fn owned_by(db: &Db, owner_id: &str, limit: u32) -> DomainResult<Vec<StoredPhoto>> {
+    let rows = sqlx::query("SELECT * FROM media WHERE owner_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2")
+        .bind(owner_id)
+        .bind(i64::from(limit))
+        .fetch_all(&db.pool)
+        .await?;
+    rows.iter().map(from_row).collect()
+}

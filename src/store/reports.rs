@@ -499,3 +499,23 @@ pub async fn latest(db: &Db, f: &ReportFilter, open: Option<bool>, limit: u32) -
     .await?;
     rows.iter().map(from_row).collect()
 }
+
+/// The reports `reporter_id` filed, newest first, at most `limit` (a rider's copy of their data).
+pub async fn filed_by(db: &Db, reporter_id: &str, limit: u32) -> DomainResult<Vec<ReportRow>> {
+    let rows = sqlx::query(select_reports!("WHERE r.reporter_id = $1 ORDER BY r.created_at DESC, r.id DESC LIMIT $2"))
+        .bind(reporter_id)
+        .bind(i64::from(limit))
+        .fetch_all(&db.pool)
+        .await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// The timeline entries `actor_id` made on any report, newest first, at most `limit`.
+pub async fn events_by(db: &Db, actor_id: &str, limit: u32) -> DomainResult<Vec<EventRow>> {
+    let rows = sqlx::query(select_events!("WHERE actor_id = $1 ORDER BY at DESC, id DESC LIMIT $2"))
+        .bind(actor_id)
+        .bind(i64::from(limit))
+        .fetch_all(&db.pool)
+        .await?;
+    rows.iter().map(event_from_row).collect()
+}

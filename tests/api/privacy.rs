@@ -1,6 +1,7 @@
 //! Privacy, as riders are owed it: an anonymous report cannot be tied to its reporter by staff,
 //! the public sees one projection of a report (the map and Open311 alike), following a report
-//! opens none of its photos, and only city admins remove places.
+//! opens none of its photos, only city admins remove places, and a rider can read everything
+//! held about them and then erase it.
 
 use std::io::Cursor;
 
@@ -10,9 +11,11 @@ use reqwest::StatusCode;
 use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
 use xinhuoban::domain::identity::Role;
+use xinhuoban::store::Backend;
+use xinhuoban::store::audit::AuditEntry;
 
 use crate::helpers::*;
-use crate::reports::{account_id, act, city, file, file_ok, name_rider, report_at};
+use crate::reports::{City, account_id, act, city, city_with, file, file_ok, name_rider, report_at};
 
 /// Uploads a small PNG as `token` and returns the photo's id.
 async fn upload(app: &TestApp, token: &str) -> String {
@@ -305,4 +308,211 @@ async fn only_city_admins_remove_or_restore_a_place() {
     let (status, body) = app.patch(&path, Some(&admin), json!({ "status": "open" })).await;
     assert_eq!((status, body["status"].as_str()), (StatusCode::OK, Some("open")), "{body}");
     app.stop().await;
+}
+
+/// Every (table, column) of the schema, for a scan of the whole database.
+async fn every_column(app: &TestApp) -> Vec<(String, String)> {
+    let pool = &app.state.db.pool;
+    let mut columns = Vec::new();
+    match app.state.db.backend {
+        Backend::Sqlite => {
+            let tables: Vec<String> =
+                sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+                    .fetch_all(pool)
+                    .await
+                    .unwrap();
+            for table in tables {
+                let names: Vec<String> = sqlx::query_scalar("SELECT name FROM pragma_table_info($1)")
+                    .bind(&table)
+                    .fetch_all(pool)
+                    .await
+                    .unwrap();
+                columns.extend(names.into_iter().map(|c| (table.clone(), c)));
+            }
+        }
+        Backend::Postgres => {
+            let rows: Vec<(String, String)> = sqlx::query_as(
+                "SELECT CAST(table_name AS TEXT), CAST(column_name AS TEXT) FROM information_schema.columns \
+                 WHERE table_schema = current_schema()",
+            )
+            .fetch_all(pool)
+            .await
+            .unwrap();
+            columns.extend(rows);
+        }
+    }
+    assert!(columns.len() > 100, "the scan sees the schema: {columns:?}");
+    columns
+}
+
+/// Where in the database `needle` still appears: "table.column × rows".
+async fn find_everywhere(app: &TestApp, needle: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for (table, column) in every_column(app).await {
+        let sql = format!("SELECT COUNT(*) FROM \"{table}\" WHERE CAST(\"{column}\" AS TEXT) LIKE $1");
+        let count: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+            .bind(format!("%{needle}%"))
+            .fetch_one(&app.state.db.pool)
+            .await
+            .unwrap();
+        if count > 0 {
+            found.push(format!("{table}.{column} × {count}"));
+        }
+    }
+    found
+}
+
+async fn erasing_city() -> City {
+    city_with(Options { extra: vec![("XHB_NOTIFY_REPORT_TEMPLATE_ID", "tmpl-progress".into())] }).await
+}
+
+#[tokio::test]
+async fn a_rider_reads_everything_held_about_them_then_erases_it() {
+    let c = erasing_city().await;
+    let app = &c.app;
+    let openid = "openid-zhao-erase-me";
+    let zhao = app.rider_token(openid).await;
+    let zhao_id = account_id(app, &zhao).await;
+    name_rider(app, &zhao_id, "赵六同志").await;
+
+    // Zhao's life in the service: two photos (one filed with a report), a named report, an
+    // anonymous one, a "me too" on another rider's report, a check-in.
+    let filed_photo = upload(app, &zhao).await;
+    let loose_photo = upload(app, &zhao).await;
+    let mut body = report_at("road_damage", 30.27, 120.15);
+    body["description"] = json!("赵的描述：路面塌陷");
+    body["media_ids"] = json!([filed_photo]);
+    let named = file_ok(app, &zhao, body).await;
+    let mut body = report_at("environment", 30.28, 120.17);
+    body["anonymous"] = json!(true);
+    let anonymous = file_ok(app, &zhao, body).await;
+    let other = app.rider_token("openid-someone-else").await;
+    let mut body = report_at("traffic_safety", 30.26, 120.16);
+    body["description"] = json!("别人的描述");
+    let theirs = file_ok(app, &other, body).await;
+    let (status, _) = file(app, &zhao, report_at("traffic_safety", 30.26001, 120.16)).await;
+    assert_eq!(status, StatusCode::OK);
+    let station = json!({ "kind": "station", "name": "打卡驿站", "address": "某路2号", "lat": 30.27, "lng": 120.16,
+                          "amenities": ["drinking_water"], "hours": "24/7" });
+    let (_, place) = app.post("/api/v1/admin/places", Some(&c.admin), station).await;
+    let place_id = place["id"].as_str().unwrap();
+    let (status, checkin) = app
+        .post(
+            &format!("/api/v1/places/{place_id}/checkins"),
+            Some(&zhao),
+            json!({ "outcome": "amenity_broken", "amenity": "drinking_water", "note": "没水" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{checkin}");
+    // The unit acts, which queues a message to every follower, Zhao among them.
+    let (status, _) = act(app, &c.clerks[1], &named, json!({ "action": "accept", "public_note": "收到" })).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = act(app, &c.clerks[1], &theirs, json!({ "action": "accept" })).await;
+    assert_eq!(status, StatusCode::OK);
+    // An audit entry naming Zhao, as actor, object and inside its record.
+    let entry = AuditEntry {
+        city_id: &app.state.city.id,
+        actor_id: Some(&zhao_id),
+        action: "test.rider_did_something",
+        object_kind: "account",
+        object_id: &zhao_id,
+        before: None,
+        after: Some(json!({ "account": zhao_id })),
+    };
+    xinhuoban::store::audit::record_now(&app.state.db, entry).await.unwrap();
+
+    // The copy holds all of it, and nobody else's.
+    let (status, data) = app.get("/api/v1/me/data", Some(&zhao)).await;
+    assert_eq!(status, StatusCode::OK, "{data}");
+    assert_eq!(
+        (data["account"]["account_id"].as_str(), data["account"]["wechat_openid"].as_str()),
+        (Some(zhao_id.as_str()), Some(openid))
+    );
+    assert_eq!(data["account"]["display_name"], "赵六同志");
+    let filed: Vec<&str> = data["reports"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert_eq!(filed, [anonymous.as_str(), named.as_str()]);
+    assert_eq!(data["reports"][1]["description"], "赵的描述：路面塌陷");
+    assert_eq!(data["reports"][1]["media_ids"], json!([filed_photo]));
+    assert_eq!(data["reports"][0]["anonymous"], true);
+    let actions: Vec<(&str, &str)> = data["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| (a["kind"].as_str().unwrap(), a["report_id"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        actions,
+        [("me_too", theirs.as_str()), ("submitted", anonymous.as_str()), ("submitted", named.as_str())]
+    );
+    assert_eq!(data["follows"].as_array().unwrap().len(), 3, "{data}");
+    assert_eq!(
+        (data["checkins"][0]["place_id"].as_str(), data["checkins"][0]["note"].as_str()),
+        (Some(place_id), Some("没水"))
+    );
+    let mut media: Vec<&str> = data["media"].as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap()).collect();
+    media.sort();
+    let mut uploaded = [filed_photo.as_str(), loose_photo.as_str()];
+    uploaded.sort();
+    assert_eq!(media, uploaded);
+    assert_eq!(data["sessions"].as_array().unwrap().len(), 1);
+    assert!(data["sessions"][0]["expires_at"].is_string() && data["sessions"][0].get("token").is_none());
+    assert_eq!(data["complete"], true);
+    assert!(!data.to_string().contains("别人的描述") && !data.to_string().contains(&zhao[..20]), "{data}");
+    let queued: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox").fetch_one(&app.state.db.pool).await.unwrap();
+    assert!(queued >= 2, "messages were queued to the followers");
+
+    // Staff have no data of this kind to erase.
+    let (status, _) = app.delete("/api/v1/me", Some(&c.clerks[1])).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, body) = app.delete("/api/v1/me", Some(&zhao)).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+
+    // The token is dead, and nothing in the database links the openid, the name or the account.
+    for path in ["/api/v1/me", "/api/v1/me/data", "/api/v1/reports/mine"] {
+        let (status, _) = app.get(path, Some(&zhao)).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{path}");
+    }
+    for needle in [openid, "赵六同志", zhao_id.as_str()] {
+        let found = find_everywhere(app, needle).await;
+        assert!(found.is_empty(), "`{needle}` is still in {found:?}");
+    }
+
+    // The reports stay in the unit's queue, filed by nobody anyone can name.
+    let (_, queue) = app.get("/api/v1/triage/reports?limit=100", Some(&c.clerks[1])).await;
+    let in_queue = |id: &str| queue["items"].as_array().unwrap().iter().find(|r| r["id"] == id).cloned();
+    let kept = in_queue(&named).expect("the named report stays");
+    assert_eq!((kept["reporter_name"].as_str(), &kept["media_ids"]), (Some("已注销用户"), &json!([filed_photo])));
+    assert_eq!(kept["description"], "赵的描述：路面塌陷");
+    assert!(in_queue(&anonymous).expect("the anonymous report stays")["reporter_name"].is_null());
+    assert_eq!(in_queue(&theirs).expect("the other rider's report")["priority"], 2);
+    // The photo on a report stays for its unit; the other one is gone, file and all.
+    assert_eq!(photo_status(app, &filed_photo, &c.clerks[1]).await, StatusCode::OK);
+    assert_eq!(photo_status(app, &loose_photo, &c.admin).await, StatusCode::NOT_FOUND);
+    let files = walk(&app.state.config.media_dir);
+    assert_eq!(files.iter().filter(|f| f.contains(&loose_photo)).count(), 0, "{files:?}");
+    assert_eq!(files.iter().filter(|f| f.contains(&filed_photo)).count(), 1, "{files:?}");
+    assert_eq!(app.audit_entries("account.erase").await, 1);
+
+    // Logging in again starts afresh.
+    let again = app.rider_token(openid).await;
+    assert_ne!(account_id(app, &again).await, zhao_id);
+    let (_, data) = app.get("/api/v1/me/data", Some(&again)).await;
+    assert_eq!((data["reports"].as_array().unwrap().len(), data["media"].as_array().unwrap().len()), (0, 0));
+    assert_eq!(data["account"]["display_name"], "骑手");
+    c.app.stop().await;
+}
+
+/// Every file under a directory, as paths.
+fn walk(dir: &std::path::Path) -> Vec<String> {
+    let mut files = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else { return files };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path.display().to_string());
+        }
+    }
+    files
 }
