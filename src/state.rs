@@ -18,6 +18,7 @@ use crate::metrics::Metrics;
 use crate::outbox::OutboxContext;
 use crate::service::media::MediaContext;
 use crate::service::places::PlacesContext;
+use crate::service::privacy::PrivacyContext;
 use crate::service::reports::{ReportLimits, ReportsContext};
 use crate::service::sessions::SessionsContext;
 use crate::service::units::{RoutingCache, UnitsContext};
@@ -131,6 +132,12 @@ impl AppState {
     /// What photo uploads and downloads use: the database and the media directory.
     pub fn media(&self) -> MediaContext {
         MediaContext { db: self.db.clone(), dir: self.config.media_dir.clone() }
+    }
+
+    /// What a rider's copy and erasure of their data use: tap to report's context and the media
+    /// directory.
+    pub fn privacy(&self) -> PrivacyContext {
+        PrivacyContext { reports: self.reports(), media_dir: self.config.media_dir.clone() }
     }
 
     /// What the outbox's delivery task uses.

@@ -8,8 +8,10 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 use super::ApiTags;
 use super::dto::mirror_enum;
 use super::error::ApiResult;
-use super::security::BearerAuth;
+use super::security::{BearerAuth, RiderAuth};
 use crate::domain::identity::Role;
+use crate::domain::time::Millis;
+use crate::service::privacy;
 use crate::service::sessions::{self, IssuedSession, Me};
 use crate::state::AppState;
 
@@ -124,5 +126,19 @@ impl AuthApi {
     #[oai(path = "/me", method = "get", operation_id = "me")]
     async fn me(&self, state: Data<&AppState>, auth: BearerAuth) -> ApiResult<Json<MeResponse>> {
         Ok(Json(sessions::me(&state.db, auth.caller()).await?.into()))
+    }
+
+    /// Erase me (riders)
+    ///
+    /// Deletes your account (PIPL art. 47): every session ends at once; your openid and name are
+    /// erased; your follows, check-ins, queued messages and the photos on no report are deleted.
+    /// The reports you filed stay in the city's record (units must finish and account for them)
+    /// but lose every link to you: they, their timelines and their photos point to an erased
+    /// account instead. Logging in again later starts a new, empty account. `GET /me/data` first
+    /// gives you a copy.
+    #[oai(path = "/me", method = "delete", operation_id = "me_erase", tag = "ApiTags::Privacy")]
+    async fn erase_me(&self, state: Data<&AppState>, RiderAuth(rider): RiderAuth) -> ApiResult<NoContent> {
+        privacy::erase(&state.privacy(), &rider, Millis::now()).await?;
+        Ok(NoContent::Done)
     }
 }

@@ -81,8 +81,10 @@ impl MediaApi {
 
     /// Download a photo
     ///
-    /// Any signed-in user of the same city may read a photo by its id (ids are unguessable);
-    /// photos carry no metadata.
+    /// Served to its uploader and city admins; a photo on a report also to staff of the unit
+    /// holding the report, and to nobody else (following a report does not open its photos); a
+    /// place's photo (one staff uploaded, on no report) to anyone signed in; a rider's photo on no
+    /// report to nobody else. To anyone else it does not exist (404). Photos carry no metadata.
     #[oai(path = "/media/:id", method = "get", operation_id = "media_get")]
     async fn get(
         &self,

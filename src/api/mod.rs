@@ -6,6 +6,7 @@ pub mod auth;
 pub mod dto;
 pub mod error;
 pub mod fast_json;
+pub mod me;
 pub mod media;
 pub mod open311;
 pub mod paging;
@@ -38,6 +39,8 @@ pub enum ApiTags {
     Units,
     /// Triage: a unit's queue of reports, their lifecycle, and the three rates
     Triage,
+    /// Your personal information: a copy of everything held about you, or its erasure (PIPL)
+    Privacy,
 }
 
 /// Every API object of the service.
@@ -50,6 +53,7 @@ pub type Apis = (
     reports::ReportsApi,
     units::UnitsApi,
     triage::TriageApi,
+    me::MeApi,
 );
 
 /// Every API object, in one tuple: what the server serves and what `xinhuoban spec` writes.

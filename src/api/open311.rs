@@ -7,8 +7,11 @@
 //! - `GET /open311/v2/services.json`: the report categories (`service_code` = category code).
 //! - `GET /open311/v2/requests.json`: reports, newest first, at most 200; filters
 //!   `service_request_id` (comma-separated), `service_code`, `status` (`open`/`closed`),
-//!   `start_date`, `end_date` (W3C date-times; the last 90 days by default). Public: no
-//!   reporter identity, public notes only.
+//!   `start_date`, `end_date` (W3C date-times; the last 90 days by default). Public: each
+//!   request is the report's public projection (`domain::report::PublicReport`), the same the
+//!   public map shows: category, status, unit, times and a location rounded to 0.001° (about
+//!   100 m); never the reporter, and no description, notes or photos (`description`,
+//!   `status_notes` and `media_url` are null) until such content is cleared for publication.
 //! - `GET /open311/v2/requests/{id}.json`: one report, as a one-element array.
 //! - `POST /open311/v2/requests.json`: files a report. **Authentication**: `api_key` is a rider's
 //!   session token (from `/api/v1/auth/wechat-login`), so every filed report has a rider behind
@@ -30,7 +33,7 @@ use crate::domain::report::{Category, parse_description};
 use crate::domain::time::Millis;
 use crate::domain::{DomainError, DomainResult};
 use crate::service::open311::{self as service, PublicRequest, RequestQuery};
-use crate::service::reports::{self, Outcome, Submission};
+use crate::service::reports::{self, Outcome, PublicView, Submission};
 use crate::state::AppState;
 
 /// The facade's routes, nested at `/open311/v2`.
@@ -105,10 +108,12 @@ async fn services(state: Data<&AppState>) -> Response {
 struct ServiceRequest {
     service_request_id: String,
     status: &'static str,
+    /// Always null: notes are free text, not cleared for publication.
     status_notes: Option<String>,
     service_name: String,
     service_code: &'static str,
-    description: String,
+    /// Always null: the description is free text, not cleared for publication.
+    description: Option<String>,
     agency_responsible: String,
     service_notice: Option<String>,
     requested_datetime: String,
@@ -123,22 +128,22 @@ struct ServiceRequest {
 }
 
 fn to_open311(tz: Tz, p: PublicRequest) -> ServiceRequest {
-    let r = p.report;
+    let PublicView { report: r, unit } = p.report;
     let time = |m: Millis| m.in_zone(tz).to_rfc3339();
     let (lat, long) = r.location.in_system(CoordSystem::Wgs84);
-    let open = r.facts.status.is_open();
+    let open = r.status.is_open();
     ServiceRequest {
         service_request_id: r.id,
         status: if open { "open" } else { "closed" },
-        status_notes: p.status_notes,
+        status_notes: None,
         service_name: p.service_name,
         service_code: r.category.as_str(),
-        description: r.description,
-        agency_responsible: p.agency_responsible,
+        description: None,
+        agency_responsible: unit.name,
         service_notice: None,
         requested_datetime: time(r.created_at),
         updated_datetime: time(r.updated_at),
-        expected_datetime: open.then(|| time(r.facts.deadlines.resolve_by)),
+        expected_datetime: r.resolve_by.map(time),
         address: String::new(),
         address_id: None,
         zipcode: None,

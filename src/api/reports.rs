@@ -21,7 +21,9 @@ use crate::domain::report::{
 };
 use crate::domain::routing::{RouteReason, UnitKind};
 use crate::domain::time::Millis;
-use crate::service::reports::{self as service, Entry, Nearby, Outcome, ReportView, RiderReport, Submission};
+use crate::service::reports::{
+    self as service, Entry, Nearby, Outcome, PublicView, ReportView, RiderReport, Submission,
+};
 use crate::state::AppState;
 
 mirror_enum!(
@@ -118,19 +120,25 @@ impl From<service::UnitRef> for UnitRef {
     }
 }
 
-/// A report as anyone allowed to see it sees it: never the reporter's identity.
+/// A report as a rider who filed or follows it, or its unit, sees it: never the reporter's
+/// identity. A rider who follows a report without having filed it (`mine: false`) sees its public
+/// projection here: the location rounded, `description` empty, no rating or rating comment.
 #[derive(Debug, Object)]
 pub struct ReportSummary {
     pub id: String,
     pub category: CategoryDto,
+    /// What the reporter wrote; empty for a rider who only follows the report.
     pub description: String,
+    /// Exact for the reporter and staff; rounded to 0.001° (the public projection) for a rider
+    /// who only follows the report.
     pub location: Location,
     pub status: ReportStatusDto,
     pub unit: UnitRef,
     /// 1 plus the riders who said "me too"; higher is more urgent.
     pub priority: i32,
     pub anonymous: bool,
-    /// Ids of the attached photos (`GET /media/{id}`).
+    /// Ids of the attached photos (`GET /media/{id}`): all of them for staff of the report's
+    /// unit, only the caller's own for a rider.
     pub media_ids: Vec<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -169,7 +177,8 @@ impl ReportSummary {
 }
 
 /// One public entry of a report's timeline. Riders see public notes only, and who acted only as
-/// a role: `reporter`, `rider` (a "me too"), `staff` or `system`.
+/// a role: `reporter`, `rider` (a "me too"), `staff` or `system`. A rider who follows a report
+/// without having filed it reads staff's notes only, not the reporter's.
 #[derive(Debug, Object)]
 pub struct PublicEntry {
     pub at: DateTime<Utc>,
@@ -215,28 +224,62 @@ impl ReportDetail {
     }
 }
 
-/// An open report on the public map: where, what, how far; nothing about who filed it.
+/// A report's public projection: all that anyone may see of it (the public map, the preview,
+/// and Open311 show exactly this). What it is about, where it stands, which unit holds it,
+/// roughly where it is and when; never who filed or follows it, and no description, notes or
+/// photos (nothing is cleared for publication). The location is the exact spot rounded to
+/// 0.001° in GCJ-02 (within about 75 m of it), then given in the system the request asked for.
 #[derive(Debug, Object)]
-pub struct NearbyReport {
+pub struct PublicReportView {
     pub id: String,
     pub category: CategoryDto,
     pub status: ReportStatusDto,
+    pub unit: UnitRef,
+    /// Rounded to 0.001° in GCJ-02 (about 100 m).
     pub location: Location,
-    pub distance_m: i64,
+    /// 1 plus the riders who said "me too".
     pub priority: i32,
     pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// While the report is open: when its unit must have resolved it.
+    pub resolve_by: Option<DateTime<Utc>>,
+    pub resolved_at: Option<DateTime<Utc>>,
+    pub closed_at: Option<DateTime<Utc>>,
+}
+
+impl PublicReportView {
+    pub fn of(v: PublicView, system: CoordSystem) -> Self {
+        let r = v.report;
+        PublicReportView {
+            id: r.id,
+            category: r.category.into(),
+            status: r.status.into(),
+            unit: v.unit.into(),
+            location: Location::of(r.location, system),
+            priority: r.priority,
+            created_at: r.created_at.to_utc(),
+            updated_at: r.updated_at.to_utc(),
+            resolve_by: r.resolve_by.map(Millis::to_utc),
+            resolved_at: r.resolved_at.map(Millis::to_utc),
+            closed_at: r.closed_at.map(Millis::to_utc),
+        }
+    }
+}
+
+/// An open report near a point: its public projection, and how far its (rounded) point is.
+#[derive(Debug, Object)]
+pub struct NearbyReport {
+    #[oai(flatten)]
+    pub report: PublicReportView,
+    /// From the point asked about to the report's rounded point.
+    pub distance_m: i64,
 }
 
 fn nearby_view(list: Vec<Nearby>, system: CoordSystem) -> Vec<NearbyReport> {
     list.into_iter()
-        .map(|Nearby { report: r, distance_m }| NearbyReport {
-            id: r.id,
-            category: r.category.into(),
-            status: r.facts.status.into(),
-            location: Location::of(r.location, system),
+        .map(|Nearby { report, distance_m }| NearbyReport {
+            report: PublicReportView::of(report, system),
             distance_m: distance_m.round() as i64,
-            priority: r.facts.priority,
-            created_at: r.created_at.to_utc(),
         })
         .collect()
 }
@@ -393,9 +436,12 @@ impl ReportsApi {
         Ok(Json(Page::new(views.into_iter().map(|v| ReportSummary::of(v, system)).collect(), next_cursor)))
     }
 
-    /// Open reports near a point, for the public map (no reporter identity)
+    /// Open reports near a point, for the public map
     ///
-    /// The nearest `limit` reports are one page: `next_cursor` is always null.
+    /// Each report is its public projection (`PublicReportView`, the same Open311's
+    /// `requests.json` shows): never who filed it, no description, notes or photos, and its
+    /// location rounded to 0.001° (about 100 m); the radius and `distance_m` are measured to that
+    /// rounded point. The nearest `limit` reports are one page: `next_cursor` is always null.
     #[oai(path = "/reports/nearby", method = "get", operation_id = "reports_nearby")]
     #[allow(clippy::too_many_arguments)]
     async fn nearby(
@@ -420,6 +466,10 @@ impl ReportsApi {
     }
 
     /// One of my reports (filed or followed) with its public timeline
+    ///
+    /// A report I filed shows whole, with the photos I attached. A report I only follow shows
+    /// its public projection: location rounded, no description, rating or rating comment, only
+    /// my own photos, and of the timeline's notes only staff's.
     #[oai(path = "/reports/:id", method = "get", operation_id = "reports_get")]
     async fn get(
         &self,
@@ -433,6 +483,9 @@ impl ReportsApi {
     }
 
     /// Follow an open report ("me too") instead of filing again
+    ///
+    /// Following widens nothing: a follower sees the report's public projection and staff's
+    /// notes, never the reporter's description, words or photos.
     #[oai(path = "/reports/:id/follow", method = "post", operation_id = "reports_follow")]
     async fn follow(
         &self,

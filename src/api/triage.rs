@@ -61,7 +61,9 @@ pub struct StaffEntry {
     pub kind: EventKindDto,
     pub status: ReportStatusDto,
     pub actor_role: ActorDto,
-    /// The acting account; null for the service itself.
+    /// The acting staff account. Null when a rider acted (the reporter or a "me too"): riders
+    /// appear by role only, so an anonymous report cannot be tied to its reporter. Null for the
+    /// service itself.
     pub actor_id: Option<String>,
     pub unit: Option<UnitRef>,
     pub public_note: Option<String>,

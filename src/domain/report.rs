@@ -10,6 +10,8 @@
 
 use super::DomainError;
 use super::error::ErrorCode;
+use super::geo::Gcj02;
+use super::identity::{Caller, Role};
 use super::named_enum::named_enum;
 use super::sla::Deadlines;
 use super::time::Millis;
@@ -223,6 +225,23 @@ named_enum!(
     }
 );
 
+impl Actor {
+    /// Whether a timeline entry by this actor may name the acting account to staff. Only staff
+    /// actions do: a rider's account id would tie an anonymous report to the same rider's
+    /// named ones (and to their "me too"s elsewhere), so riders appear by role alone.
+    pub fn account_shown_to_staff(self) -> bool {
+        self == Actor::Staff
+    }
+
+    /// Whether a public note this actor wrote is read by riders who follow the report without
+    /// having filed it. Staff's replies and reasons are the unit's word to every follower (the
+    /// same words their subscribe messages carry); the reporter's own words (a reopen reason, a
+    /// rating comment) are for the reporter and the unit only.
+    pub fn note_read_by_followers(self) -> bool {
+        matches!(self, Actor::Staff | Actor::System)
+    }
+}
+
 /// Where a transfer sends a report: a unit the clerk names, or wherever routing sends it next.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TransferTarget {
@@ -336,6 +355,108 @@ impl ReportFacts {
     pub fn auto_close_due(&self, now: Millis) -> bool {
         self.status == ReportStatus::Resolved && !self.within_grace(now)
     }
+}
+
+/// How precisely the public sees where a report is: GCJ-02 degrees rounded to this many decimals.
+/// 0.001° is about 111 m north–south and 96 m east–west at 30° N, so the public point lies within
+/// about 75 m of the spot: enough to find a broken manhole cover on a street, not enough to
+/// tell which doorway a rider stood in. The unit that must act sees the exact spot.
+pub const PUBLIC_LOCATION_DECIMALS: i32 = 3;
+/// The farthest a public point lies from the exact spot, in metres (half a cell's diagonal at
+/// the equator, rounded up), for searches that must not miss a report near their edge.
+pub const PUBLIC_LOCATION_SLACK_M: f64 = 80.0;
+
+/// Where the public sees a report: the exact spot rounded to `PUBLIC_LOCATION_DECIMALS`.
+pub fn public_location(exact: Gcj02) -> Gcj02 {
+    let scale = 10f64.powi(PUBLIC_LOCATION_DECIMALS);
+    let round = |v: f64| (v * scale).round() / scale;
+    // Rounding keeps a valid latitude and longitude valid; the fallback is never taken.
+    Gcj02::new(round(exact.lat()), round(exact.lng())).unwrap_or(exact)
+}
+
+/// The public projection of a report: everything anyone may see of it (the public map, the
+/// Open311 facade, a rider who follows it), defined once.
+///
+/// It shows what the report is about, where it stands, which unit holds it, roughly where it is
+/// and when things happened. It never shows who filed it or followed it, nor any text a person
+/// wrote (the description, a reopen reason, a rating comment) or any photo: nothing is cleared
+/// for publication yet (no content check runs), so none of those is public.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PublicReport {
+    pub id: String,
+    pub category: Category,
+    pub status: ReportStatus,
+    /// The unit the report is with.
+    pub office_id: String,
+    /// Rounded: see `public_location`.
+    pub location: Gcj02,
+    /// 1 plus the riders who said "me too".
+    pub priority: i32,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+    /// While the report is open: when its unit must have resolved it.
+    pub resolve_by: Option<Millis>,
+    pub resolved_at: Option<Millis>,
+    pub closed_at: Option<Millis>,
+}
+
+/// A report as it is stored, seen through what its public projection may take from it.
+#[derive(Debug, Clone, Copy)]
+pub struct ReportParts<'a> {
+    pub id: &'a str,
+    pub category: Category,
+    pub office_id: &'a str,
+    pub location: Gcj02,
+    pub facts: &'a ReportFacts,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+}
+
+impl PublicReport {
+    pub fn project(r: ReportParts<'_>) -> PublicReport {
+        let f = r.facts;
+        PublicReport {
+            id: r.id.to_string(),
+            category: r.category,
+            status: f.status,
+            office_id: r.office_id.to_string(),
+            location: public_location(r.location),
+            priority: f.priority,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            resolve_by: f.status.is_open().then_some(f.deadlines.resolve_by),
+            resolved_at: f.resolved_at,
+            closed_at: f.closed_at,
+        }
+    }
+}
+
+/// What deciding who may see a photo needs to know about it.
+#[derive(Debug, Clone, Copy)]
+pub struct PhotoHolders<'a> {
+    /// The account that uploaded it.
+    pub owner_id: &'a str,
+    /// A rider uploaded it (not staff).
+    pub uploaded_by_rider: bool,
+    /// The units holding the reports it is attached to; empty when it is on none.
+    pub report_units: &'a [String],
+}
+
+/// Who may see a photo (of the photo's city; anyone else never learns it exists):
+/// - its uploader, and city admins;
+/// - on a report: staff of a unit holding one of the reports it is attached to, and nobody
+///   else. Following a report widens nothing: the public projection has no photos;
+/// - on no report: if staff uploaded it (a place's photo), anyone signed in, as places are
+///   public; if a rider did, nobody else (it is theirs until they attach it to a report).
+pub fn may_see_photo(caller: &Caller, photo: PhotoHolders<'_>) -> bool {
+    if caller.account_id == photo.owner_id || caller.role == Role::CityAdmin {
+        return true;
+    }
+    if !photo.report_units.is_empty() {
+        return caller.role == Role::Clerk
+            && caller.office_id.as_ref().is_some_and(|office| photo.report_units.contains(office));
+    }
+    !photo.uploaded_by_rider
 }
 
 /// One thing that happens to a report.
@@ -834,6 +955,67 @@ mod tests {
             transition(&f, Step::MeToo { new_follower: true, description: None }, Actor::Staff, Millis(1)),
             Err(DomainError::Forbidden(_))
         ));
+    }
+
+    #[test]
+    fn the_public_projection_rounds_the_spot_and_keeps_no_words() {
+        let exact = Gcj02::new(30.27037, 120.16052).unwrap();
+        let public = public_location(exact);
+        assert_eq!((public.lat(), public.lng()), (30.27, 120.161));
+        assert!(public.distance_m(exact) <= PUBLIC_LOCATION_SLACK_M);
+        // The worst case: half a cell off on both axes, near the equator where cells are widest.
+        let corner = Gcj02::new(0.0005, 0.0005).unwrap();
+        assert!(public_location(corner).distance_m(corner) <= PUBLIC_LOCATION_SLACK_M);
+        let mut f = facts(S::Resolved);
+        f.rating_comment = Some("我家楼下".into());
+        let parts = |facts| ReportParts {
+            id: "r1",
+            category: Category::RoadDamage,
+            office_id: "u1",
+            location: exact,
+            facts,
+            created_at: Millis(1),
+            updated_at: Millis(2),
+        };
+        let p = PublicReport::project(parts(&f));
+        assert_eq!((p.location, p.status, p.resolve_by, p.resolved_at), (public, S::Resolved, None, f.resolved_at));
+        let open = facts(S::Accepted);
+        assert_eq!(PublicReport::project(parts(&open)).resolve_by, Some(open.deadlines.resolve_by));
+    }
+
+    #[test]
+    fn a_photo_is_seen_by_its_uploader_its_reports_units_and_admins_never_by_followers() {
+        let caller = |id: &str, role, office: Option<&str>| Caller {
+            account_id: id.into(),
+            city_id: "c".into(),
+            role,
+            office_id: office.map(str::to_string),
+            display_name: String::new(),
+        };
+        let units = vec!["u1".to_string()];
+        let on_report = PhotoHolders { owner_id: "rider", uploaded_by_rider: true, report_units: &units };
+        let loose = PhotoHolders { report_units: &[], ..on_report };
+        let place = PhotoHolders { owner_id: "admin", uploaded_by_rider: false, report_units: &[] };
+        let follower = caller("follower", Role::Rider, None);
+        let cases = [
+            (caller("rider", Role::Rider, None), [true, true, true]),
+            (caller("a", Role::CityAdmin, None), [true, true, true]),
+            (caller("clerk", Role::Clerk, Some("u1")), [true, false, true]),
+            (caller("clerk2", Role::Clerk, Some("u2")), [false, false, true]),
+            (caller("m", Role::StationManager, None), [false, false, true]),
+            (follower, [false, false, true]),
+        ];
+        for (who, expected) in cases {
+            let seen = [on_report, loose, place].map(|p| may_see_photo(&who, p));
+            assert_eq!(seen, expected, "{}", who.account_id);
+        }
+    }
+
+    #[test]
+    fn staff_see_the_accounts_of_staff_actions_and_followers_read_staff_notes() {
+        assert!(Actor::Staff.account_shown_to_staff());
+        assert!(!Actor::Reporter.account_shown_to_staff() && !Actor::Rider.account_shown_to_staff());
+        assert!(Actor::Staff.note_read_by_followers() && !Actor::Reporter.note_read_by_followers());
     }
 
     #[test]

@@ -1,10 +1,11 @@
 //! Photos: storing an upload (clean it, write the file under a name the server makes, then record
-//! it) and reading one back for a caller of the same city.
+//! it) and reading one back for a caller allowed to see it.
 
 use std::path::{Path, PathBuf};
 
 use crate::domain::identity::Caller;
 use crate::domain::photo::{self, CleanPhoto, StoredPhoto};
+use crate::domain::report::{PhotoHolders, may_see_photo};
 use crate::domain::time::Millis;
 use crate::domain::{DomainError, DomainResult};
 use crate::store::{self, Db};
@@ -43,13 +44,18 @@ pub async fn upload(ctx: &MediaContext, caller: &Caller, bytes: Vec<u8>) -> Doma
     Ok(row)
 }
 
-/// A photo and its bytes. Any signed-in caller of the photo's city may read it (ids are
-/// unguessable); to anyone else it does not exist.
+/// A photo and its bytes, for a caller of its city whom `domain::report::may_see_photo` lets
+/// see it (its uploader, city admins, staff of a unit holding a report it is on, anyone for a
+/// place's photo); to anyone else it does not exist (404).
 pub async fn download(ctx: &MediaContext, caller: &Caller, id: &str) -> DomainResult<(StoredPhoto, Vec<u8>)> {
-    let row = store::media::get(&ctx.db, id)
+    let (row, uploaded_by_rider, report_units) = store::media::with_holders(&ctx.db, id)
         .await?
-        .filter(|m| m.city_id == caller.city_id)
+        .filter(|(m, _, _)| m.city_id == caller.city_id)
         .ok_or(DomainError::NotFound("media"))?;
+    let holders = PhotoHolders { owner_id: &row.owner_id, uploaded_by_rider, report_units: &report_units };
+    if !may_see_photo(caller, holders) {
+        return Err(DomainError::NotFound("media"));
+    }
     let bytes = tokio::fs::read(ctx.dir.join(&row.storage_key))
         .await
         .map_err(|e| DomainError::internal_in(format!("reading media file {}", row.id), e))?;

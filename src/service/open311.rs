@@ -1,10 +1,11 @@
-//! The Open311 GeoReport v2 facade's use cases: public reads of reports (no reporter identity,
-//! public notes only) and their rendering inputs, read in a fixed number of statements whatever
-//! the number of requests. Filing goes through `reports::submit` like any rider's report.
+//! The Open311 GeoReport v2 facade's use cases: public reads of reports, which show their public
+//! projection (`domain::report::PublicReport`) and nothing else, read in a fixed number of
+//! statements whatever the number of requests. Filing goes through `reports::submit` like any
+//! rider's report.
 
 use std::collections::HashMap;
 
-use super::reports::{ReportsContext, Units, categories};
+use super::reports::{PublicView, ReportsContext, categories, public_views};
 use crate::domain::DomainResult;
 use crate::domain::report::Category;
 use crate::domain::time::Millis;
@@ -16,16 +17,11 @@ pub const MAX_REQUESTS: usize = 200;
 /// Without a start date, requests filed within this many days before the end date (or now).
 pub const DEFAULT_WINDOW_DAYS: i64 = 90;
 
-/// A report as GeoReport shows it: the report and the names and notes it is rendered with.
+/// A report as GeoReport shows it: its public projection, and the category's name in this city.
 #[derive(Debug, Clone)]
 pub struct PublicRequest {
-    pub report: ReportRow,
-    /// The category's name in this city.
+    pub report: PublicView,
     pub service_name: String,
-    /// The unit the report is with.
-    pub agency_responsible: String,
-    /// The latest public note of its timeline.
-    pub status_notes: Option<String>,
 }
 
 /// Which requests to list.
@@ -69,27 +65,21 @@ pub async fn request(ctx: &ReportsContext, id: &str, now: Millis) -> DomainResul
     Ok(requests(ctx, RequestQuery::Ids(vec![id.to_string()]), now).await?.pop())
 }
 
-/// Names and notes for every row: the categories, the units and the latest public notes, one
-/// statement each.
+/// The public projection of every row with its unit and its category's name: the categories and
+/// the units one statement each.
 async fn render(ctx: &ReportsContext, rows: Vec<ReportRow>) -> DomainResult<Vec<PublicRequest>> {
     let categories = categories(ctx).await?;
-    let units = Units::load(&ctx.db, &ctx.city.id, rows.iter().map(|r| r.office_id.as_str())).await?;
-    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-    let notes = store::reports::latest_public_notes(&ctx.db, &ids).await?;
-    Ok(rows
+    let views = public_views(&ctx.db, &ctx.city.id, &rows).await?;
+    Ok(views
         .into_iter()
         .map(|report| {
+            let category = report.report.category;
             let service_name = categories
                 .iter()
-                .find(|c| c.category == report.category)
+                .find(|c| c.category == category)
                 .map(|c| c.name.clone())
-                .unwrap_or_else(|| report.category.defaults().name);
-            PublicRequest {
-                service_name,
-                agency_responsible: units.get(&report.office_id).name,
-                status_notes: notes.get(&report.id).cloned(),
-                report,
-            }
+                .unwrap_or_else(|| category.defaults().name);
+            PublicRequest { service_name, report }
         })
         .collect())
 }

@@ -267,7 +267,8 @@ impl PlacePatch {
 }
 
 /// Who may change a place: a city admin any field of any place; a station manager amenities,
-/// hours and status of a place they keep (403 otherwise); clerks none.
+/// hours and status of a place they keep (403 otherwise), but never to remove it or to touch
+/// one removed (`write_change` checks that in its transaction); clerks none.
 async fn authorize_change(db: &Db, staff: &Staff, place: &PlaceRecord, patch: &PlacePatch) -> DomainResult<()> {
     match staff.role {
         Role::CityAdmin => Ok(()),
@@ -305,6 +306,11 @@ async fn write_change(ctx: &PlacesContext, caller: &Caller, id: &str, patch: Pla
     let mut tx = ctx.db.begin_write().await?;
     let version = store::next_version(&mut tx).await?;
     let before = store::get_in(&mut tx, &caller.city_id, id).await?.ok_or(DomainError::NotFound("place"))?;
+    // Checked against the place as this transaction sees it, so a removal committed meanwhile
+    // cannot be undone by a manager's upkeep.
+    if caller.role != Role::CityAdmin && (removing || before.status.kind() == StatusKind::Removed) {
+        return Err(DomainError::Forbidden("only city admins remove or restore places"));
+    }
     let (draft, status) = patch.apply(&before)?;
     let after = PlaceRecord {
         geohash: draft.location.geohash(GEOHASH_PRECISION),

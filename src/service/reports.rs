@@ -20,7 +20,8 @@ use crate::domain::error::ErrorCode;
 use crate::domain::geo::{Bbox, Gcj02};
 use crate::domain::identity::Rider;
 use crate::domain::report::{
-    Action, Actor, Category, CategorySettings, EventKind, Note, Notes, ReportFacts, Step, Transition, transition,
+    Action, Actor, Category, CategorySettings, EventKind, Note, Notes, PUBLIC_LOCATION_SLACK_M, PublicReport,
+    ReportFacts, ReportParts, Step, Transition, public_location, transition,
 };
 use crate::domain::routing::{RouteReason, UnitKind};
 use crate::domain::sla::Deadlines;
@@ -234,10 +235,46 @@ pub struct RiderReport {
 }
 
 async fn rider_report(ctx: &ReportsContext, rider: &Rider, report: ReportRow) -> DomainResult<RiderReport> {
-    let events = store::reports::events(&ctx.db, &report.id).await?.into_iter().filter(|e| e.public).collect();
     let mine = report.reporter_id == rider.account_id;
+    let events = store::reports::events(&ctx.db, &report.id)
+        .await?
+        .into_iter()
+        .filter(|e| e.public)
+        .map(|mut e| {
+            if !mine && !e.actor_role.note_read_by_followers() {
+                e.public_note = None;
+            }
+            e
+        })
+        .collect();
     let (report, timeline) = with_timeline(&ctx.db, &ctx.city.id, report, events).await?;
+    let mut views = for_rider_eyes(ctx, rider, vec![report]).await?;
+    let report = views.pop().ok_or(DomainError::NotFound("report"))?;
     Ok(RiderReport { report, mine, timeline })
+}
+
+/// Views of reports as a rider may see them. A report they filed shows whole; one they only
+/// follow shows its public projection (`domain::report::PublicReport`): the location rounded,
+/// no description, rating or rating comment. Either way the photos listed are the ones this
+/// rider attached, the only ones `GET /media/{id}` serves them. One statement for all photos.
+async fn for_rider_eyes(ctx: &ReportsContext, rider: &Rider, views: Vec<ReportView>) -> DomainResult<Vec<ReportView>> {
+    let all: Vec<String> = views.iter().flat_map(|v| v.media_ids.iter().cloned()).collect();
+    let own: std::collections::HashSet<String> =
+        store::media::find_owned(&ctx.db, &rider.account_id, &all).await?.into_iter().map(|m| m.id).collect();
+    Ok(views
+        .into_iter()
+        .map(|mut v| {
+            v.media_ids.retain(|id| own.contains(id));
+            if v.report.reporter_id != rider.account_id {
+                let r = &mut v.report;
+                r.location = public_location(r.location);
+                r.description.clear();
+                r.facts.rating = None;
+                r.facts.rating_comment = None;
+            }
+            v
+        })
+        .collect())
 }
 
 /// The report categories of the city with their names, hints and deadlines.
@@ -366,37 +403,58 @@ async fn me_too_target(
     now: Millis,
 ) -> DomainResult<Option<ReportRow>> {
     let since = now.plus_secs(-ME_TOO_WINDOW_SECS);
-    let near = within(conn, city_id, Some(sub.category), sub.location, ME_TOO_RADIUS_M, since).await?;
-    Ok(near.into_iter().next().map(|n| n.report))
+    let rows = store::reports::open_in_box(
+        conn,
+        city_id,
+        Some(sub.category),
+        Bbox::around(sub.location, ME_TOO_RADIUS_M),
+        since,
+    )
+    .await?;
+    let nearest = rows
+        .into_iter()
+        .map(|r| (r.location.distance_m(sub.location), r))
+        .filter(|(d, _)| *d <= ME_TOO_RADIUS_M)
+        .min_by(|(da, a), (db, b)| da.total_cmp(db).then_with(|| a.id.cmp(&b.id)));
+    Ok(nearest.map(|(_, r)| r))
 }
 
-/// An open report near a point, and how far from it.
+/// A report's public projection, taken from the stored row.
+pub(crate) fn public(r: &ReportRow) -> PublicReport {
+    PublicReport::project(ReportParts {
+        id: &r.id,
+        category: r.category,
+        office_id: &r.office_id,
+        location: r.location,
+        facts: &r.facts,
+        created_at: r.created_at,
+        updated_at: r.updated_at,
+    })
+}
+
+/// A report's public projection with its unit named: what the public map and Open311 show.
+#[derive(Debug, Clone)]
+pub struct PublicView {
+    pub report: PublicReport,
+    pub unit: UnitRef,
+}
+
+/// The public projections of these reports, their units read in one statement.
+pub(crate) async fn public_views(db: &Db, city_id: &str, rows: &[ReportRow]) -> DomainResult<Vec<PublicView>> {
+    let units = Units::load(db, city_id, rows.iter().map(|r| r.office_id.as_str())).await?;
+    Ok(rows.iter().map(|r| PublicView { report: public(r), unit: units.get(&r.office_id) }).collect())
+}
+
+/// An open report near a point, as the public sees it, and how far its public point is.
 #[derive(Debug, Clone)]
 pub struct Nearby {
-    pub report: ReportRow,
+    pub report: PublicView,
     pub distance_m: f64,
 }
 
-/// Open reports within `radius_m` of `center`, nearest first, with their distances.
-async fn within(
-    conn: &mut AnyConnection,
-    city_id: &str,
-    category: Option<Category>,
-    center: Gcj02,
-    radius_m: f64,
-    since: Millis,
-) -> DomainResult<Vec<Nearby>> {
-    let rows = store::reports::open_in_box(conn, city_id, category, Bbox::around(center, radius_m), since).await?;
-    let mut near: Vec<Nearby> = rows
-        .into_iter()
-        .map(|report| Nearby { distance_m: report.location.distance_m(center), report })
-        .filter(|n| n.distance_m <= radius_m)
-        .collect();
-    near.sort_by(|a, b| a.distance_m.total_cmp(&b.distance_m).then_with(|| a.report.id.cmp(&b.report.id)));
-    Ok(near)
-}
-
-/// Open reports near a point for the public map, nearest first.
+/// Open reports near a point for the public map, nearest first: their public projections,
+/// within `radius_m` of `center` as measured to their public (rounded) points, so neither the
+/// distances nor which reports a radius lets in tell more than the rounded points do.
 pub async fn nearby(
     ctx: &ReportsContext,
     center: Gcj02,
@@ -405,9 +463,19 @@ pub async fn nearby(
     limit: usize,
 ) -> DomainResult<Vec<Nearby>> {
     let mut conn = ctx.db.pool.acquire().await?;
-    let mut near = within(&mut conn, &ctx.city.id, category, center, radius_m, Millis(0)).await?;
+    let search = Bbox::around(center, radius_m + PUBLIC_LOCATION_SLACK_M);
+    let rows = store::reports::open_in_box(&mut conn, &ctx.city.id, category, search, Millis(0)).await?;
+    drop(conn);
+    let mut near: Vec<(f64, ReportRow)> = rows
+        .into_iter()
+        .map(|r| (public_location(r.location).distance_m(center), r))
+        .filter(|(d, _)| *d <= radius_m)
+        .collect();
+    near.sort_by(|(da, a), (db, b)| da.total_cmp(db).then_with(|| a.id.cmp(&b.id)));
     near.truncate(limit);
-    Ok(near)
+    let (distances, rows): (Vec<f64>, Vec<ReportRow>) = near.into_iter().unzip();
+    let views = public_views(&ctx.db, &ctx.city.id, &rows).await?;
+    Ok(views.into_iter().zip(distances).map(|(report, distance_m)| Nearby { report, distance_m }).collect())
 }
 
 /// Where a report would go, and what is already open nearby.
@@ -428,7 +496,8 @@ pub async fn preview(ctx: &ReportsContext, point: Gcj02, category: Category) -> 
     Ok(Preview { unit: units.get(&route.office_id), route_reason: route.reason, nearby })
 }
 
-/// The reports a rider filed or follows, newest first: at most `limit` after the id `after`.
+/// The reports a rider filed or follows, newest first: at most `limit` after the id `after`, as
+/// the rider may see them (`for_rider_eyes`).
 pub async fn mine(
     ctx: &ReportsContext,
     rider: &Rider,
@@ -437,7 +506,8 @@ pub async fn mine(
 ) -> DomainResult<Vec<ReportView>> {
     let rows = store::reports::followed_by(&ctx.db, &rider.account_id, after, limit).await?;
     let units = Units::load(&ctx.db, &ctx.city.id, rows.iter().map(|r| r.office_id.as_str())).await?;
-    views(&ctx.db, rows, &units).await
+    let views = views(&ctx.db, rows, &units).await?;
+    for_rider_eyes(ctx, rider, views).await
 }
 
 /// A report as a rider may reach it, with the part they play in it: its reporter, or a rider
@@ -454,7 +524,8 @@ async fn for_rider(ctx: &ReportsContext, rider: &Rider, id: &str) -> DomainResul
     }
 }
 
-/// One report the rider filed or follows, with its public timeline.
+/// One report the rider filed or follows, with its public timeline. A follower who did not file
+/// it sees its public projection, and of the timeline's notes only staff's.
 pub async fn rider_view(ctx: &ReportsContext, rider: &Rider, id: &str) -> DomainResult<RiderReport> {
     let (report, _) = for_rider(ctx, rider, id).await?;
     rider_report(ctx, rider, report).await

@@ -139,7 +139,18 @@ pub async fn queue(
 }
 
 async fn staff_report(ctx: &ReportsContext, report: ReportRow, now: Millis) -> DomainResult<StaffReport> {
-    let events = store::reports::events(&ctx.db, &report.id).await?;
+    // Riders appear on the timeline by role only: their account ids would tie an anonymous
+    // report to the same rider's named ones.
+    let events = store::reports::events(&ctx.db, &report.id)
+        .await?
+        .into_iter()
+        .map(|mut e| {
+            if !e.actor_role.account_shown_to_staff() {
+                e.actor_id = None;
+            }
+            e
+        })
+        .collect();
     let reporter_name = if report.anonymous {
         None
     } else {

@@ -52,3 +52,37 @@ pub async fn find_owned(db: &Db, owner_id: &str, ids: &[String]) -> DomainResult
     let rows = fetch_in(db, "SELECT * FROM media WHERE owner_id = $1 AND id IN ({ids})", &[owner_id], ids).await?;
     rows.iter().map(from_row).collect()
 }
+
+/// A photo with what deciding who may see it needs: whether a rider uploaded it, and the units
+/// holding the reports it is attached to. Two statements.
+pub async fn with_holders(db: &Db, id: &str) -> DomainResult<Option<(StoredPhoto, bool, Vec<String>)>> {
+    let row = sqlx::query(
+        "SELECT m.id, m.city_id, m.owner_id, m.content_type, m.width, m.height, m.bytes, m.storage_key, \
+         m.created_at, a.role AS owner_role FROM media m LEFT JOIN accounts a ON a.id = m.owner_id WHERE m.id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&db.pool)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let photo = from_row(&row)?;
+    let by_rider = row.try_get::<Option<String>, _>("owner_role")?.is_none_or(|role| role == "rider");
+    let units = sqlx::query(
+        "SELECT DISTINCT r.office_id FROM report_media rm JOIN reports r ON r.id = rm.report_id \
+         WHERE rm.media_id = $1 ORDER BY r.office_id",
+    )
+    .bind(id)
+    .fetch_all(&db.pool)
+    .await?;
+    let units = units.iter().map(|r| r.try_get("office_id")).collect::<Result<Vec<String>, _>>()?;
+    Ok(Some((photo, by_rider, units)))
+}
+
+/// The photos `owner_id` uploaded, newest first, at most `limit`.
+pub async fn owned_by(db: &Db, owner_id: &str, limit: u32) -> DomainResult<Vec<StoredPhoto>> {
+    let rows = sqlx::query("SELECT * FROM media WHERE owner_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2")
+        .bind(owner_id)
+        .bind(i64::from(limit))
+        .fetch_all(&db.pool)
+        .await?;
+    rows.iter().map(from_row).collect()
+}

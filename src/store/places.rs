@@ -478,3 +478,13 @@ pub async fn history(
         })
         .collect()
 }
+
+/// The check-ins `rider_id` made, newest first, at most `limit` (a rider's copy of their data).
+pub async fn checkins_by(db: &Db, rider_id: &str, limit: u32) -> DomainResult<Vec<CheckinRecord>> {
+    let rows = sqlx::query(select_checkins!("WHERE rider_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2"))
+        .bind(rider_id)
+        .bind(i64::from(limit))
+        .fetch_all(&db.pool)
+        .await?;
+    rows.iter().map(checkin_from_row).collect()
+}

@@ -274,18 +274,6 @@ pub async fn events(db: &Db, report_id: &str) -> DomainResult<Vec<EventRow>> {
     rows.iter().map(event_from_row).collect()
 }
 
-/// The latest public note of each of these reports' public timelines, by report id; one
-/// statement for them all.
-pub async fn latest_public_notes(db: &Db, report_ids: &[String]) -> DomainResult<HashMap<String, String>> {
-    let sql = "SELECT report_id, public_note FROM report_events WHERE report_id IN ({ids}) AND public = 1 \
-               AND public_note IS NOT NULL ORDER BY report_id, at, id";
-    let mut latest = HashMap::new();
-    for r in &fetch_in(db, sql, &[], report_ids).await? {
-        latest.insert(r.try_get("report_id")?, r.try_get("public_note")?);
-    }
-    Ok(latest)
-}
-
 /// Holds the rider's submissions until the transaction on `conn` ends: another transaction
 /// holding them waits here, and then reads what this one added (each statement of a PostgreSQL
 /// READ COMMITTED transaction sees what committed before it began). PostgreSQL locks the rider's
@@ -541,4 +529,24 @@ pub async fn latest(db: &Db, f: &ReportFilter, open: Option<bool>, limit: u32) -
     .fetch_all(&db.pool)
     .await?;
     rows.iter().map(from_row).collect()
+}
+
+/// The reports `reporter_id` filed, newest first, at most `limit` (a rider's copy of their data).
+pub async fn filed_by(db: &Db, reporter_id: &str, limit: u32) -> DomainResult<Vec<ReportRow>> {
+    let rows = sqlx::query(select_reports!("WHERE r.reporter_id = $1 ORDER BY r.created_at DESC, r.id DESC LIMIT $2"))
+        .bind(reporter_id)
+        .bind(i64::from(limit))
+        .fetch_all(&db.pool)
+        .await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// The timeline entries `actor_id` made on any report, newest first, at most `limit`.
+pub async fn events_by(db: &Db, actor_id: &str, limit: u32) -> DomainResult<Vec<EventRow>> {
+    let rows = sqlx::query(select_events!("WHERE actor_id = $1 ORDER BY at DESC, id DESC LIMIT $2"))
+        .bind(actor_id)
+        .bind(i64::from(limit))
+        .fetch_all(&db.pool)
+        .await?;
+    rows.iter().map(event_from_row).collect()
 }

@@ -9,6 +9,7 @@ mod media;
 mod notifications;
 mod open311;
 mod places;
+mod privacy;
 mod races;
 mod reports;
 mod service;
