@@ -15,7 +15,7 @@ use crate::index::PlaceIndex;
 use crate::integrations::wechat::WechatClient;
 use crate::metrics::Metrics;
 use crate::outbox::OutboxContext;
-use crate::service::media::MediaContext;
+use crate::service::media::{DecodeGate, MediaContext};
 use crate::service::places::PlacesContext;
 use crate::service::reports::{ReportLimits, ReportsContext};
 use crate::service::sessions::SessionsContext;
@@ -34,6 +34,8 @@ pub struct AppState {
     pub places: PlaceIndex,
     /// Jurisdictions and category assignments, in memory for routing reports.
     pub routing: Arc<RoutingCache>,
+    /// Bounds how many photos are decoded at once, and the memory they take.
+    pub decoding: DecodeGate,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -64,6 +66,7 @@ impl AppState {
             .map_err(|e| StartError::Prepare(format!("places: {e}")))?;
         crate::service::places::spawn_refresher(db.clone(), &places);
         let state = AppState {
+            decoding: DecodeGate::per_core(config.decode_memory_bytes),
             config: Arc::new(config),
             db,
             wechat,
@@ -115,9 +118,10 @@ impl AppState {
         UnitsContext { db: self.db.clone(), city: self.city.clone(), routing: self.routing.clone() }
     }
 
-    /// What photo uploads and downloads use: the database and the media directory.
+    /// What photo uploads and downloads use: the database, the media directory and the gate
+    /// that bounds decoding.
     pub fn media(&self) -> MediaContext {
-        MediaContext { db: self.db.clone(), dir: self.config.media_dir.clone() }
+        MediaContext { db: self.db.clone(), dir: self.config.media_dir.clone(), decoding: self.decoding.clone() }
     }
 
     /// What the outbox's delivery task uses.

@@ -276,6 +276,17 @@ impl From<DomainError> for ApiError {
                 format!("unsupported media: {what}"),
             )
             .with_details(json!({ "reason": what })),
+            D::ImageTooLarge(reason) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                ErrorCode::ImageTooLarge,
+                format!("图片像素过多，请上传不超过 {} 万像素的照片", crate::domain::photo::MAX_PIXELS / 10_000),
+                format!("image too large: {reason}"),
+            )
+            .with_details(json!({
+                "reason": reason,
+                "max_pixels": crate::domain::photo::MAX_PIXELS,
+                "max_decoded_bytes": crate::domain::photo::MAX_DECODED_BYTES,
+            })),
             D::Unavailable { dependency, source } => {
                 tracing::warn!(dependency = dependency.name(), error = %ErrorChain(source.as_ref()), "dependency unavailable");
                 ApiError::new(
