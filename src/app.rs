@@ -1,14 +1,14 @@
-//! Builds the service: the poem route (API, docs, health, metrics), its middleware and the server.
+//! Builds the service: the poem route (API, docs, health, metrics), its middleware, and starts
+//! the server (`crate::server`) on it.
 
 use std::net::SocketAddr;
 use std::time::Instant;
 
 use poem::endpoint::make_sync;
 use poem::http::{HeaderValue, Method, StatusCode};
-use poem::listener::{Acceptor, Listener};
 use poem::middleware::{CatchPanic, Cors};
 use poem::web::Json;
-use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response, Route, Server, get, handler};
+use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response, Route, get, handler};
 use poem_openapi::OperationId;
 use serde_json::json;
 use tokio::sync::oneshot;
@@ -18,7 +18,7 @@ use tracing::Instrument;
 use crate::api::{self, error::ApiError, error::Lang};
 use crate::domain::error::{ErrorChain, ErrorCode};
 use crate::state::{AppState, StartError};
-use crate::telemetry;
+use crate::{server, telemetry};
 
 /// The whole HTTP surface.
 pub fn route(state: AppState) -> impl Endpoint {
@@ -227,14 +227,14 @@ pub async fn start(
     bind: SocketAddr,
     signal: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<RunningServer, StartError> {
-    let listener = poem::listener::TcpListener::bind(bind);
-    let acceptor = listener.into_acceptor().await.map_err(|source| StartError::Listen { addr: bind, source })?;
-    let addr = acceptor
-        .local_addr()
-        .first()
-        .and_then(|a| a.as_socket_addr().copied())
-        .ok_or_else(|| StartError::Prepare("listener has no socket address".into()))?;
-    let grace = state.config.shutdown_grace;
+    let listener =
+        tokio::net::TcpListener::bind(bind).await.map_err(|source| StartError::Listen { addr: bind, source })?;
+    let addr = listener.local_addr().map_err(|source| StartError::Listen { addr: bind, source })?;
+    let settings = server::Settings {
+        header_read_timeout: state.config.header_read_timeout,
+        idle_timeout: state.config.idle_timeout,
+        grace: state.config.shutdown_grace,
+    };
     let (tx, rx) = oneshot::channel::<()>();
     let app = route(state.clone());
     let outbox = crate::outbox::spawn(state.outbox());
@@ -246,7 +246,7 @@ pub async fn start(
                 _ = signal => {},
             }
         };
-        let served = Server::new_with_acceptor(acceptor).run_with_graceful_shutdown(app, stop, Some(grace)).await;
+        let served = server::serve(listener, app, settings, stop).await;
         // A delivery cut off here stays leased in the outbox and is retried after the lease.
         outbox.abort();
         background.abort();

@@ -133,10 +133,14 @@ impl ApiError {
         ErrorBody { code: self.code, message, details: self.details.clone() }
     }
 
-    pub fn to_response(&self, lang: Lang) -> Response {
+    /// The body as JSON: what every error answer carries, including those written below poem.
+    pub fn json(&self, lang: Lang) -> Value {
         let body = self.body(lang);
-        let json = json!({ "code": body.code.as_str(), "message": body.message, "details": body.details });
-        let mut resp = poem::web::Json(json).with_status(self.status).into_response();
+        json!({ "code": body.code.as_str(), "message": body.message, "details": body.details })
+    }
+
+    pub fn to_response(&self, lang: Lang) -> Response {
+        let mut resp = poem::web::Json(self.json(lang)).with_status(self.status).into_response();
         if let Some(secs) = self.retry_after_secs {
             resp.headers_mut().insert(header::RETRY_AFTER, secs.into());
         }

@@ -37,6 +37,10 @@ error_codes! {
     PayloadTooLarge = "payload_too_large",
     /// A photo whose pixels would take too much memory to decode (a decompression bomb).
     ImageTooLarge = "image_too_large",
+    /// The request line or headers cannot be read; answered below the API, in Chinese.
+    MalformedRequest = "malformed_request",
+    /// The request head is over the server's size limit; answered below the API, in Chinese.
+    HeadersTooLarge = "headers_too_large",
     /// A request poem refused for a reason no other code names.
     BadRequest = "bad_request",
     // Who is asking
