@@ -41,6 +41,8 @@ error_codes! {
     MalformedRequest = "malformed_request",
     /// The request head is over the server's size limit; answered below the API, in Chinese.
     HeadersTooLarge = "headers_too_large",
+    /// The client stopped sending the request body.
+    RequestTimeout = "request_timeout",
     /// A request poem refused for a reason no other code names.
     BadRequest = "bad_request",
     // Who is asking

@@ -129,6 +129,52 @@ async fn chinese_messages_name_the_field_and_keep_the_english_reason_for_english
     app.stop().await;
 }
 
+/// A body sent chunked, as a client that does not know its length sends it.
+fn chunked(parts: Vec<Vec<u8>>) -> reqwest::Body {
+    reqwest::Body::wrap_stream(futures_util::stream::iter(parts.into_iter().map(Ok::<_, std::io::Error>)))
+}
+
+#[tokio::test]
+async fn a_chunked_upload_over_the_limit_is_413_not_malformed() {
+    let app = spawn_app().await;
+    let rider = app.rider_token("openid-chunked").await;
+    // A megabyte at a time, a little over the 16 MB body limit.
+    let boundary = "xhb-chunked-boundary";
+    let head = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.jpg\"\r\n\
+         Content-Type: image/jpeg\r\n\r\n"
+    );
+    let mut parts = vec![head.into_bytes()];
+    parts.extend((0..17).map(|_| vec![0xAB; 1024 * 1024]));
+    parts.push(format!("\r\n--{boundary}--\r\n").into_bytes());
+    let req = app
+        .client
+        .post(app.url("/api/v1/media"))
+        .bearer_auth(&rider)
+        .header("content-type", format!("multipart/form-data; boundary={boundary}"))
+        .body(chunked(parts));
+    let (status, body) = app.send(req).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+    assert_eq!(error_code(&body), "payload_too_large");
+    assert_eq!(body["details"]["limit_bytes"], 16 * 1024 * 1024);
+
+    let login = |parts: Vec<Vec<u8>>| {
+        app.client
+            .post(app.url("/api/v1/auth/wechat-login"))
+            .header("content-type", "application/json")
+            .body(chunked(parts))
+    };
+    // A chunked JSON body over the limit says the same, not "malformed body".
+    let (status, body) =
+        app.send(login(vec![b"{\"code\": \"".to_vec(), vec![b'x'; 17 * 1024 * 1024], b"\"}".to_vec()])).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+    assert_eq!(error_code(&body), "payload_too_large");
+    // Under the limit, chunked is as good as a length.
+    let (status, body) = app.send(login(vec![b"{\"code\": ".to_vec(), b"\"ok-openid-chunked\"}".to_vec()])).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn requests_the_server_cannot_read_are_answered_in_the_error_shape() {
     use crate::hostile::raw_exchange;

@@ -1,5 +1,6 @@
-//! Connections an attacker holds open: silent ones, heads that trickle in a byte at a time.
-//! Each is closed within the configured time; an honest slow answer is not.
+//! Connections an attacker holds open: silent ones, heads that trickle in a byte at a time,
+//! bodies that stop halfway. Each is closed within the configured time; an honest slow answer
+//! is not.
 
 use std::time::{Duration, Instant};
 
@@ -147,5 +148,22 @@ async fn a_slow_answer_is_not_an_idle_connection() {
         .expect("answered");
     assert_eq!(resp.status(), StatusCode::OK);
     assert!(started.elapsed() >= WECHAT_SLOW);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_body_that_stops_halfway_is_answered_408_in_the_error_shape() {
+    let app = impatient_app().await;
+    let mut stream = TcpStream::connect(app.addr).await.unwrap();
+    let head = "POST /api/v1/auth/wechat-login HTTP/1.1\r\nHost: xhb\r\nContent-Type: application/json\r\n\
+                Content-Length: 100\r\n\r\n{\"code\": ";
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let started = Instant::now();
+    let mut answer = Vec::new();
+    tokio::time::timeout(LIMIT, stream.read_to_end(&mut answer)).await.expect("closed in time").unwrap();
+    assert!(started.elapsed() >= QUICK, "answered after {:?}", started.elapsed());
+    let answer = parse_answer(&answer).expect("an answer");
+    assert_eq!(answer.status, 408, "{}", answer.body);
+    assert_eq!(error_code(&answer.body), "request_timeout");
     app.stop().await;
 }
