@@ -23,9 +23,12 @@ pub const MAX_DECODED_BYTES: u64 = 128 * 1024 * 1024;
 /// a progressive JPEG or a lossless WebP at the byte budget, while it decodes.
 pub const MAX_PEAK_BYTES: u64 = 3 * MAX_DECODED_BYTES;
 /// The second wall, image's own `Limits`, set above the first so that the first refuses with
-/// the clear reason: no edge beyond this, and no buffer beyond `MAX_DECODE_ALLOC`.
+/// the clear reason: no edge beyond this, and no pixel buffer beyond `MAX_DECODE_ALLOC`.
 const MAX_DECODE_EDGE_PX: u32 = 16_384;
 const MAX_DECODE_ALLOC: u64 = 256 * 1024 * 1024;
+/// What a decoder may allocate for itself while it reads the header and beside the pixels (a
+/// row, an ICC profile, text): a PNG can deflate a gigabyte of "ICC profile" into a megabyte.
+const MAX_DECODER_ALLOC: u64 = 32 * 1024 * 1024;
 const JPEG_QUALITY: u8 = 85;
 
 /// A cleaned photo as the server stored it.
@@ -152,7 +155,7 @@ pub fn clean(upload: &[u8]) -> Result<CleanPhoto, DomainError> {
     let orientation = decoder.orientation().unwrap_or(image::metadata::Orientation::NoTransforms);
     // The second wall: image's own allocation limit, which `from_decoder` does not apply to the
     // pixel buffer by itself.
-    let mut limits = second_wall();
+    let mut limits = limits(MAX_DECODE_ALLOC);
     limits.reserve(decoder.total_bytes()).map_err(|e| refused(&header, e))?;
     let image = DynamicImage::from_decoder(decoder).map_err(|e| refused(&header, e))?;
     // Scaled down before it is turned, so that turning copies the small image, not the large.
@@ -192,10 +195,11 @@ fn open(upload: &[u8]) -> Result<(PhotoHeader, impl ImageDecoder + '_), DomainEr
     let format = PhotoFormat::sniff(upload)
         .ok_or_else(|| DomainError::UnsupportedMedia("not a JPEG, PNG or WebP image".into()))?;
     let mut reader = ImageReader::with_format(Cursor::new(upload), format.image_format());
-    reader.limits(second_wall());
+    reader.limits(limits(MAX_DECODER_ALLOC));
     let decoder = reader.into_decoder().map_err(|e| match e {
         ImageError::Limits(limit) => DomainError::ImageTooLarge(format!(
-            "the header claims more than {MAX_DECODE_EDGE_PX} pixels on an edge ({limit})"
+            "the header claims more than {MAX_DECODE_EDGE_PX} pixels on an edge, or metadata over \
+             {MAX_DECODER_ALLOC} bytes ({limit})"
         )),
         other => unreadable(other),
     })?;
@@ -217,11 +221,12 @@ fn open(upload: &[u8]) -> Result<(PhotoHeader, impl ImageDecoder + '_), DomainEr
     Ok((header, decoder))
 }
 
-fn second_wall() -> Limits {
+/// image's `Limits`: the edge limit, and `max_alloc` bytes.
+fn limits(max_alloc: u64) -> Limits {
     let mut limits = Limits::default();
     limits.max_image_width = Some(MAX_DECODE_EDGE_PX);
     limits.max_image_height = Some(MAX_DECODE_EDGE_PX);
-    limits.max_alloc = Some(MAX_DECODE_ALLOC);
+    limits.max_alloc = Some(max_alloc);
     limits
 }
 
@@ -323,6 +328,22 @@ mod tests {
         // The same pixels at 8 bits pass the header check.
         let header = inspect(&png_claiming(DynamicImage::new_rgb8(2, 2), 6_000, 6_000)).unwrap();
         assert_eq!((header.width, header.height, header.decoded_bytes), (6_000, 6_000, 108_000_000));
+    }
+
+    #[test]
+    fn a_png_whose_icc_profile_inflates_to_40_mib_is_read_within_the_decoder_limit() {
+        use image::ImageEncoder;
+        use image::codecs::png::PngEncoder;
+        let mut bomb = Vec::new();
+        let mut encoder = PngEncoder::new(&mut bomb);
+        encoder.set_icc_profile(vec![0; 40 * 1024 * 1024]).unwrap();
+        encoder.write_image(&[0; 3 * 4], 2, 2, image::ExtendedColorType::Rgb8).unwrap();
+        assert!(bomb.len() < 1024 * 1024, "{} bytes", bomb.len());
+        // The png crate inflates the profile only up to the decoder's limit, then drops it.
+        let (_, mut decoder) = open(&bomb).unwrap();
+        let profile = decoder.icc_profile().unwrap();
+        assert!(profile.is_none(), "a profile of {} bytes", profile.map_or(0, |p| p.len()));
+        assert_eq!(clean(&bomb).unwrap().width, 2);
     }
 
     #[test]
