@@ -83,9 +83,9 @@ pub async fn upload(
         .await
         .map_err(|e| DomainError::invalid("file", e.to_string()))?;
     // The header first: a bomb is refused here, before anything is allocated for its pixels.
-    let (bytes, header) = blocking(move || photo::inspect(&bytes).map(|header| (bytes, header))).await?;
-    let memory = ctx.decoding.memory(header.peak_bytes()).await?;
     // The permits go with the work: a client that hangs up does not free them while it runs.
+    let (slot, bytes, header) = blocking(move || photo::inspect(&bytes).map(|header| (slot, bytes, header))).await?;
+    let memory = ctx.decoding.memory(header.peak_bytes()).await?;
     let cleaned: CleanPhoto = blocking(move || {
         let _held = (slot, memory);
         photo::clean(&bytes)
