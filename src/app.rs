@@ -1,14 +1,19 @@
-//! Builds the service: the poem route (API, docs, health, metrics), its middleware and the server.
+//! Builds the service: the poem route (API, docs, health, metrics), its middleware, and starts
+//! the server (`crate::server`) on it.
 
 use std::net::SocketAddr;
-use std::time::Instant;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
 
 use poem::endpoint::make_sync;
 use poem::http::{HeaderValue, Method, StatusCode};
-use poem::listener::{Acceptor, Listener};
 use poem::middleware::{CatchPanic, Cors};
 use poem::web::Json;
-use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response, Route, Server, get, handler};
+use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response, Route, get, handler};
 use poem_openapi::OperationId;
 use serde_json::json;
 use tokio::sync::oneshot;
@@ -18,13 +23,14 @@ use tracing::Instrument;
 use crate::api::{self, error::ApiError, error::Lang};
 use crate::domain::error::{ErrorChain, ErrorCode};
 use crate::state::{AppState, StartError};
-use crate::telemetry;
+use crate::{server, telemetry};
 
 /// The whole HTTP surface.
 pub fn route(state: AppState) -> impl Endpoint {
     let api = api::service();
     let docs = api.swagger_ui();
     let spec = api.spec_endpoint();
+    let body_idle = state.config.idle_timeout;
     let cors = (!state.config.cors_origins.is_empty()).then(|| {
         Cors::new()
             .allow_origins(state.config.cors_origins.iter().cloned())
@@ -44,7 +50,7 @@ pub fn route(state: AppState) -> impl Endpoint {
         .at("/", get(make_sync(|_| poem::web::Redirect::see_other("/docs"))))
         .with(CatchPanic::new())
         .with_if(cors.is_some(), cors.unwrap_or_default())
-        .around(limit_body)
+        .around(move |next, req| limit_body(next, req, body_idle))
         .around(observe)
         .data(state)
 }
@@ -79,37 +85,90 @@ fn metrics_text(state: poem::web::Data<&AppState>) -> Response {
 /// The largest request body accepted: a 10 MB photo in its multipart envelope fits.
 pub const MAX_BODY_BYTES: u64 = 16 * 1024 * 1024;
 
-/// Refuses bodies over `MAX_BODY_BYTES`: by `Content-Length` at once, and for chunked bodies
-/// by cutting the stream off where it passes the limit.
-async fn limit_body<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Response> {
-    use futures_util::StreamExt;
+/// Refuses bodies over `MAX_BODY_BYTES`: by `Content-Length` at once, and for chunked bodies by
+/// cutting the stream off where it passes the limit. A body that stops coming for `idle` is cut
+/// off too (the connection's own idle timeout does not run while a request is handled). Either
+/// cut fails whatever was reading the body (a multipart or JSON parser, which would call the body
+/// malformed); the answer then says why: 413 `payload_too_large` or 408 `request_timeout`.
+async fn limit_body<E: Endpoint>(next: E, mut req: Request, idle: Duration) -> poem::Result<Response> {
     let too_large =
         || poem::Error::from(ApiError::from(crate::domain::DomainError::TooLarge { limit_bytes: MAX_BODY_BYTES }));
-    let declared = req
-        .headers()
+    let headers = req.headers();
+    let declared = headers
         .get(poem::http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
+    let chunked = headers.contains_key(poem::http::header::TRANSFER_ENCODING);
     match declared {
         Some(len) if len > MAX_BODY_BYTES => return Err(too_large()),
-        Some(_) => {}
-        // Without a length and without chunking there is no body (every GET on the hot path).
-        None if !req.headers().contains_key(poem::http::header::TRANSFER_ENCODING) => {}
-        None => {
-            let mut seen: u64 = 0;
-            let stream = req.take_body().into_bytes_stream().map(move |chunk| {
-                let chunk = chunk?;
-                seen += chunk.len() as u64;
-                if seen > MAX_BODY_BYTES {
+        // No body: every GET on the hot path.
+        Some(0) | None if !chunked => return next.call(req).await.map(IntoResponse::into_response),
+        _ => {}
+    }
+    let cut = Arc::new(AtomicU8::new(NOT_CUT));
+    let body = guard_body(req.take_body(), idle, cut.clone());
+    req.set_body(body);
+    let outcome = next.call(req).await.map(IntoResponse::into_response);
+    let (failed, operation) = match &outcome {
+        Ok(resp) => (resp.status().is_client_error(), resp.data::<OperationId>().copied()),
+        Err(err) => (true, err.data::<OperationId>().copied()),
+    };
+    let mut error = match cut.load(Ordering::Relaxed) {
+        CUT_TOO_LARGE if failed => too_large(),
+        CUT_STALLED if failed => ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            ErrorCode::RequestTimeout,
+            "请求体传输中断，请重试",
+            format!("the request body stopped coming for {} s", idle.as_secs()),
+        )
+        .into(),
+        _ => return outcome,
+    };
+    // The metrics still count it under its operation.
+    if let Some(operation) = operation {
+        error.set_data(operation);
+    }
+    Err(error)
+}
+
+const NOT_CUT: u8 = 0;
+const CUT_TOO_LARGE: u8 = 1;
+const CUT_STALLED: u8 = 2;
+
+/// `body`, ending in an error where it passes `MAX_BODY_BYTES` or stops coming for `idle`, and
+/// saying which in `cut`.
+fn guard_body(body: poem::Body, idle: Duration, cut: Arc<AtomicU8>) -> poem::Body {
+    use futures_util::StreamExt;
+    struct Reading {
+        chunks: Pin<Box<dyn futures_util::Stream<Item = std::io::Result<Bytes>> + Send>>,
+        seen: u64,
+        cut: Arc<AtomicU8>,
+    }
+    let start = Reading { chunks: Box::pin(body.into_bytes_stream()), seen: 0, cut };
+    let chunks = futures_util::stream::unfold(start, move |mut r| async move {
+        if r.cut.load(Ordering::Relaxed) != NOT_CUT {
+            return None;
+        }
+        let item = match tokio::time::timeout(idle, r.chunks.next()).await {
+            Ok(None) => return None,
+            Ok(Some(Ok(chunk))) => {
+                r.seen += chunk.len() as u64;
+                if r.seen > MAX_BODY_BYTES {
+                    r.cut.store(CUT_TOO_LARGE, Ordering::Relaxed);
                     Err(std::io::Error::other("request body over the size limit"))
                 } else {
                     Ok(chunk)
                 }
-            });
-            req.set_body(poem::Body::from_bytes_stream(stream));
-        }
-    }
-    next.call(req).await.map(IntoResponse::into_response)
+            }
+            Ok(Some(Err(e))) => Err(e),
+            Err(_) => {
+                r.cut.store(CUT_STALLED, Ordering::Relaxed);
+                Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "request body stalled"))
+            }
+        };
+        Some((item, r))
+    });
+    poem::Body::from_bytes_stream(chunks)
 }
 
 /// Every request: one error shape, a request id, a span, a log line and metrics.
@@ -227,14 +286,14 @@ pub async fn start(
     bind: SocketAddr,
     signal: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<RunningServer, StartError> {
-    let listener = poem::listener::TcpListener::bind(bind);
-    let acceptor = listener.into_acceptor().await.map_err(|source| StartError::Listen { addr: bind, source })?;
-    let addr = acceptor
-        .local_addr()
-        .first()
-        .and_then(|a| a.as_socket_addr().copied())
-        .ok_or_else(|| StartError::Prepare("listener has no socket address".into()))?;
-    let grace = state.config.shutdown_grace;
+    let listener =
+        tokio::net::TcpListener::bind(bind).await.map_err(|source| StartError::Listen { addr: bind, source })?;
+    let addr = listener.local_addr().map_err(|source| StartError::Listen { addr: bind, source })?;
+    let settings = server::Settings {
+        header_read_timeout: state.config.header_read_timeout,
+        idle_timeout: state.config.idle_timeout,
+        grace: state.config.shutdown_grace,
+    };
     let (tx, rx) = oneshot::channel::<()>();
     let app = route(state.clone());
     let outbox = crate::outbox::spawn(state.outbox());
@@ -246,7 +305,7 @@ pub async fn start(
                 _ = signal => {},
             }
         };
-        let served = Server::new_with_acceptor(acceptor).run_with_graceful_shutdown(app, stop, Some(grace)).await;
+        let served = server::serve(listener, app, settings, stop).await;
         // A delivery cut off here stays leased in the outbox and is retried after the lease.
         outbox.abort();
         background.abort();

@@ -75,6 +75,14 @@ pub struct Config {
     /// Origins of the staff web console allowed by CORS; none means no CORS headers at all
     /// (the mini-program itself does not need them).
     pub cors_origins: Vec<String>,
+    /// A request head (request line and headers) must arrive whole within this time of the
+    /// server starting to wait for it, however slowly its bytes trickle in.
+    pub header_read_timeout: Duration,
+    /// A connection on which nothing moves for this long while the server waits for the client
+    /// (for a request, the rest of a body, or to take the answer) is closed.
+    pub idle_timeout: Duration,
+    /// The memory the photo decodes in progress may take together, by their estimated peaks.
+    pub decode_memory_bytes: u64,
 }
 
 /// Every setting but the secrets: the token secret, the WeChat app secret and the database
@@ -104,6 +112,9 @@ impl fmt::Debug for Config {
             outbox_poll,
             outbox_retry_base,
             cors_origins,
+            header_read_timeout,
+            idle_timeout,
+            decode_memory_bytes,
         } = self;
         f.debug_struct("Config")
             .field("bind", bind)
@@ -128,6 +139,9 @@ impl fmt::Debug for Config {
             .field("outbox_poll", outbox_poll)
             .field("outbox_retry_base", outbox_retry_base)
             .field("cors_origins", cors_origins)
+            .field("header_read_timeout", header_read_timeout)
+            .field("idle_timeout", idle_timeout)
+            .field("decode_memory_bytes", decode_memory_bytes)
             .finish()
     }
 }
@@ -327,6 +341,12 @@ impl Config {
             return Err(invalid("cors_origins", format!("`{bad}` is not an http(s) origin")));
         }
 
+        // By default the largest photo accepted can be decoded; several ordinary ones at once.
+        let decode_memory_mb: u64 = s.parsed("decode_memory_mb", crate::domain::photo::MAX_PEAK_BYTES >> 20)?;
+        if decode_memory_mb < 16 {
+            return Err(invalid("decode_memory_mb", "must be at least 16"));
+        }
+
         let miniprogram_state = s.string("miniprogram_state", "formal");
         if !["formal", "trial", "developer"].contains(&miniprogram_state.as_str()) {
             return Err(invalid("miniprogram_state", "formal, trial or developer"));
@@ -355,6 +375,9 @@ impl Config {
             outbox_poll: Duration::from_millis(s.parsed("outbox_poll_ms", 1000)?),
             outbox_retry_base: Duration::from_millis(s.parsed("outbox_retry_base_ms", 5000)?),
             cors_origins,
+            header_read_timeout: s.seconds("header_read_timeout_secs", 20, 1)?,
+            idle_timeout: s.seconds("idle_timeout_secs", 15, 1)?,
+            decode_memory_bytes: decode_memory_mb * 1024 * 1024,
         })
     }
 
@@ -409,6 +432,23 @@ mod tests {
         ])
         .unwrap_err();
         assert!(err.to_string().contains("`token_secret`"), "{err}");
+    }
+
+    #[test]
+    fn by_default_the_largest_photo_accepted_can_be_decoded() {
+        let c = Config::from_vars(Vec::<(String, String)>::new()).unwrap();
+        assert_eq!(c.decode_memory_bytes, crate::domain::photo::MAX_PEAK_BYTES);
+        let err = Config::from_vars([("XHB_DECODE_MEMORY_MB", "8")]).unwrap_err();
+        assert!(err.to_string().contains("`decode_memory_mb`"), "{err}");
+    }
+
+    #[test]
+    fn by_default_stalled_connections_are_closed_within_30_s() {
+        let c = Config::from_vars(Vec::<(String, String)>::new()).unwrap();
+        assert!(c.idle_timeout <= Duration::from_secs(30) && c.header_read_timeout <= Duration::from_secs(30));
+        assert!(c.idle_timeout <= c.header_read_timeout, "an idle keep-alive closes after the idle timeout");
+        let err = Config::from_vars([("XHB_IDLE_TIMEOUT_SECS", "0")]).unwrap_err();
+        assert!(err.to_string().contains("`idle_timeout_secs`"), "{err}");
     }
 
     #[test]

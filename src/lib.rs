@@ -1,5 +1,5 @@
 //! xinhuoban (新伙伴): the backend of a WeChat mini-program for delivery riders, couriers and
-//! drivers. Read top-down: `config` → `state` (what a running service holds) → `app` (routes) → `api` (HTTP) → `service` (use
+//! drivers. Read top-down: `config` → `state` (what a running service holds) → `app` (routes; `server` serves them) → `api` (HTTP) → `service` (use
 //! cases) → `domain` (rules) and `store` (SQL); `integrations` talk to WeChat.
 
 pub mod api;
@@ -11,6 +11,7 @@ pub mod index;
 pub mod integrations;
 pub mod metrics;
 pub mod outbox;
+pub mod server;
 pub mod service;
 pub mod state;
 pub mod store;

@@ -16,7 +16,7 @@ use crate::index::PlaceIndex;
 use crate::integrations::wechat::WechatClient;
 use crate::metrics::Metrics;
 use crate::outbox::OutboxContext;
-use crate::service::media::MediaContext;
+use crate::service::media::{DecodeGate, MediaContext};
 use crate::service::places::PlacesContext;
 use crate::service::privacy::PrivacyContext;
 use crate::service::reports::{ReportLimits, ReportsContext};
@@ -39,6 +39,8 @@ pub struct AppState {
     pub places: PlaceIndex,
     /// Jurisdictions and category assignments, in memory for routing reports.
     pub routing: Arc<RoutingCache>,
+    /// Bounds how many photos are decoded at once, and the memory they take.
+    pub decoding: DecodeGate,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -78,6 +80,7 @@ impl AppState {
             .map_err(|e| StartError::Prepare(format!("places: {e}")))?;
         crate::service::places::spawn_refresher(db.clone(), &places);
         let state = AppState {
+            decoding: DecodeGate::per_core(config.decode_memory_bytes),
             config: Arc::new(config),
             db,
             wechat,
@@ -129,9 +132,10 @@ impl AppState {
         UnitsContext { db: self.db.clone(), city: self.city.clone(), routing: self.routing.clone() }
     }
 
-    /// What photo uploads and downloads use: the database and the media directory.
+    /// What photo uploads and downloads use: the database, the media directory and the gate
+    /// that bounds decoding.
     pub fn media(&self) -> MediaContext {
-        MediaContext { db: self.db.clone(), dir: self.config.media_dir.clone() }
+        MediaContext { db: self.db.clone(), dir: self.config.media_dir.clone(), decoding: self.decoding.clone() }
     }
 
     /// What a rider's copy and erasure of their data use: tap to report's context and the media

@@ -133,10 +133,14 @@ impl ApiError {
         ErrorBody { code: self.code, message, details: self.details.clone() }
     }
 
-    pub fn to_response(&self, lang: Lang) -> Response {
+    /// The body as JSON: what every error answer carries, including those written below poem.
+    pub fn json(&self, lang: Lang) -> Value {
         let body = self.body(lang);
-        let json = json!({ "code": body.code.as_str(), "message": body.message, "details": body.details });
-        let mut resp = poem::web::Json(json).with_status(self.status).into_response();
+        json!({ "code": body.code.as_str(), "message": body.message, "details": body.details })
+    }
+
+    pub fn to_response(&self, lang: Lang) -> Response {
+        let mut resp = poem::web::Json(self.json(lang)).with_status(self.status).into_response();
         if let Some(secs) = self.retry_after_secs {
             resp.headers_mut().insert(header::RETRY_AFTER, secs.into());
         }
@@ -276,6 +280,17 @@ impl From<DomainError> for ApiError {
                 format!("unsupported media: {what}"),
             )
             .with_details(json!({ "reason": what })),
+            D::ImageTooLarge(reason) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                ErrorCode::ImageTooLarge,
+                format!("图片像素过多，请上传不超过 {} 万像素的照片", crate::domain::photo::MAX_PIXELS / 10_000),
+                format!("image too large: {reason}"),
+            )
+            .with_details(json!({
+                "reason": reason,
+                "max_pixels": crate::domain::photo::MAX_PIXELS,
+                "max_decoded_bytes": crate::domain::photo::MAX_DECODED_BYTES,
+            })),
             D::Unavailable { dependency, source } => {
                 tracing::warn!(dependency = dependency.name(), error = %ErrorChain(source.as_ref()), "dependency unavailable");
                 ApiError::new(

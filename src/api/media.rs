@@ -67,15 +67,16 @@ pub struct MediaApi;
 impl MediaApi {
     /// Upload a photo
     ///
-    /// JPEG, PNG or WebP, recognised by content; at most 10 MB (413 above). EXIF position and camera
-    /// data are removed: the photo is decoded, turned upright and re-encoded before it is stored.
+    /// JPEG, PNG or WebP, recognised by content; at most 10 MB (413 above) and at most 40 million
+    /// pixels (422 `image_too_large` above, judged from the header before anything is decoded).
+    /// EXIF position and camera data are removed: the photo is decoded, turned upright and
+    /// re-encoded before it is stored.
     #[oai(path = "/media", method = "post", operation_id = "media_upload")]
     async fn upload(&self, state: Data<&AppState>, auth: BearerAuth, form: UploadForm) -> ApiResult<Created> {
         if form.file.size() > MAX_UPLOAD_BYTES {
             return Err(DomainError::TooLarge { limit_bytes: MAX_UPLOAD_BYTES as u64 }.into());
         }
-        let bytes = form.file.into_vec().await.map_err(|e| DomainError::invalid("file", e.to_string()))?;
-        let row = service::upload(&state.media(), auth.caller(), bytes).await?;
+        let row = service::upload(&state.media(), auth.caller(), form.file.into_async_read()).await?;
         Ok(Created::Created(Json(row.into())))
     }
 

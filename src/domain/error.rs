@@ -35,6 +35,14 @@ error_codes! {
     UnsupportedContentType = "unsupported_content_type",
     UnsupportedMedia = "unsupported_media",
     PayloadTooLarge = "payload_too_large",
+    /// A photo whose pixels would take too much memory to decode (a decompression bomb).
+    ImageTooLarge = "image_too_large",
+    /// The request line or headers cannot be read; answered below the API, in Chinese.
+    MalformedRequest = "malformed_request",
+    /// The request head is over the server's size limit; answered below the API, in Chinese.
+    HeadersTooLarge = "headers_too_large",
+    /// The client stopped sending the request body.
+    RequestTimeout = "request_timeout",
     /// A request poem refused for a reason no other code names.
     BadRequest = "bad_request",
     // Who is asking
@@ -150,6 +158,9 @@ pub enum DomainError {
     TooLarge { limit_bytes: u64 },
     #[error("unsupported media: {0}")]
     UnsupportedMedia(String),
+    /// A photo whose header claims more pixels, or more decoded bytes, than the service decodes.
+    #[error("image too large: {0}")]
+    ImageTooLarge(String),
     /// An outside service (WeChat) did not answer in time or is refusing us.
     #[error("{} unavailable", dependency.name())]
     Unavailable { dependency: Dependency, source: BoxError },

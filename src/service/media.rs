@@ -2,6 +2,10 @@
 //! it) and reading one back for a caller allowed to see it.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::domain::identity::Caller;
 use crate::domain::photo::{self, CleanPhoto, StoredPhoto};
@@ -10,17 +14,84 @@ use crate::domain::time::Millis;
 use crate::domain::{DomainError, DomainResult};
 use crate::store::{self, Db};
 
-/// What photo uploads and downloads need: the database and the directory the files live in.
+/// What photo uploads and downloads need: the database, the directory the files live in, and
+/// the gate that bounds decoding.
 #[derive(Clone)]
 pub struct MediaContext {
     pub db: Db,
     pub dir: PathBuf,
+    pub decoding: DecodeGate,
 }
 
-/// Cleans and stores an uploaded photo for `caller`.
-pub async fn upload(ctx: &MediaContext, caller: &Caller, bytes: Vec<u8>) -> DomainResult<StoredPhoto> {
-    let cleaned: CleanPhoto =
-        tokio::task::spawn_blocking(move || photo::clean(&bytes)).await.map_err(DomainError::internal)??;
+const MIB: u64 = 1024 * 1024;
+
+/// Bounds the photo decoding done at once, by count and by memory, so that many uploads at
+/// once, honest or hostile, cannot multiply the peak: a slot per core (decoding is CPU work,
+/// and an upload holds its bytes in memory only while it has a slot; the others wait in their
+/// temporary files), and a memory budget that the estimated peaks (`PhotoHeader::peak_bytes`)
+/// of the decodes in progress share. A photo whose estimate alone passes the budget is refused.
+#[derive(Clone)]
+pub struct DecodeGate {
+    slots: Arc<Semaphore>,
+    memory: Arc<Semaphore>,
+    budget_mib: u32,
+}
+
+impl DecodeGate {
+    pub fn new(slots: usize, budget_bytes: u64) -> DecodeGate {
+        let budget_mib = u32::try_from((budget_bytes / MIB).max(1)).unwrap_or(u32::MAX);
+        DecodeGate {
+            slots: Arc::new(Semaphore::new(slots.max(1))),
+            memory: Arc::new(Semaphore::new(budget_mib as usize)),
+            budget_mib,
+        }
+    }
+
+    /// One slot per core this process may use.
+    pub fn per_core(budget_bytes: u64) -> DecodeGate {
+        DecodeGate::new(std::thread::available_parallelism().map_or(1, |n| n.get()), budget_bytes)
+    }
+
+    async fn slot(&self) -> DomainResult<OwnedSemaphorePermit> {
+        self.slots.clone().acquire_owned().await.map_err(DomainError::internal)
+    }
+
+    /// Waits until `bytes` fit in the budget beside the decodes in progress.
+    async fn memory(&self, bytes: u64) -> DomainResult<OwnedSemaphorePermit> {
+        let mib = bytes.div_ceil(MIB).max(1);
+        if mib > u64::from(self.budget_mib) {
+            return Err(DomainError::ImageTooLarge(format!(
+                "decoding it takes about {mib} MiB; this server decodes at most {} MiB at once",
+                self.budget_mib
+            )));
+        }
+        self.memory.clone().acquire_many_owned(mib as u32).await.map_err(DomainError::internal)
+    }
+}
+
+/// Cleans and stores an uploaded photo for `caller`, read from `upload` (at most
+/// `MAX_UPLOAD_BYTES`).
+pub async fn upload(
+    ctx: &MediaContext,
+    caller: &Caller,
+    upload: impl AsyncRead + Unpin + Send,
+) -> DomainResult<StoredPhoto> {
+    let slot = ctx.decoding.slot().await?;
+    let mut bytes = Vec::new();
+    upload
+        .take(photo::MAX_UPLOAD_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+        .await
+        .map_err(|e| DomainError::invalid("file", e.to_string()))?;
+    // The header first: a bomb is refused here, before anything is allocated for its pixels.
+    // The permits go with the work: a client that hangs up does not free them while it runs.
+    let (slot, bytes, header) = blocking(move || photo::inspect(&bytes).map(|header| (slot, bytes, header))).await?;
+    let memory = ctx.decoding.memory(header.peak_bytes()).await?;
+    let cleaned: CleanPhoto = blocking(move || {
+        let _held = (slot, memory);
+        photo::clean(&bytes)
+    })
+    .await?;
     let id = store::new_id();
     let now = Millis::now();
     let day = now.to_utc().format("%Y/%m/%d").to_string();
@@ -42,6 +113,11 @@ pub async fn upload(ctx: &MediaContext, caller: &Caller, bytes: Vec<u8>) -> Doma
         return Err(e);
     }
     Ok(row)
+}
+
+/// Runs CPU work off the async threads.
+async fn blocking<T: Send + 'static>(work: impl FnOnce() -> DomainResult<T> + Send + 'static) -> DomainResult<T> {
+    tokio::task::spawn_blocking(work).await.map_err(DomainError::internal)?
 }
 
 /// A photo and its bytes, for a caller of its city whom `domain::report::may_see_photo` lets
@@ -75,4 +151,31 @@ async fn write_atomically(path: &Path, bytes: &[u8]) -> DomainResult<()> {
     file.sync_all().await.map_err(io)?;
     drop(file);
     tokio::fs::rename(&tmp, path).await.map_err(io)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_gate_shares_its_budget_and_refuses_what_alone_would_pass_it() {
+        let gate = DecodeGate::new(4, 16 * MIB);
+        assert!(matches!(gate.memory(17 * MIB).await, Err(DomainError::ImageTooLarge(_))));
+        let first = gate.memory(10 * MIB).await.unwrap();
+        let second = gate.memory(10 * MIB);
+        tokio::pin!(second);
+        let waited = tokio::time::timeout(std::time::Duration::from_millis(50), &mut second).await;
+        assert!(waited.is_err(), "two 10 MiB decodes ran at once within 16 MiB");
+        drop(first);
+        assert!(second.await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_decode_waits_for_a_free_slot() {
+        let gate = DecodeGate::new(1, 64 * MIB);
+        let held = gate.slot().await.unwrap();
+        assert!(tokio::time::timeout(std::time::Duration::from_millis(50), gate.slot()).await.is_err());
+        drop(held);
+        assert!(gate.slot().await.is_ok());
+    }
 }

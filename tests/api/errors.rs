@@ -128,3 +128,100 @@ async fn chinese_messages_name_the_field_and_keep_the_english_reason_for_english
     assert!(en["message"].as_str().unwrap_or_default().contains("twice"), "{en}");
     app.stop().await;
 }
+
+/// A body sent chunked, as a client that does not know its length sends it.
+fn chunked(parts: Vec<Vec<u8>>) -> reqwest::Body {
+    reqwest::Body::wrap_stream(futures_util::stream::iter(parts.into_iter().map(Ok::<_, std::io::Error>)))
+}
+
+#[tokio::test]
+async fn a_chunked_upload_over_the_limit_is_413_not_malformed() {
+    let app = spawn_app().await;
+    let rider = app.rider_token("openid-chunked").await;
+    // A megabyte at a time, a little over the 16 MB body limit.
+    let boundary = "xhb-chunked-boundary";
+    let head = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.jpg\"\r\n\
+         Content-Type: image/jpeg\r\n\r\n"
+    );
+    let mut parts = vec![head.into_bytes()];
+    parts.extend((0..17).map(|_| vec![0xAB; 1024 * 1024]));
+    parts.push(format!("\r\n--{boundary}--\r\n").into_bytes());
+    let req = app
+        .client
+        .post(app.url("/api/v1/media"))
+        .bearer_auth(&rider)
+        .header("content-type", format!("multipart/form-data; boundary={boundary}"))
+        .body(chunked(parts));
+    let (status, body) = app.send(req).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+    assert_eq!(error_code(&body), "payload_too_large");
+    assert_eq!(body["details"]["limit_bytes"], 16 * 1024 * 1024);
+
+    let login = |parts: Vec<Vec<u8>>| {
+        app.client
+            .post(app.url("/api/v1/auth/wechat-login"))
+            .header("content-type", "application/json")
+            .body(chunked(parts))
+    };
+    // A chunked JSON body over the limit says the same, not "malformed body".
+    let (status, body) =
+        app.send(login(vec![b"{\"code\": \"".to_vec(), vec![b'x'; 17 * 1024 * 1024], b"\"}".to_vec()])).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+    assert_eq!(error_code(&body), "payload_too_large");
+    // Under the limit, chunked is as good as a length.
+    let (status, body) = app.send(login(vec![b"{\"code\": ".to_vec(), b"\"ok-openid-chunked\"}".to_vec()])).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn requests_the_server_cannot_read_are_answered_in_the_error_shape() {
+    use crate::hostile::raw_exchange;
+    let app = spawn_app().await;
+    let big_header = format!("GET /healthz HTTP/1.1\r\nHost: xhb\r\nX-Big: {}\r\n\r\n", "a".repeat(40 * 1024));
+    let many_headers = format!(
+        "GET /healthz HTTP/1.1\r\nHost: xhb\r\n{}\r\n",
+        (0..150).map(|i| format!("X-H{i}: v\r\n")).collect::<String>()
+    );
+    let cases: [(&str, &[u8], u16, &str); 7] = [
+        ("a garbage request line", b"HELLO THERE\r\n\r\n", 400, "malformed_request"),
+        ("binary noise", b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n", 400, "malformed_request"),
+        (
+            "a bad Content-Length",
+            b"POST /healthz HTTP/1.1\r\nHost: xhb\r\nContent-Length: ten\r\n\r\n",
+            400,
+            "malformed_request",
+        ),
+        (
+            "two different Content-Lengths",
+            b"POST /healthz HTTP/1.1\r\nHost: xhb\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
+            400,
+            "malformed_request",
+        ),
+        (
+            "a control character in the path",
+            b"GET /heal\x01thz HTTP/1.1\r\nHost: xhb\r\n\r\n",
+            400,
+            "malformed_request",
+        ),
+        ("a 40 KB header", big_header.as_bytes(), 431, "headers_too_large"),
+        ("150 headers", many_headers.as_bytes(), 431, "headers_too_large"),
+    ];
+    // All at once: each answer lingers a moment before its close.
+    let answers =
+        futures_util::future::join_all(cases.iter().map(|(_, request, _, _)| raw_exchange(&app, request))).await;
+    for ((what, _, status, code), answer) in cases.iter().zip(answers) {
+        let answer = answer.unwrap_or_else(|| panic!("{what}: closed without an answer"));
+        assert_eq!(answer.status, *status, "{what}: {}", answer.body);
+        assert_eq!(error_code(&answer.body), *code, "{what}");
+        assert_chinese(answer.body["message"].as_str().unwrap_or_default(), "");
+        assert_eq!(answer.header("content-type"), Some("application/json; charset=utf-8"), "{what}");
+        assert_eq!(answer.header("connection"), Some("close"), "{what}");
+        assert!(answer.header("x-request-id").is_some(), "{what}");
+    }
+    // And the server is none the worse for them.
+    let (status, _) = app.get("/healthz", None).await;
+    assert_eq!(status, StatusCode::OK);
+    app.stop().await;
+}

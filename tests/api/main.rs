@@ -5,6 +5,7 @@ mod auth;
 mod cli;
 mod errors;
 mod helpers;
+mod hostile;
 mod media;
 mod notifications;
 mod open311;

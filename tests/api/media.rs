@@ -137,3 +137,131 @@ async fn uploads_need_a_login_and_a_file_field() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     app.stop().await;
 }
+
+// Decompression bombs: a few megabytes that claim gigabytes of pixels. Each is refused from its
+// header, before a byte of pixels is allocated: the test files need only headers that claim
+// them (`benches/bombs.sh` posts real ones to the release binary and measures its memory).
+
+fn encode(image: DynamicImage, format: ImageFormat) -> Vec<u8> {
+    let mut out = Vec::new();
+    image.write_to(&mut Cursor::new(&mut out), format).unwrap();
+    out
+}
+
+/// A PNG of `image`'s colour type whose header claims `width`×`height`.
+fn png_claiming(image: DynamicImage, width: u32, height: u32) -> Vec<u8> {
+    let mut png = encode(image, ImageFormat::Png);
+    assert_eq!(&png[12..16], b"IHDR");
+    png[16..20].copy_from_slice(&width.to_be_bytes());
+    png[20..24].copy_from_slice(&height.to_be_bytes());
+    let crc = crc32(&png[12..29]);
+    png[29..33].copy_from_slice(&crc.to_be_bytes());
+    png
+}
+
+/// A baseline JPEG whose frame header claims `width`×`height`.
+fn jpeg_claiming(width: u16, height: u16) -> Vec<u8> {
+    let mut jpeg = encode(DynamicImage::new_rgb8(16, 16), ImageFormat::Jpeg);
+    let mut at = 2;
+    while jpeg[at + 1] != 0xC0 {
+        at += 2 + usize::from(u16::from_be_bytes([jpeg[at + 2], jpeg[at + 3]]));
+    }
+    jpeg[at + 5..at + 7].copy_from_slice(&height.to_be_bytes());
+    jpeg[at + 7..at + 9].copy_from_slice(&width.to_be_bytes());
+    jpeg
+}
+
+/// A lossless WebP whose header claims `width`×`height` (at most 16383 each: image-webp reads
+/// 16384 as 0).
+fn webp_claiming(width: u32, height: u32) -> Vec<u8> {
+    let mut webp = encode(DynamicImage::new_rgba8(16, 16), ImageFormat::WebP);
+    assert_eq!(&webp[12..16], b"VP8L");
+    let bits = u32::from_le_bytes(webp[21..25].try_into().unwrap());
+    let bits = (bits & 0xF000_0000) | (width - 1) | ((height - 1) << 14);
+    webp[21..25].copy_from_slice(&bits.to_le_bytes());
+    webp
+}
+
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for byte in bytes {
+        crc ^= u32::from(*byte);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+        }
+    }
+    !crc
+}
+
+async fn upload(app: &TestApp, token: &str, bytes: Vec<u8>, name: &str) -> (StatusCode, serde_json::Value) {
+    app.send(app.client.post(app.url("/api/v1/media")).bearer_auth(token).multipart(form(bytes, name))).await
+}
+
+async fn stored_media(app: &TestApp) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM media").fetch_one(&app.state.db.pool).await.unwrap()
+}
+
+#[tokio::test]
+async fn decompression_bombs_of_every_kind_are_refused_from_their_header_and_honest_photos_still_pass() {
+    let app = spawn_app().await;
+    let attacker = app.rider_token("openid-bomber").await;
+    let bombs = [
+        ("16384×16384 RGBA 16-bit PNG", png_claiming(DynamicImage::new_rgba16(4, 4), 16_384, 16_384), "a.png"),
+        ("16384×16384 RGB 8-bit PNG", png_claiming(DynamicImage::new_rgb8(4, 4), 16_384, 16_384), "b.png"),
+        // Under the pixel budget, over the byte budget: 36 MP at 8 bytes a pixel.
+        ("6000×6000 RGBA 16-bit PNG", png_claiming(DynamicImage::new_rgba16(4, 4), 6_000, 6_000), "c.png"),
+        ("16384×16384 JPEG", jpeg_claiming(16_384, 16_384), "d.jpg"),
+        // Beyond image's own edge limit, the second wall: refused all the same.
+        ("65500×65500 JPEG", jpeg_claiming(65_500, 65_500), "e.jpg"),
+        ("16383×16383 WebP", webp_claiming(16_383, 16_383), "f.webp"),
+        ("2×40000000 PNG", png_claiming(DynamicImage::new_rgb8(4, 4), 2, 40_000_000), "g.png"),
+    ];
+    for (what, bytes, name) in bombs {
+        let (status, body) = upload(&app, &attacker, bytes, name).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{what}: {body}");
+        assert_eq!(error_code(&body), "image_too_large", "{what}");
+        assert_eq!(body["details"]["max_pixels"], 40_000_000, "{what}: {body}");
+        assert!(body["message"].as_str().unwrap().contains("4000 万像素"), "{what}: {body}");
+    }
+    assert_eq!(stored_media(&app).await, 0, "a bomb was stored");
+
+    // An honest photo, a 16-bit PNG of honest size (kept a PNG, at 8 bits) and a WebP, all at
+    // once from several riders: they pass, and the decoding gate lets them all through.
+    let honest = [
+        (encode(DynamicImage::new_rgb8(1200, 900), ImageFormat::Jpeg), "p.jpg", "image/jpeg", 1200),
+        (encode(DynamicImage::new_rgba16(300, 200), ImageFormat::Png), "s.png", "image/png", 300),
+        (encode(DynamicImage::new_rgba8(640, 480), ImageFormat::WebP), "w.webp", "image/jpeg", 640),
+    ];
+    let mut riders = Vec::new();
+    for i in 0..6 {
+        riders.push(app.rider_token(&format!("openid-honest-{i}")).await);
+    }
+    let uploads = riders.iter().enumerate().map(|(i, rider)| {
+        let (bytes, name, _, _) = &honest[i % honest.len()];
+        upload(&app, rider, bytes.clone(), name)
+    });
+    let answers = futures_util::future::join_all(uploads).await;
+    for (i, (status, media)) in answers.into_iter().enumerate() {
+        let (_, name, content_type, width) = &honest[i % honest.len()];
+        assert_eq!(status, StatusCode::CREATED, "{name}: {media}");
+        assert_eq!(media["content_type"], *content_type, "{name}");
+        assert_eq!(media["width"], *width, "{name}");
+    }
+    assert_eq!(stored_media(&app).await, 6);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_photo_that_would_take_more_than_the_decoding_budget_is_refused_and_smaller_ones_pass() {
+    let app = spawn_app_with(Options { extra: vec![("XHB_DECODE_MEMORY_MB", "16".into())] }).await;
+    let rider = app.rider_token("openid-budget").await;
+    // 3 MP of JPEG: 9 MB of pixels, up to three times that while a progressive JPEG decodes.
+    let (status, body) = upload(&app, &rider, jpeg_claiming(2000, 1500), "big.jpg").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(error_code(&body), "image_too_large");
+    assert!(body["details"]["reason"].as_str().unwrap().contains("at most 16 MiB"), "{body}");
+    let small = encode(DynamicImage::new_rgb8(400, 300), ImageFormat::Jpeg);
+    let (status, body) = upload(&app, &rider, small, "small.jpg").await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    app.stop().await;
+}
