@@ -34,11 +34,11 @@ generate_env() {
     XHB_LOG_FORMAT=json XHB_LOG="warn,xinhuoban::service::places=info" "${@:2}"
 }
 
-generate() {
+generate() { # database name, places [binary]
   if [ -f "$WORK/$1.db" ]; then echo "== reusing $WORK/$1.db"; return; fi
   echo "== generating $2 places ($1)"
   local started=$SECONDS
-  generate_env "$1" "$BIN" demo places --count "$2" --side-km 50 >/dev/null
+  generate_env "$1" "${3:-$BIN}" demo places --count "$2" --side-km 50 >/dev/null
   echo "   took $((SECONDS - started)) s"
 }
 
@@ -69,8 +69,8 @@ wrk_run() { # name, extra wrk args...
   NON2XX=$(echo "$out" | awk '/Non-2xx/ {print $NF}')
 }
 
-measure_pair() { # label binary: /healthz then nearby on the load database
-  start_server load "$2"
+measure_pair() { # label binary database: /healthz then nearby
+  start_server "$3" "$2"
   echo "== $1: server ready in ${READY_MS} ms with $LOADED places in the index (load ${LOAD_MS} ms)"
   curl -sf "$BASE/api/v1/places/nearby?lat=30.275&lng=120.16" | head -c 300; echo
   wrk -t1 -c8 -d2s -s benches/nearby.lua "$BASE" >/dev/null  # warm-up
@@ -92,10 +92,12 @@ report_pair() { # label
 }
 
 generate load "$PLACES"
-measure_pair current "$BIN"
+measure_pair current "$BIN" load
 CURRENT_REPORT=$(report_pair current)
 if [ -n "${BASELINE_BIN:-}" ]; then
-  measure_pair baseline "$BASELINE_BIN"
+  # Its own database, made by itself (same seed, so the same places): its migrations may be older.
+  generate load-baseline "$PLACES" "$BASELINE_BIN"
+  measure_pair baseline "$BASELINE_BIN" load-baseline
   BASELINE_REPORT=$(report_pair baseline)
 fi
 
