@@ -4,17 +4,18 @@
 
 use chrono::{DateTime, Utc};
 use poem::web::Data;
+use poem::{IntoResponse, Response};
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::{Json, PlainText};
+use poem_openapi::registry::{MetaMediaType, MetaResponse, MetaResponses, Registry};
+use poem_openapi::types::Type;
 use poem_openapi::{ApiRequest, ApiResponse, Enum, Object, OpenApi};
 use serde_json::Value;
 
 use super::ApiTags;
 use super::error::ApiResult;
 use super::paging::{Page, PageRequest};
-use super::places::{
-    AmenityDto, Checkin, CoordDto, Place, PlaceKindDto, PlaceStatusDto, amenity_set, detail_view, place_view,
-};
+use super::places::{AmenityDto, Checkin, CoordDto, Place, PlaceKindDto, PlaceStatusDto, amenity_set, place_view};
 use super::security::{AdminAuth, StaffAuth};
 use crate::domain::geo::{CoordSystem, Gcj02};
 use crate::domain::hours::OpeningHours;
@@ -128,7 +129,7 @@ pub struct PlaceChange {
 }
 
 impl PlaceChange {
-    fn into_patch(self) -> DomainResult<PlacePatch> {
+    pub(super) fn into_patch(self) -> DomainResult<PlacePatch> {
         let coord: CoordSystem = self.coord.map(Into::into).unwrap_or_default();
         let location = match (self.lat, self.lng) {
             (Some(lat), Some(lng)) => Some(Gcj02::from_system(lat, lng, coord)?),
@@ -220,14 +221,45 @@ pub enum FileFormat {
     Geojson,
 }
 
-#[derive(ApiResponse)]
+/// The export: CSV (GCJ-02) or a GeoJSON FeatureCollection (WGS-84), as `format` asks. One `200`
+/// with two media types (the derive would write the `200` key twice, which strict parsers refuse).
 pub enum ExportResponse {
-    /// CSV, GCJ-02.
-    #[oai(status = 200, content_type = "text/csv; charset=utf-8")]
-    Csv(PlainText<String>),
-    /// GeoJSON FeatureCollection, WGS-84.
-    #[oai(status = 200, content_type = "application/geo+json")]
-    GeoJson(Json<Value>),
+    Csv(String),
+    GeoJson(Value),
+}
+
+const CSV_TYPE: &str = "text/csv; charset=utf-8";
+const GEOJSON_TYPE: &str = "application/geo+json";
+
+impl ApiResponse for ExportResponse {
+    fn meta() -> MetaResponses {
+        MetaResponses {
+            responses: vec![MetaResponse {
+                description: "Every place: CSV (GCJ-02) with `format=csv`, GeoJSON (WGS-84) with `format=geojson`",
+                status: Some(200),
+                status_range: None,
+                content: vec![
+                    MetaMediaType { content_type: CSV_TYPE, schema: String::schema_ref() },
+                    MetaMediaType { content_type: GEOJSON_TYPE, schema: Value::schema_ref() },
+                ],
+                headers: vec![],
+            }],
+        }
+    }
+
+    fn register(registry: &mut Registry) {
+        String::register(registry);
+        Value::register(registry);
+    }
+}
+
+impl IntoResponse for ExportResponse {
+    fn into_response(self) -> Response {
+        match self {
+            ExportResponse::Csv(text) => text.with_content_type(CSV_TYPE).into_response(),
+            ExportResponse::GeoJson(doc) => doc.to_string().with_content_type(GEOJSON_TYPE).into_response(),
+        }
+    }
 }
 
 #[derive(Default)]
@@ -239,7 +271,7 @@ fn staff_view(rows: Vec<PlaceRecord>, tz: chrono_tz::Tz) -> Vec<Place> {
     rows.into_iter().map(|r| place_view(r, CoordSystem::Gcj02, now, tz, &[])).collect()
 }
 
-async fn checkin_page(
+pub(super) async fn checkin_page(
     state: &AppState,
     staff: &Staff,
     scope: CheckinScope<'_>,
@@ -269,21 +301,6 @@ impl PlaceAdminApi {
         let draft = body.0.into_draft()?;
         let row = service::create(&state.places(), &admin, draft).await?;
         Ok(Json(place_view(row, CoordSystem::Gcj02, Millis::now(), state.city.tz, &[])))
-    }
-
-    /// Change a place (city admins: any field; station managers: amenities, hours and status of their own places)
-    #[oai(path = "/places/:id", method = "patch", operation_id = "place_update")]
-    async fn update(
-        &self,
-        state: Data<&AppState>,
-        StaffAuth(staff): StaffAuth,
-        #[oai(validator(max_length = 64))] id: Path<String>,
-        body: Json<PlaceChange>,
-    ) -> ApiResult<Json<Place>> {
-        let coord: CoordSystem = body.0.coord.map(Into::into).unwrap_or_default();
-        let patch = body.0.into_patch()?;
-        let place = service::update(&state.places(), &staff, &id.0, patch).await?;
-        Ok(Json(detail_view(place, coord, state.city.tz)))
     }
 
     /// Remove a place (city admins); it leaves search at once and stays in the history
@@ -359,8 +376,8 @@ impl PlaceAdminApi {
         let rows = service::export(&state.places(), &admin).await?;
         let files = rows.iter().map(|r| FilePlace { id: &r.id, draft: &r.draft, status: r.status.kind() });
         Ok(match format.0 {
-            FileFormat::Csv => ExportResponse::Csv(PlainText(place_files::write_csv(files)?)),
-            FileFormat::Geojson => ExportResponse::GeoJson(Json(place_files::write_geojson(files))),
+            FileFormat::Csv => ExportResponse::Csv(place_files::write_csv(files)?),
+            FileFormat::Geojson => ExportResponse::GeoJson(place_files::write_geojson(files)),
         })
     }
 
@@ -393,21 +410,5 @@ impl PlaceAdminApi {
         #[oai(validator(max_length = 200))] cursor: Query<Option<String>>,
     ) -> ApiResult<Json<Page<Checkin>>> {
         checkin_page(&state, &staff, CheckinScope::MyPlaces, failures_only.0, limit.0, cursor.0).await
-    }
-
-    /// Riders' check-ins at one place (its managers and city admins), newest first
-    ///
-    /// What riders found, never who they are.
-    #[oai(path = "/places/:id/checkins", method = "get", operation_id = "place_checkins")]
-    async fn place_checkins(
-        &self,
-        state: Data<&AppState>,
-        StaffAuth(staff): StaffAuth,
-        #[oai(validator(max_length = 64))] id: Path<String>,
-        failures_only: Query<Option<bool>>,
-        #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<u32>>,
-        #[oai(validator(max_length = 200))] cursor: Query<Option<String>>,
-    ) -> ApiResult<Json<Page<Checkin>>> {
-        checkin_page(&state, &staff, CheckinScope::Place(&id.0), failures_only.0, limit.0, cursor.0).await
     }
 }

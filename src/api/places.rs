@@ -16,14 +16,15 @@ pub use super::dto::{CoordDto, coord_of};
 use super::error::ApiResult;
 use super::fast_json::{self as fj, Prewritten};
 use super::paging::{Page, PageRequest};
-use super::security::RiderAuth;
+use super::place_admin::{PlaceChange, checkin_page};
+use super::security::{RiderAuth, StaffAuth};
 use crate::domain::geo::{CoordSystem, Gcj02, MapBox};
 use crate::domain::places::{
     Amenity, AmenitySet, CheckinOutcome, CheckinRecord, Hit, HitRef, KindSet, MAX_BBOX_DEGREES, NearbyQuery, PlaceKind,
     PlaceRecord, StatusKind,
 };
 use crate::domain::time::Millis;
-use crate::service::places::{self as service, CheckinSpec, PlaceDetail};
+use crate::service::places::{self as service, CheckinScope, CheckinSpec, PlaceDetail};
 use crate::state::AppState;
 
 mirror_enum!(
@@ -320,13 +321,15 @@ pub enum CheckinResponse {
 #[derive(Default)]
 pub struct PlacesApi;
 
-#[OpenApi(tag = "ApiTags::Places")]
+/// Riders' operations are tagged Places; the staff operations on the same paths (one API object
+/// per path, so the spec lists each path once) are tagged PlaceManagement.
+#[OpenApi]
 impl PlacesApi {
     /// Nearest places around a point
     ///
     /// Nearest first, within `radius_m`, with every filter applied during the walk. No token needed.
     /// One page: `next_cursor` is always null; ask with a larger `limit` or `radius_m`.
-    #[oai(path = "/places/nearby", method = "get", operation_id = "places_nearby")]
+    #[oai(path = "/places/nearby", method = "get", tag = "ApiTags::Places", operation_id = "places_nearby")]
     #[allow(clippy::too_many_arguments)]
     async fn nearby(
         &self,
@@ -374,7 +377,7 @@ impl PlacesApi {
     /// Places inside a map box
     ///
     /// For the map view: places inside `bbox`, in id order, one page at a time. No token needed.
-    #[oai(path = "/places", method = "get", operation_id = "places_in_bbox")]
+    #[oai(path = "/places", method = "get", tag = "ApiTags::Places", operation_id = "places_in_bbox")]
     async fn in_bbox(
         &self,
         state: Data<&AppState>,
@@ -397,7 +400,7 @@ impl PlacesApi {
     }
 
     /// One place, with its recent check-ins
-    #[oai(path = "/places/:id", method = "get", operation_id = "place_get")]
+    #[oai(path = "/places/:id", method = "get", tag = "ApiTags::Places", operation_id = "place_get")]
     async fn get(
         &self,
         state: Data<&AppState>,
@@ -415,7 +418,7 @@ impl PlacesApi {
     /// the first check-in, unchanged, so a retried POST is harmless; so does a repeated
     /// `Idempotency-Key`. A new check-in answers 201. A success sets the place's last-confirmed
     /// time; a failure goes to the place's managers.
-    #[oai(path = "/places/:id/checkins", method = "post", operation_id = "place_checkin")]
+    #[oai(path = "/places/:id/checkins", method = "post", tag = "ApiTags::Places", operation_id = "place_checkin")]
     async fn check_in(
         &self,
         state: Data<&AppState>,
@@ -439,6 +442,42 @@ impl PlacesApi {
         } else {
             CheckinResponse::Existing(Json(checkin.into()))
         })
+    }
+
+    /// Change a place (city admins: any field; station managers: amenities, hours and status of their own places)
+    #[oai(path = "/places/:id", method = "patch", tag = "ApiTags::PlaceManagement", operation_id = "place_update")]
+    async fn update(
+        &self,
+        state: Data<&AppState>,
+        StaffAuth(staff): StaffAuth,
+        #[oai(validator(max_length = 64))] id: Path<String>,
+        body: Json<PlaceChange>,
+    ) -> ApiResult<Json<Place>> {
+        let coord: CoordSystem = body.0.coord.map(Into::into).unwrap_or_default();
+        let patch = body.0.into_patch()?;
+        let place = service::update(&state.places(), &staff, &id.0, patch).await?;
+        Ok(Json(detail_view(place, coord, state.city.tz)))
+    }
+
+    /// Riders' check-ins at one place (its managers and city admins), newest first
+    ///
+    /// What riders found, never who they are.
+    #[oai(
+        path = "/places/:id/checkins",
+        method = "get",
+        tag = "ApiTags::PlaceManagement",
+        operation_id = "place_checkins"
+    )]
+    async fn place_checkins(
+        &self,
+        state: Data<&AppState>,
+        StaffAuth(staff): StaffAuth,
+        #[oai(validator(max_length = 64))] id: Path<String>,
+        failures_only: Query<Option<bool>>,
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<u32>>,
+        #[oai(validator(max_length = 200))] cursor: Query<Option<String>>,
+    ) -> ApiResult<Json<Page<Checkin>>> {
+        checkin_page(&state, &staff, CheckinScope::Place(&id.0), failures_only.0, limit.0, cursor.0).await
     }
 }
 

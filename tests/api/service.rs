@@ -57,6 +57,43 @@ async fn the_committed_spec_matches_what_the_code_serves() {
     app.stop().await;
 }
 
+/// Parses a spec as strict parsers (openapi-typescript, Redocly) do: a repeated key is an error.
+fn parse_strictly(text: &str) -> Result<serde_yaml::Value, serde_yaml::Error> {
+    serde_yaml::from_str(text)
+}
+
+#[test]
+fn a_repeated_key_is_refused_by_the_strict_parse() {
+    assert!(parse_strictly("paths:\n  /a: {}\n  /a: {}\n").is_err());
+    assert!(parse_strictly("paths:\n  /a: {}\n  /b: {}\n").is_ok());
+}
+
+#[tokio::test]
+async fn the_spec_parses_strictly_and_lists_every_operation_once() {
+    let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/api-spec/openapi.yaml"))
+        .expect("api-spec/openapi.yaml is committed");
+    let yaml = parse_strictly(&committed).unwrap_or_else(|e| panic!("the committed spec does not parse strictly: {e}"));
+    let served = xinhuoban::api::service().spec();
+    parse_strictly(&served).unwrap_or_else(|e| panic!("/openapi.json does not parse strictly: {e}"));
+    let spec: serde_json::Value = serde_json::to_value(&yaml).expect("spec as JSON");
+    let mut ids: Vec<&str> = spec["paths"]
+        .as_object()
+        .expect("paths")
+        .values()
+        .flat_map(|ops| ops.as_object().expect("operations").values())
+        .filter_map(|op| op["operationId"].as_str())
+        .collect();
+    let listed = ids.len();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), listed, "an operation id appears twice");
+    for id in ["place_get", "place_update", "place_checkin", "place_checkins", "admin_export_places"] {
+        assert!(ids.contains(&id), "{id} is missing from the spec");
+    }
+    let export = &spec["paths"]["/admin/places/export"]["get"]["responses"]["200"]["content"];
+    assert!(export.get("text/csv; charset=utf-8").is_some() && export.get("application/geo+json").is_some());
+}
+
 #[tokio::test]
 async fn every_operation_has_a_summary_a_tag_and_error_responses() {
     let spec: serde_json::Value = serde_json::from_str(&xinhuoban::api::service().spec()).unwrap();
