@@ -23,20 +23,8 @@ TARGET_MB="${TARGET_MB:-600}"
 PORT="${PORT:-18090}"
 BASE="http://127.0.0.1:$PORT"
 
-if [ -z "${BIN:-}" ]; then
-  echo "== cargo build --release"
-  cargo build --release -q
-  BIN="$PWD/target/release/xinhuoban"
-fi
-WORK="${WORK_DIR:-$(mktemp -d)}"
+NO_WRK=1 source benches/common.sh
 mkdir -p "$WORK/files"
-SERVER_PID=""
-cleanup() {
-  if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
-  rm -rf "$WORK/run"
-  [ -n "${WORK_DIR:-}" ] || rm -rf "$WORK"
-}
-trap cleanup EXIT
 
 echo "== making the files in $WORK/files"
 python3 - "$WORK/files" <<'PY'
