@@ -9,13 +9,14 @@ use poem_openapi::{Object, OpenApi};
 use super::ApiTags;
 use super::auth::{NoContent, RoleDto};
 use super::error::ApiResult;
-use super::paging::{Page, PageRequest};
+use super::paging::{Cursor, Page, PageRequest};
 use super::security::AdminAuth;
 use crate::domain::identity::{Account, NewPassword, Username};
 use crate::service::staff::{self, StaffSpec};
 use crate::state::AppState;
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct CreateStaffRequest {
     /// 3 to 32 characters: letters, digits, `-`, `_` or `.`; stored in lowercase.
     #[oai(validator(min_length = 3, max_length = 32))]
@@ -32,6 +33,7 @@ pub struct CreateStaffRequest {
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct Staff {
     pub id: String,
     pub username: String,
@@ -87,7 +89,8 @@ impl AdminApi {
         state: Data<&AppState>,
         auth: AdminAuth,
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<u32>>,
-        #[oai(validator(max_length = 200))] cursor: Query<Option<String>>,
+        /// Where the page starts: the previous page's `next_cursor`; leave out for the first page.
+        cursor: Query<Option<Cursor>>,
     ) -> ApiResult<Json<Page<Staff>>> {
         let page = PageRequest::parse(limit.0, cursor.0)?;
         let rows = staff::list(&state.db, &auth.0, page.after.as_deref(), page.fetch_limit()).await?;

@@ -21,6 +21,7 @@ mirror_enum!(
 );
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct WechatLoginRequest {
     /// The one-time code from `wx.login()`.
     #[oai(validator(min_length = 1, max_length = 128))]
@@ -28,6 +29,7 @@ pub struct WechatLoginRequest {
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct StaffLoginRequest {
     #[oai(validator(min_length = 1, max_length = 64))]
     pub username: String,
@@ -37,6 +39,7 @@ pub struct StaffLoginRequest {
 
 /// A new session. Send the token as `Authorization: Bearer <token>`.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct LoginResponse {
     pub token: String,
     pub expires_at: DateTime<Utc>,
@@ -51,6 +54,7 @@ impl From<IssuedSession> for LoginResponse {
 
 /// Who the caller is and what they may reach.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct MeResponse {
     pub account_id: String,
     pub role: RoleDto,

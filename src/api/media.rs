@@ -23,6 +23,7 @@ pub struct UploadForm {
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct Media {
     pub id: String,
     /// `image/jpeg` or `image/png`: what the server stored after re-encoding.

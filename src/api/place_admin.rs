@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use super::ApiTags;
 use super::error::ApiResult;
-use super::paging::{Page, PageRequest};
+use super::paging::{Cursor, Page, PageRequest};
 use super::places::{AmenityDto, Checkin, CoordDto, Place, PlaceKindDto, PlaceStatusDto, amenity_set, place_view};
 use super::security::{AdminAuth, StaffAuth};
 use crate::domain::geo::{CoordSystem, Gcj02};
@@ -28,6 +28,7 @@ use crate::service::places::{self as service, CheckinScope, PlacePatch};
 use crate::state::AppState;
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct NewPlace {
     pub kind: PlaceKindDto,
     #[oai(validator(min_length = 1, max_length = 100))]
@@ -91,6 +92,7 @@ impl NewPlace {
 /// A change to a place: only the fields given change. Station managers may send `amenities`,
 /// `hours` and `status` (with `status_reason`, `status_until`) only.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct PlaceChange {
     #[oai(validator(min_length = 1, max_length = 100))]
     pub name: Option<String>,
@@ -156,6 +158,7 @@ impl PlaceChange {
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct ManagersBody {
     /// Station manager account ids; replaces the current managers.
     #[oai(validator(max_items = 20))]
@@ -163,6 +166,7 @@ pub struct ManagersBody {
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct Managers {
     pub place_id: String,
     pub account_ids: Vec<String>,
@@ -170,6 +174,7 @@ pub struct Managers {
 
 /// One recorded change.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct HistoryEntry {
     pub id: String,
     /// place.create, place.import, place.update, place.remove or place.managers.
@@ -197,6 +202,7 @@ impl From<PlaceChangeRecord> for HistoryEntry {
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct ImportResult {
     /// How many places were created.
     pub created: u32,
@@ -277,7 +283,7 @@ pub(super) async fn checkin_page(
     scope: CheckinScope<'_>,
     failures_only: Option<bool>,
     limit: Option<u32>,
-    cursor: Option<String>,
+    cursor: Option<Cursor>,
 ) -> ApiResult<Json<Page<Checkin>>> {
     let page = PageRequest::parse(limit, cursor)?;
     let failures_only = failures_only.unwrap_or(false);
@@ -336,7 +342,8 @@ impl PlaceAdminApi {
         AdminAuth(admin): AdminAuth,
         #[oai(validator(max_length = 64))] id: Path<String>,
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<u32>>,
-        #[oai(validator(max_length = 200))] cursor: Query<Option<String>>,
+        /// Where the page starts: the previous page's `next_cursor`; leave out for the first page.
+        cursor: Query<Option<Cursor>>,
     ) -> ApiResult<Json<Page<HistoryEntry>>> {
         let page = PageRequest::parse(limit.0, cursor.0)?;
         let rows = service::history(&state.places(), &admin, &id.0, page.after.as_deref(), page.fetch_limit()).await?;
@@ -388,7 +395,8 @@ impl PlaceAdminApi {
         state: Data<&AppState>,
         StaffAuth(staff): StaffAuth,
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<u32>>,
-        #[oai(validator(max_length = 200))] cursor: Query<Option<String>>,
+        /// Where the page starts: the previous page's `next_cursor`; leave out for the first page.
+        cursor: Query<Option<Cursor>>,
     ) -> ApiResult<Json<Page<Place>>> {
         let page = PageRequest::parse(limit.0, cursor.0)?;
         let rows = service::managed_places(&state.places(), &staff, page.after.as_deref(), page.fetch_limit()).await?;
@@ -407,7 +415,8 @@ impl PlaceAdminApi {
         /// Only failures (broken, missing, closed, full, refused, not found).
         failures_only: Query<Option<bool>>,
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<u32>>,
-        #[oai(validator(max_length = 200))] cursor: Query<Option<String>>,
+        /// Where the page starts: the previous page's `next_cursor`; leave out for the first page.
+        cursor: Query<Option<Cursor>>,
     ) -> ApiResult<Json<Page<Checkin>>> {
         checkin_page(&state, &staff, CheckinScope::MyPlaces, failures_only.0, limit.0, cursor.0).await
     }

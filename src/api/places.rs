@@ -15,7 +15,7 @@ use super::dto::mirror_enum;
 pub use super::dto::{CoordDto, coord_of};
 use super::error::ApiResult;
 use super::fast_json::{self as fj, Prewritten};
-use super::paging::{Page, PageRequest};
+use super::paging::{Cursor, Page, PageRequest};
 use super::place_admin::{PlaceChange, checkin_page};
 use super::security::{RiderAuth, StaffAuth};
 use crate::domain::geo::{CoordSystem, Gcj02, MapBox};
@@ -67,6 +67,7 @@ fn utc(m: Option<Millis>) -> Option<DateTime<Utc>> {
 
 /// One place found by a nearby search.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct NearbyPlace {
     pub id: String,
     pub kind: PlaceKindDto,
@@ -91,8 +92,8 @@ fn round7(v: f64) -> f64 {
     (v * 1e7).round() / 1e7
 }
 
-/// Writes a nearby page straight from the index's hits, as poem-openapi would write
-/// `Page<NearbyPlace>` (nearest first; `next_cursor` always null).
+/// Writes a nearby page straight from the index's hits, byte for byte as poem-openapi would write
+/// `Page<NearbyPlace>` (nearest first; never a `next_cursor`).
 pub struct NearbyWriter {
     body: Vec<u8>,
     coord: CoordSystem,
@@ -106,6 +107,8 @@ impl NearbyWriter {
         NearbyWriter { body, coord, count: 0 }
     }
 
+    /// Writes one place, its keys in the order poem-openapi writes them (sorted), an absent
+    /// `last_confirmed_at` left out.
     pub fn push(&mut self, h: &HitRef<'_>) {
         let out = &mut self.body;
         if self.count > 0 {
@@ -113,38 +116,41 @@ impl NearbyWriter {
         }
         self.count += 1;
         let (lat, lng) = h.location.in_system(self.coord);
-        out.extend_from_slice(b"{\"id\":");
-        fj::plain(out, uuid::Uuid::from_u128(h.id).hyphenated().encode_lower(&mut uuid::Uuid::encode_buffer()));
-        out.extend_from_slice(b",\"kind\":");
-        fj::plain(out, h.kind.as_str());
-        out.extend_from_slice(b",\"name\":");
-        fj::text(out, h.name);
-        out.extend_from_slice(b",\"lat\":");
-        fj::number(out, round7(lat));
-        out.extend_from_slice(b",\"lng\":");
-        fj::number(out, round7(lng));
-        out.extend_from_slice(b",\"coord\":");
-        fj::plain(out, self.coord.as_str());
-        out.extend_from_slice(b",\"distance_m\":");
-        fj::number(out, h.distance_m.round() as u32);
-        out.extend_from_slice(b",\"open_now\":");
-        fj::boolean(out, h.open_now);
-        out.extend_from_slice(b",\"status\":");
-        fj::plain(out, h.status.as_str());
-        out.extend_from_slice(b",\"amenities\":[");
+        out.extend_from_slice(b"{\"amenities\":[");
         for (j, a) in h.amenities.iter().enumerate() {
             if j > 0 {
                 out.push(b',');
             }
             fj::plain(out, a.as_str());
         }
-        out.extend_from_slice(b"],\"last_confirmed_at\":");
-        fj::time(out, h.last_confirmed_at.map(Millis::to_utc).as_ref());
+        out.extend_from_slice(b"],\"coord\":");
+        fj::plain(out, self.coord.as_str());
+        out.extend_from_slice(b",\"distance_m\":");
+        fj::number(out, h.distance_m.round() as u32);
+        out.extend_from_slice(b",\"id\":");
+        fj::plain(out, uuid::Uuid::from_u128(h.id).hyphenated().encode_lower(&mut uuid::Uuid::encode_buffer()));
+        out.extend_from_slice(b",\"kind\":");
+        fj::plain(out, h.kind.as_str());
+        if let Some(at) = h.last_confirmed_at {
+            out.extend_from_slice(b",\"last_confirmed_at\":");
+            fj::time(out, &at.to_utc());
+        }
+        out.extend_from_slice(b",\"lat\":");
+        fj::number(out, round7(lat));
+        out.extend_from_slice(b",\"lng\":");
+        fj::number(out, round7(lng));
+        out.extend_from_slice(b",\"name\":");
+        fj::text(out, h.name);
+        out.extend_from_slice(b",\"open_now\":");
+        fj::boolean(out, h.open_now);
+        out.extend_from_slice(b",\"status\":");
+        fj::plain(out, h.status.as_str());
         out.push(b'}');
     }
 
+    /// Closes the page: one page only, so no `next_cursor`.
     pub fn finish(mut self) -> Prewritten<Page<NearbyPlace>> {
-        self.body.extend_from_slice(b"],\"next_cursor\":null}");
+        self.body.extend_from_slice(b"]}");
         Prewritten::new(self.body)
     }
 }
@@ -170,6 +176,7 @@ pub fn nearby_item(h: Hit, coord: CoordSystem) -> NearbyPlace {
 
 /// A recent check-in as every rider sees it: what was found, never who found it.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct PublicCheckin {
     pub outcome: CheckinOutcomeDto,
     pub amenity: Option<AmenityDto>,
@@ -190,6 +197,7 @@ impl From<&CheckinRecord> for PublicCheckin {
 
 /// A place with everything riders and staff see.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct Place {
     pub id: String,
     pub kind: PlaceKindDto,
@@ -272,6 +280,7 @@ pub fn detail_view(d: PlaceDetail, coord: CoordSystem, tz: chrono_tz::Tz) -> Pla
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct CheckinRequest {
     pub outcome: CheckinOutcomeDto,
     /// Required with used_amenity, amenity_broken and amenity_missing; refused otherwise.
@@ -283,6 +292,7 @@ pub struct CheckinRequest {
 
 /// A check-in as its rider and the place's staff see it.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct Checkin {
     pub id: String,
     pub place_id: String,
@@ -328,7 +338,7 @@ impl PlacesApi {
     /// Nearest places around a point
     ///
     /// Nearest first, within `radius_m`, with every filter applied during the walk. No token needed.
-    /// One page: `next_cursor` is always null; ask with a larger `limit` or `radius_m`.
+    /// One page: there is never a `next_cursor`; ask with a larger `limit` or `radius_m`.
     #[oai(path = "/places/nearby", method = "get", tag = "ApiTags::Places", operation_id = "places_nearby")]
     #[allow(clippy::too_many_arguments)]
     async fn nearby(
@@ -387,7 +397,8 @@ impl PlacesApi {
         /// gcj02 (default) or wgs84, for the box and the results.
         coord: Query<Option<CoordDto>>,
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<u32>>,
-        #[oai(validator(max_length = 200))] cursor: Query<Option<String>>,
+        /// Where the page starts: the previous page's `next_cursor`; leave out for the first page.
+        cursor: Query<Option<Cursor>>,
     ) -> ApiResult<Json<Page<Place>>> {
         let coord: CoordSystem = coord_of(coord.0);
         let map = MapBox::parse(&bbox.0, coord, MAX_BBOX_DEGREES)?;
@@ -475,7 +486,8 @@ impl PlacesApi {
         #[oai(validator(max_length = 64))] id: Path<String>,
         failures_only: Query<Option<bool>>,
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<u32>>,
-        #[oai(validator(max_length = 200))] cursor: Query<Option<String>>,
+        /// Where the page starts: the previous page's `next_cursor`; leave out for the first page.
+        cursor: Query<Option<Cursor>>,
     ) -> ApiResult<Json<Page<Checkin>>> {
         checkin_page(&state, &staff, CheckinScope::Place(&id.0), failures_only.0, limit.0, cursor.0).await
     }
@@ -488,7 +500,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn nearby_json_is_what_poem_openapi_would_write() {
+    fn nearby_json_is_byte_for_byte_what_poem_openapi_would_write() {
         let hit = |name: &'static str, confirmed: Option<Millis>| HitRef {
             id: 0x01a2_1135_da3c_771f_a32f_1125_151a_3e94,
             kind: PlaceKind::ParkingZone,
@@ -505,9 +517,10 @@ mod tests {
             for n in [0, 2] {
                 let mut page = NearbyWriter::new(coord, 20);
                 hits[..n].iter().for_each(|h| page.push(h));
-                let written: serde_json::Value = serde_json::from_slice(&page.finish().into_body_bytes()).unwrap();
+                let written = String::from_utf8(page.finish().into_body_bytes()).unwrap();
                 let items = hits[..n].iter().map(|h| nearby_item(h.to_hit(), coord)).collect();
-                assert_eq!(written, Page::<NearbyPlace>::new(items, None).to_json().unwrap());
+                let typed = serde_json::to_string(&Page::<NearbyPlace>::new(items, None).to_json()).unwrap();
+                assert_eq!(written, typed);
             }
         }
     }

@@ -12,7 +12,7 @@ use super::ApiTags;
 use super::dto::mirror_enum;
 pub use super::dto::{CoordDto, coord_of};
 use super::error::ApiResult;
-use super::paging::{Page, PageRequest};
+use super::paging::{Cursor, Page, PageRequest};
 use super::security::{BearerAuth, RiderAuth};
 use crate::domain::geo::{CoordSystem, Gcj02};
 use crate::domain::report::{
@@ -67,6 +67,7 @@ mirror_enum!(
 
 /// A point in the system the client asked for.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct Location {
     pub lat: f64,
     pub lng: f64,
@@ -82,6 +83,7 @@ impl Location {
 
 /// A category as riders pick it and admins configure it.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct CategoryView {
     pub code: CategoryDto,
     pub name: String,
@@ -108,6 +110,7 @@ impl From<CategorySettings> for CategoryView {
 
 /// The unit a report is with.
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct UnitRef {
     pub id: String,
     pub name: String,
@@ -124,6 +127,7 @@ impl From<service::UnitRef> for UnitRef {
 /// identity. A rider who follows a report without having filed it (`mine: false`) sees its public
 /// projection here: the location rounded, `description` empty, no rating or rating comment.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct ReportSummary {
     pub id: String,
     pub category: CategoryDto,
@@ -180,6 +184,7 @@ impl ReportSummary {
 /// a role: `reporter`, `rider` (a "me too"), `staff` or `system`. A rider who follows a report
 /// without having filed it reads staff's notes only, not the reporter's.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct PublicEntry {
     pub at: DateTime<Utc>,
     /// Never `assigned` or `note`: those are for staff.
@@ -206,6 +211,7 @@ impl From<Entry> for PublicEntry {
 
 /// A rider's view of a report they filed or follow.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct ReportDetail {
     #[oai(flatten)]
     pub report: ReportSummary,
@@ -230,6 +236,7 @@ impl ReportDetail {
 /// photos (nothing is cleared for publication). The location is the exact spot rounded to
 /// 0.001° in GCJ-02 (within about 75 m of it), then given in the system the request asked for.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct PublicReportView {
     pub id: String,
     pub category: CategoryDto,
@@ -268,6 +275,7 @@ impl PublicReportView {
 
 /// An open report near a point: its public projection, and how far its (rounded) point is.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct NearbyReport {
     #[oai(flatten)]
     pub report: PublicReportView,
@@ -285,6 +293,7 @@ fn nearby_view(list: Vec<Nearby>, system: CoordSystem) -> Vec<NearbyReport> {
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct PreviewResponse {
     /// The unit that would receive the report.
     pub unit: UnitRef,
@@ -295,6 +304,7 @@ pub struct PreviewResponse {
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct SubmitReportRequest {
     pub category: CategoryDto,
     /// What is wrong, at most 500 characters.
@@ -321,6 +331,7 @@ mirror_enum!(
 );
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct SubmitReportResponse {
     pub outcome: OutcomeDto,
     pub report: ReportDetail,
@@ -337,12 +348,14 @@ pub enum SubmitReply {
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct ReasonRequest {
     #[oai(validator(min_length = 1, max_length = 500))]
     pub reason: String,
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct RatingRequest {
     /// 1 (bad) to 5 (good).
     #[oai(validator(minimum(value = "1"), maximum(value = "5")))]
@@ -427,7 +440,8 @@ impl ReportsApi {
         RiderAuth(rider): RiderAuth,
         coord: Query<Option<CoordDto>>,
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<u32>>,
-        #[oai(validator(max_length = 200))] cursor: Query<Option<String>>,
+        /// Where the page starts: the previous page's `next_cursor`; leave out for the first page.
+        cursor: Query<Option<Cursor>>,
     ) -> ApiResult<Json<Page<ReportSummary>>> {
         let page = PageRequest::parse(limit.0, cursor.0)?;
         let views = service::mine(&state.reports(), &rider, page.after.as_deref(), page.fetch_limit()).await?;
@@ -441,7 +455,7 @@ impl ReportsApi {
     /// Each report is its public projection (`PublicReportView`, the same Open311's
     /// `requests.json` shows): never who filed it, no description, notes or photos, and its
     /// location rounded to 0.001° (about 100 m); the radius and `distance_m` are measured to that
-    /// rounded point. The nearest `limit` reports are one page: `next_cursor` is always null.
+    /// rounded point. The nearest `limit` reports are one page: there is never a `next_cursor`.
     #[oai(path = "/reports/nearby", method = "get", operation_id = "reports_nearby")]
     #[allow(clippy::too_many_arguments)]
     async fn nearby(

@@ -2,15 +2,20 @@
 //! another unit's report is a 404), the lifecycle actions, assignment, public replies and internal
 //! notes, and the three rates with a CSV export. City admins reach every unit.
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, Utc};
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::{Json, PlainText};
-use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
+use poem_openapi::registry::{MetaSchemaRef, Registry};
+use poem_openapi::types::{IsObjectType, ParseError, ParseFromJSON, ParseResult, ToJSON, Type};
+use poem_openapi::{ApiResponse, Object, OpenApi, Union};
+use serde_json::Value;
 
 use super::ApiTags;
 use super::error::ApiResult;
-use super::paging::{Page, PageRequest, encode_cursor};
+use super::paging::{Cursor, Page, PageRequest, key_text};
 use super::reports::{ActorDto, CategoryDto, EventKindDto, ReportStatusDto, ReportSummary, RouteReasonDto, UnitRef};
 use super::security::StaffAuth;
 use crate::domain::DomainError;
@@ -24,6 +29,7 @@ use crate::state::AppState;
 
 /// A report in a unit's queue.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct TriageSummary {
     #[oai(flatten)]
     pub report: ReportSummary,
@@ -56,6 +62,7 @@ impl TriageSummary {
 
 /// A timeline entry as staff see it: who acted, and internal notes too.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct StaffEntry {
     pub at: DateTime<Utc>,
     pub kind: EventKindDto,
@@ -87,6 +94,7 @@ impl From<Entry> for StaffEntry {
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct TriageDetail {
     #[oai(flatten)]
     pub report: TriageSummary,
@@ -102,31 +110,11 @@ impl TriageDetail {
     }
 }
 
-/// A lifecycle action.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
-#[oai(rename_all = "snake_case")]
-pub enum ActionKind {
-    Accept,
-    Start,
-    Resolve,
-    /// Needs `reason` (shown to the reporter).
-    Reject,
-    /// Needs `duplicate_of`, a report of the same unit; followers move to it.
-    MarkDuplicate,
-    /// Needs `reason`; goes to `to_office_id`, or wherever routing sends it next without this unit.
-    Transfer,
-}
-
+/// Notes any lifecycle action may carry.
 #[derive(Debug, Object)]
-pub struct ActionRequest {
-    pub action: ActionKind,
-    #[oai(validator(max_length = 500))]
-    pub reason: Option<String>,
-    #[oai(validator(max_length = 64))]
-    pub duplicate_of: Option<String>,
-    #[oai(validator(max_length = 64))]
-    pub to_office_id: Option<String>,
-    /// Shown to riders following the report.
+#[oai(skip_serializing_if_is_none)]
+pub struct ActionNotes {
+    /// Shown to riders following the report (and sent to them as the unit's word).
     #[oai(validator(max_length = 500))]
     pub public_note: Option<String>,
     /// Staff only.
@@ -134,35 +122,178 @@ pub struct ActionRequest {
     pub internal_note: Option<String>,
 }
 
+/// Accept a report: the unit takes it on (the first response, if none came before).
+#[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct AcceptAction {
+    #[oai(flatten)]
+    pub notes: ActionNotes,
+}
+
+/// Start work on an accepted report.
+#[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct StartAction {
+    #[oai(flatten)]
+    pub notes: ActionNotes,
+}
+
+/// Resolve a report: the reporter may confirm it closed, or reopen it within 7 days.
+#[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct ResolveAction {
+    #[oai(flatten)]
+    pub notes: ActionNotes,
+}
+
+/// Reject a report, saying why.
+#[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct RejectAction {
+    /// Why, shown to the reporter and followers; not blank.
+    #[oai(validator(
+        max_length = 500,
+        pattern = r"[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+    ))]
+    pub reason: String,
+    #[oai(flatten)]
+    pub notes: ActionNotes,
+}
+
+/// Mark a report a duplicate of another report of the same unit; its followers move there.
+#[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct MarkDuplicateAction {
+    /// The report this one repeats (an id from the queue).
+    #[oai(validator(min_length = 1, max_length = 64))]
+    pub duplicate_of: String,
+    #[oai(flatten)]
+    pub notes: ActionNotes,
+}
+
+/// Transfer a report away from this unit, saying why.
+#[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct TransferAction {
+    /// Why, shown to the reporter and followers; not blank.
+    #[oai(validator(
+        max_length = 500,
+        pattern = r"[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+    ))]
+    pub reason: String,
+    /// The unit to send it to (`GET /admin/units`); left out or empty, routing picks the next
+    /// unit that covers the spot, other than this one.
+    #[oai(validator(max_length = 64))]
+    pub to_office_id: Option<String>,
+    #[oai(flatten)]
+    pub notes: ActionNotes,
+}
+
+/// A lifecycle action, named by `action`, with the fields that action needs.
+#[derive(Debug, Union)]
+#[oai(discriminator_name = "action", one_of)]
+pub enum ActionBody {
+    #[oai(mapping = "accept")]
+    Accept(AcceptAction),
+    #[oai(mapping = "start")]
+    Start(StartAction),
+    #[oai(mapping = "resolve")]
+    Resolve(ResolveAction),
+    #[oai(mapping = "reject")]
+    Reject(RejectAction),
+    #[oai(mapping = "mark_duplicate")]
+    MarkDuplicate(MarkDuplicateAction),
+    #[oai(mapping = "transfer")]
+    Transfer(TransferAction),
+}
+
+/// The fields each action cannot do without, for a message that names what is missing (the
+/// derived parse only says a string was expected).
+const REQUIRED_BY_ACTION: [(&str, &[&str]); 6] = [
+    ("accept", &[]),
+    ("start", &[]),
+    ("resolve", &[]),
+    ("reject", &["reason"]),
+    ("mark_duplicate", &["duplicate_of"]),
+    ("transfer", &["reason"]),
+];
+
+/// `triage_act`'s body: `ActionBody` on the wire and in the spec, read with clear messages.
+#[derive(Debug)]
+pub struct ActionRequest(pub ActionBody);
+
+impl Type for ActionRequest {
+    const IS_REQUIRED: bool = true;
+    type RawValueType = Self;
+    type RawElementValueType = Self;
+
+    fn name() -> Cow<'static, str> {
+        ActionBody::name()
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        ActionBody::schema_ref()
+    }
+
+    fn register(registry: &mut Registry) {
+        ActionBody::register(registry);
+    }
+
+    fn as_raw_value(&self) -> Option<&Self> {
+        Some(self)
+    }
+
+    fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a Self> + 'a> {
+        Box::new(self.as_raw_value().into_iter())
+    }
+}
+
+impl IsObjectType for ActionRequest {}
+
+impl ParseFromJSON for ActionRequest {
+    fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
+        let action = value.as_ref().and_then(|v| v.get("action")).and_then(Value::as_str);
+        let Some((name, required)) = REQUIRED_BY_ACTION.iter().find(|(name, _)| Some(*name) == action) else {
+            let names: Vec<&str> = REQUIRED_BY_ACTION.iter().map(|(name, _)| *name).collect();
+            return Err(ParseError::custom(format!("field `action` must be one of {}", names.join(", "))));
+        };
+        let given = |field: &&str| value.as_ref().and_then(|v| v.get(*field)).is_some_and(|v| !v.is_null());
+        if let Some(missing) = required.iter().find(|f| !given(f)) {
+            return Err(ParseError::custom(format!("field `{missing}` is required with action `{name}`")));
+        }
+        ActionBody::parse_from_json(value).map(ActionRequest).map_err(ParseError::propagate)
+    }
+}
+
+impl ToJSON for ActionRequest {
+    fn to_json(&self) -> Option<Value> {
+        self.0.to_json()
+    }
+}
+
 impl ActionRequest {
     fn parse(&self) -> Result<(Action, Notes), DomainError> {
-        let reason = || Note::required("reason", self.reason.as_deref());
-        let action = match self.action {
-            ActionKind::Accept => Action::Accept,
-            ActionKind::Start => Action::Start,
-            ActionKind::Resolve => Action::Resolve,
-            ActionKind::Reject => Action::Reject { reason: reason()? },
-            ActionKind::MarkDuplicate => Action::MarkDuplicate {
-                target: self
-                    .duplicate_of
-                    .clone()
-                    .filter(|t| !t.is_empty())
-                    .ok_or_else(|| DomainError::invalid("duplicate_of", "required"))?,
-            },
-            ActionKind::Transfer => Action::Transfer {
-                to: self
+        let (action, notes) = match &self.0 {
+            ActionBody::Accept(a) => (Action::Accept, &a.notes),
+            ActionBody::Start(a) => (Action::Start, &a.notes),
+            ActionBody::Resolve(a) => (Action::Resolve, &a.notes),
+            ActionBody::Reject(a) => (Action::Reject { reason: Note::required("reason", Some(&a.reason))? }, &a.notes),
+            ActionBody::MarkDuplicate(a) => (Action::MarkDuplicate { target: a.duplicate_of.clone() }, &a.notes),
+            ActionBody::Transfer(a) => {
+                let to = a
                     .to_office_id
                     .clone()
                     .filter(|t| !t.is_empty())
-                    .map_or(TransferTarget::Reroute, TransferTarget::Unit),
-                reason: reason()?,
-            },
+                    .map_or(TransferTarget::Reroute, TransferTarget::Unit);
+                (Action::Transfer { to, reason: Note::required("reason", Some(&a.reason))? }, &a.notes)
+            }
         };
-        Ok((action, Notes::parse(self.public_note.as_deref(), self.internal_note.as_deref())?))
+        Ok((action, Notes::parse(notes.public_note.as_deref(), notes.internal_note.as_deref())?))
     }
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct NoteRequest {
     /// A public reply: riders following the report see it, and it counts as the unit's response.
     #[oai(validator(max_length = 500))]
@@ -173,6 +304,7 @@ pub struct NoteRequest {
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct AssignRequest {
     /// A clerk of the report's unit.
     #[oai(validator(min_length = 1, max_length = 64))]
@@ -184,6 +316,7 @@ pub struct AssignRequest {
 /// deadline ÷ all; resolution rate = resolved or closed ÷ all; satisfaction rate = rated 4 or 5 ÷
 /// rated; medians from routing to first response and to resolution. Null when undefined.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct MetricsView {
     /// The unit, or null for the whole city.
     pub office_id: Option<String>,
@@ -214,17 +347,20 @@ fn filed(from: Option<DateTime<Utc>>, to: Option<DateTime<Utc>>) -> FiledRange {
     FiledRange { from: millis(from), to: millis(to) }
 }
 
-fn parse_queue_cursor(after: Option<String>) -> Result<Option<(Millis, String)>, DomainError> {
-    after
-        .map(|c| {
-            let (deadline, id) =
-                c.split_once('|').ok_or_else(|| DomainError::invalid("cursor", "not a cursor this API gave out"))?;
-            let deadline = deadline
-                .parse::<i64>()
-                .map_err(|_| DomainError::invalid("cursor", "not a cursor this API gave out"))?;
-            Ok((Millis(deadline), id.to_string()))
-        })
-        .transpose()
+/// The queue's cursor key: the next deadline (8 bytes, big-endian) then the id.
+fn queue_key(v: &TriageView) -> Vec<u8> {
+    let r = &v.report.report;
+    let mut key = r.facts.next_deadline.0.to_be_bytes().to_vec();
+    key.extend_from_slice(r.id.as_bytes());
+    key
+}
+
+/// Reads any bytes as a queue position: missing deadline bytes count as zeros.
+fn queue_position(key: &[u8]) -> (Millis, String) {
+    let mut deadline = [0u8; 8];
+    let n = key.len().min(8);
+    deadline[..n].copy_from_slice(&key[..n]);
+    (Millis(i64::from_be_bytes(deadline)), key_text(&key[n..]))
 }
 
 #[derive(Default)]
@@ -251,7 +387,8 @@ impl TriageApi {
         #[oai(validator(max_length = 64))]
         office_id: Query<Option<String>>,
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<u32>>,
-        #[oai(validator(max_length = 200))] cursor: Query<Option<String>>,
+        /// Where the page starts: the previous page's `next_cursor`; leave out for the first page.
+        cursor: Query<Option<Cursor>>,
     ) -> ApiResult<Json<Page<TriageSummary>>> {
         let filter = QueueFilter {
             office_id: office_id.0,
@@ -260,15 +397,11 @@ impl TriageApi {
             overdue: overdue.0.unwrap_or(false),
             filed: filed(from.0, to.0),
         };
-        let page = PageRequest::parse(limit.0, cursor.0)?;
-        let after = parse_queue_cursor(page.after.clone())?;
-        let views = service::queue(&state.reports(), &staff, filter, after, page.fetch_limit(), Millis::now()).await?;
-        let more = views.len() > page.limit as usize;
-        let (views, _) = page.finish(views, |v| v.report.report.id.clone());
-        let next_cursor = views.last().filter(|_| more).map(|v| {
-            let r = &v.report.report;
-            encode_cursor(&format!("{}|{}", r.facts.next_deadline.0, r.id))
-        });
+        let page = PageRequest::parse_with(limit.0, cursor.0, queue_position)?;
+        let views =
+            service::queue(&state.reports(), &staff, filter, page.after.clone(), page.fetch_limit(), Millis::now())
+                .await?;
+        let (views, next_cursor) = page.finish(views, queue_key);
         Ok(Json(Page::new(views.into_iter().map(TriageSummary::of).collect(), next_cursor)))
     }
 

@@ -9,7 +9,7 @@ use poem_openapi::{Object, OpenApi};
 
 use super::ApiTags;
 use super::error::ApiResult;
-use super::paging::{Page, PageRequest};
+use super::paging::{Cursor, Page, PageRequest};
 use super::reports::{CategoryDto, CategoryView, CoordDto, UnitKindDto, UrgencyDto, coord_of};
 use super::security::AdminAuth;
 use crate::domain::report::{Category, CategorySettings};
@@ -18,6 +18,7 @@ use crate::service::units::{self, CategoryAdmin};
 use crate::state::AppState;
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct Unit {
     pub id: String,
     pub name: String,
@@ -31,6 +32,7 @@ impl From<routing::Unit> for Unit {
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct CreateUnitRequest {
     pub kind: UnitKindDto,
     #[oai(validator(min_length = 1, max_length = 64))]
@@ -39,6 +41,7 @@ pub struct CreateUnitRequest {
 
 /// A jurisdiction as stored: its bounding box in GCJ-02.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct JurisdictionView {
     pub office_id: String,
     pub min_lat: f64,
@@ -48,6 +51,7 @@ pub struct JurisdictionView {
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct CategoryUpdate {
     #[oai(validator(min_length = 1, max_length = 32))]
     pub name: String,
@@ -63,6 +67,7 @@ pub struct CategoryUpdate {
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct CategoryDepartments {
     /// Departments that handle the category wherever their jurisdiction reaches.
     #[oai(validator(max_items = 50, max_length = 64))]
@@ -70,6 +75,7 @@ pub struct CategoryDepartments {
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct CategoryAdminView {
     #[oai(flatten)]
     pub category: CategoryView,
@@ -94,7 +100,8 @@ impl UnitsApi {
         state: Data<&AppState>,
         auth: AdminAuth,
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<u32>>,
-        #[oai(validator(max_length = 200))] cursor: Query<Option<String>>,
+        /// Where the page starts: the previous page's `next_cursor`; leave out for the first page.
+        cursor: Query<Option<Cursor>>,
     ) -> ApiResult<Json<Page<Unit>>> {
         let page = PageRequest::parse(limit.0, cursor.0)?;
         let rows = units::list(&state.units(), &auth.0, page.after.as_deref(), page.fetch_limit()).await?;
