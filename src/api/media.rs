@@ -5,7 +5,7 @@ use poem::web::Data;
 use poem_openapi::param::Path;
 use poem_openapi::payload::{Binary, Json};
 use poem_openapi::types::multipart::Upload;
-use poem_openapi::{ApiResponse, Multipart, Object, OpenApi};
+use poem_openapi::{ApiResponse, Enum, Multipart, Object, OpenApi};
 
 use super::ApiTags;
 use super::error::ApiResult;
@@ -26,19 +26,35 @@ pub struct UploadForm {
 #[oai(skip_serializing_if_is_none)]
 pub struct Media {
     pub id: String,
-    /// `image/jpeg` or `image/png`: what the server stored after re-encoding.
-    pub content_type: String,
+    /// What the server stored after re-encoding: PNG stays PNG, JPEG and WebP become JPEG.
+    pub content_type: StoredImageType,
     pub width: i32,
     pub height: i32,
     pub bytes: i64,
     pub created_at: DateTime<Utc>,
 }
 
+/// The type of a stored photo.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+pub enum StoredImageType {
+    #[oai(rename = "image/jpeg")]
+    Jpeg,
+    #[oai(rename = "image/png")]
+    Png,
+}
+
+impl StoredImageType {
+    /// The store holds only what `domain::photo::clean` writes: PNG, or else JPEG.
+    fn of(content_type: &str) -> Self {
+        if content_type == "image/png" { StoredImageType::Png } else { StoredImageType::Jpeg }
+    }
+}
+
 impl From<StoredPhoto> for Media {
     fn from(m: StoredPhoto) -> Self {
         Media {
             id: m.id,
-            content_type: m.content_type,
+            content_type: StoredImageType::of(&m.content_type),
             width: m.width,
             height: m.height,
             bytes: m.bytes,

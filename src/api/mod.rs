@@ -6,6 +6,7 @@ pub mod auth;
 pub mod dto;
 pub mod error;
 pub mod fast_json;
+pub mod geojson;
 pub mod me;
 pub mod media;
 pub mod open311;

@@ -9,81 +9,133 @@ use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::{Json, PlainText};
 use poem_openapi::registry::{MetaMediaType, MetaResponse, MetaResponses, Registry};
 use poem_openapi::types::Type;
-use poem_openapi::{ApiRequest, ApiResponse, Enum, Object, OpenApi};
+use poem_openapi::{ApiRequest, ApiResponse, Enum, Object, OpenApi, Union};
 use serde_json::Value;
 
 use super::ApiTags;
 use super::error::ApiResult;
+use super::geojson::{PlaceExportGeoJson, PlaceImportGeoJson, Shaped};
 use super::paging::{Cursor, Page, PageRequest};
-use super::places::{AmenityDto, Checkin, CoordDto, Place, PlaceKindDto, PlaceStatusDto, amenity_set, place_view};
+use super::dto::HoursText;
+use super::places::{AmenityDto, Checkin, CoordDto, Place, PlaceStatusDto, amenity_set, place_view};
 use super::security::{AdminAuth, StaffAuth};
 use crate::domain::geo::{CoordSystem, Gcj02};
 use crate::domain::hours::OpeningHours;
 use crate::domain::identity::Staff;
 use crate::domain::place_files::{self, FilePlace};
-use crate::domain::places::{PlaceChangeRecord, PlaceDraft, PlaceRecord};
+use crate::domain::places::{PlaceAction, PlaceChangeRecord, PlaceDraft, PlaceKind, PlaceRecord};
 use crate::domain::time::Millis;
 use crate::domain::{DomainError, DomainResult};
 use crate::service::places::{self as service, CheckinScope, PlacePatch};
 use crate::state::AppState;
 
+/// What every new place has, whatever its kind.
 #[derive(Debug, Object)]
 #[oai(skip_serializing_if_is_none)]
-pub struct NewPlace {
-    pub kind: PlaceKindDto,
-    #[oai(validator(min_length = 1, max_length = 100))]
+pub struct PlaceBasics {
+    /// What riders see on the map, e.g. `西湖驿站`; not blank (spaces around it are dropped).
+    #[oai(validator(max_length = 100, pattern = r"[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"))]
     pub name: String,
-    #[oai(validator(min_length = 1, max_length = 200))]
+    /// Street address; not blank.
+    #[oai(validator(max_length = 200, pattern = r"[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"))]
     pub address: String,
+    /// Latitude in `coord`.
     #[oai(validator(minimum(value = "-90"), maximum(value = "90")))]
     pub lat: f64,
+    /// Longitude in `coord`.
     #[oai(validator(minimum(value = "-180"), maximum(value = "180")))]
     pub lng: f64,
-    /// The system of `lat`/`lng`: gcj02 (default) or wgs84.
+    /// The system of `lat`/`lng`: gcj02 (default) or wgs84. Places are kept and shown to staff in
+    /// GCJ-02.
     pub coord: Option<CoordDto>,
+    /// The organisation that hosts the place (a union branch, a company); blank counts as none.
     #[oai(validator(max_length = 100))]
     pub host_org: Option<String>,
-    #[oai(validator(max_length = 32))]
+    /// Digits, spaces and `+ - ( )`; blank counts as none.
+    #[oai(validator(max_length = 32, pattern = r"^[\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[0-9+() -]*[\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"))]
     pub contact_phone: Option<String>,
-    /// Photo URLs or media ids, at most 9.
-    #[oai(default, validator(max_items = 9))]
+    /// Photo URLs or media ids (`POST /media`), at most 9, none blank.
+    #[oai(default, validator(max_items = 9, max_length = 512, pattern = r"[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"))]
     pub photos: Vec<String>,
+    /// What riders find there.
     #[oai(default, validator(max_items = 18))]
     pub amenities: Vec<AmenityDto>,
-    /// Opening hours (see `Place.hours`); default `24/7`.
-    #[oai(validator(max_length = 2000))]
-    pub hours: Option<String>,
-    /// Parking zones only.
+    /// Opening hours; `24/7` when left out.
+    pub hours: Option<HoursText>,
+}
+
+/// A new 新伙伴驿站 (station).
+#[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct NewStation {
+    #[oai(flatten)]
+    pub basics: PlaceBasics,
+}
+
+/// A new parking zone (停车区/临时驻留点), with its bays and longest stay if known.
+#[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct NewParkingZone {
+    #[oai(flatten)]
+    pub basics: PlaceBasics,
+    /// Bays.
     #[oai(validator(minimum(value = "1"), maximum(value = "100000")))]
     pub capacity: Option<i32>,
-    /// Parking zones only.
+    /// Longest stay in minutes.
     #[oai(validator(minimum(value = "1"), maximum(value = "1440")))]
     pub max_stay_minutes: Option<i32>,
-    /// Friendly sites only.
+}
+
+/// A new friendly site (友好场景): a mall, a residential compound or an office park that lets
+/// riders in, with how they get in.
+#[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct NewFriendlySite {
+    #[oai(flatten)]
+    pub basics: PlaceBasics,
+    /// How riders get in, e.g. `出示骑手证，走东门`; blank counts as none.
     #[oai(validator(max_length = 500))]
     pub entry_instructions: Option<String>,
 }
 
-fn parse_hours(text: Option<&str>) -> DomainResult<Option<OpeningHours>> {
-    text.map(str::parse).transpose()
+/// A new place, by `kind`: only parking zones have `capacity` and `max_stay_minutes`, only
+/// friendly sites `entry_instructions`.
+#[derive(Debug, Union)]
+#[oai(discriminator_name = "kind", one_of)]
+pub enum NewPlace {
+    #[oai(mapping = "station")]
+    Station(NewStation),
+    #[oai(mapping = "parking_zone")]
+    ParkingZone(NewParkingZone),
+    #[oai(mapping = "friendly_site")]
+    FriendlySite(NewFriendlySite),
+}
+
+fn parse_hours(text: Option<&HoursText>) -> DomainResult<Option<OpeningHours>> {
+    text.map(HoursText::parse).transpose()
 }
 
 impl NewPlace {
     fn into_draft(self) -> DomainResult<PlaceDraft> {
-        let coord: CoordSystem = self.coord.map(Into::into).unwrap_or_default();
+        let (kind, basics, capacity, max_stay_minutes, entry_instructions) = match self {
+            NewPlace::Station(p) => (PlaceKind::Station, p.basics, None, None, None),
+            NewPlace::ParkingZone(p) => (PlaceKind::ParkingZone, p.basics, p.capacity, p.max_stay_minutes, None),
+            NewPlace::FriendlySite(p) => (PlaceKind::FriendlySite, p.basics, None, None, p.entry_instructions),
+        };
+        let coord: CoordSystem = basics.coord.map(Into::into).unwrap_or_default();
         PlaceDraft {
-            kind: self.kind.into(),
-            name: self.name,
-            address: self.address,
-            location: Gcj02::from_system(self.lat, self.lng, coord)?,
-            host_org: self.host_org,
-            contact_phone: self.contact_phone,
-            photos: self.photos,
-            amenities: amenity_set(&self.amenities),
-            hours: parse_hours(self.hours.as_deref())?.unwrap_or_else(OpeningHours::always),
-            capacity: self.capacity,
-            max_stay_minutes: self.max_stay_minutes,
-            entry_instructions: self.entry_instructions,
+            kind,
+            name: basics.name,
+            address: basics.address,
+            location: Gcj02::from_system(basics.lat, basics.lng, coord)?,
+            host_org: basics.host_org,
+            contact_phone: basics.contact_phone,
+            photos: basics.photos,
+            amenities: amenity_set(&basics.amenities),
+            hours: parse_hours(basics.hours.as_ref())?.unwrap_or_else(OpeningHours::always),
+            capacity,
+            max_stay_minutes,
+            entry_instructions,
         }
         .checked()
     }
@@ -119,9 +171,8 @@ pub struct PlaceChange {
     /// The full new set of amenities.
     #[oai(validator(max_items = 18))]
     pub amenities: Option<Vec<AmenityDto>>,
-    /// The new opening hours (see `Place.hours`).
-    #[oai(validator(max_length = 2000))]
-    pub hours: Option<String>,
+    /// The new opening hours.
+    pub hours: Option<HoursText>,
     pub status: Option<PlaceStatusDto>,
     /// Required with temporarily_closed.
     #[oai(validator(max_length = 200))]
@@ -149,7 +200,7 @@ impl PlaceChange {
             max_stay_minutes: self.max_stay_minutes,
             entry_instructions: self.entry_instructions,
             amenities: self.amenities.as_deref().map(amenity_set),
-            hours: parse_hours(self.hours.as_deref())?,
+            hours: parse_hours(self.hours.as_ref())?,
             status: self.status.map(Into::into),
             status_reason: self.status_reason,
             status_until: self.status_until.map(|t| Millis::from_datetime(&t)),
@@ -172,13 +223,44 @@ pub struct Managers {
     pub account_ids: Vec<String>,
 }
 
+/// What a change did: `place.create` (one place), `place.import` (a file), `place.update`,
+/// `place.remove` or `place.managers` (its managers named); `place.generate` for load tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename = "PlaceAction")]
+pub enum PlaceActionDto {
+    #[oai(rename = "place.create")]
+    Create,
+    #[oai(rename = "place.import")]
+    Import,
+    #[oai(rename = "place.update")]
+    Update,
+    #[oai(rename = "place.remove")]
+    Remove,
+    #[oai(rename = "place.managers")]
+    Managers,
+    #[oai(rename = "place.generate")]
+    Generate,
+}
+
+impl From<PlaceAction> for PlaceActionDto {
+    fn from(a: PlaceAction) -> Self {
+        match a {
+            PlaceAction::Create => PlaceActionDto::Create,
+            PlaceAction::Import => PlaceActionDto::Import,
+            PlaceAction::Update => PlaceActionDto::Update,
+            PlaceAction::Remove => PlaceActionDto::Remove,
+            PlaceAction::Managers => PlaceActionDto::Managers,
+            PlaceAction::Generate => PlaceActionDto::Generate,
+        }
+    }
+}
+
 /// One recorded change.
 #[derive(Debug, Object)]
 #[oai(skip_serializing_if_is_none)]
 pub struct HistoryEntry {
     pub id: String,
-    /// place.create, place.import, place.update, place.remove or place.managers.
-    pub action: String,
+    pub action: PlaceActionDto,
     /// The staff account that made the change.
     pub actor_id: Option<String>,
     pub at: DateTime<Utc>,
@@ -192,7 +274,7 @@ impl From<PlaceChangeRecord> for HistoryEntry {
     fn from(h: PlaceChangeRecord) -> Self {
         HistoryEntry {
             id: h.id,
-            action: h.action,
+            action: h.action.into(),
             actor_id: h.actor_id,
             at: h.at.to_utc(),
             before: h.before,
@@ -215,9 +297,10 @@ pub enum ImportBody {
     /// CSV with a header row (columns in `domain::place_files`; GCJ-02 unless a row's `coord` says wgs84).
     #[oai(content_type = "text/csv")]
     Csv(PlainText<String>),
-    /// A GeoJSON FeatureCollection of points (WGS-84, as RFC 7946 says).
+    /// A GeoJSON FeatureCollection of points (WGS-84, as RFC 7946 says, unless a feature's
+    /// `coord` property says gcj02).
     #[oai(content_type = "application/geo+json")]
-    GeoJson(Json<Value>),
+    GeoJson(Json<Shaped<PlaceImportGeoJson>>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
@@ -246,7 +329,7 @@ impl ApiResponse for ExportResponse {
                 status_range: None,
                 content: vec![
                     MetaMediaType { content_type: CSV_TYPE, schema: String::schema_ref() },
-                    MetaMediaType { content_type: GEOJSON_TYPE, schema: Value::schema_ref() },
+                    MetaMediaType { content_type: GEOJSON_TYPE, schema: Shaped::<PlaceExportGeoJson>::schema_ref() },
                 ],
                 headers: vec![],
             }],
@@ -255,7 +338,7 @@ impl ApiResponse for ExportResponse {
 
     fn register(registry: &mut Registry) {
         String::register(registry);
-        Value::register(registry);
+        Shaped::<PlaceExportGeoJson>::register(registry);
     }
 }
 
@@ -365,7 +448,7 @@ impl PlaceAdminApi {
     ) -> ApiResult<Json<ImportResult>> {
         let drafts = match body {
             ImportBody::Csv(text) => place_files::read_csv(&text.0)?,
-            ImportBody::GeoJson(doc) => place_files::read_geojson(&doc.0)?,
+            ImportBody::GeoJson(doc) => place_files::read_geojson(&doc.0.value)?,
         };
         let rows = service::import(&state.places(), &admin, drafts).await?;
         Ok(Json(ImportResult { created: rows.len() as u32, ids: rows.into_iter().map(|r| r.id).collect() }))

@@ -20,7 +20,7 @@ use super::place_admin::{PlaceChange, checkin_page};
 use super::security::{RiderAuth, StaffAuth};
 use crate::domain::geo::{CoordSystem, Gcj02, MapBox};
 use crate::domain::places::{
-    Amenity, AmenitySet, CheckinOutcome, CheckinRecord, Hit, HitRef, KindSet, MAX_BBOX_DEGREES, NearbyQuery, PlaceKind,
+    Amenity, AmenitySet, CheckinOutcome, CheckinRecord, Hit, HitRef, KindSet, NearbyQuery, PlaceKind,
     PlaceRecord, StatusKind,
 };
 use crate::domain::time::Millis;
@@ -391,8 +391,13 @@ impl PlacesApi {
     async fn in_bbox(
         &self,
         state: Data<&AppState>,
-        /// `minLng,minLat,maxLng,maxLat` in `coord`, at most 0.5° a side.
-        #[oai(validator(max_length = 200))]
+        /// The box: `minLng,minLat,maxLng,maxLat` in `coord`, four decimal numbers (longitudes
+        /// -180 to 180, latitudes -90 to 90) without spaces, e.g. `120.10,30.25,120.20,30.30`.
+        /// Any two opposite corners in either order name the same box; any size.
+        #[oai(validator(
+            max_length = 200,
+            pattern = r"^-?(180(\.0+)?|(1[0-7][0-9]|[1-9]?[0-9])(\.[0-9]+)?),-?(90(\.0+)?|[1-8]?[0-9](\.[0-9]+)?),-?(180(\.0+)?|(1[0-7][0-9]|[1-9]?[0-9])(\.[0-9]+)?),-?(90(\.0+)?|[1-8]?[0-9](\.[0-9]+)?)$"
+        ))]
         bbox: Query<String>,
         /// gcj02 (default) or wgs84, for the box and the results.
         coord: Query<Option<CoordDto>>,
@@ -401,7 +406,7 @@ impl PlacesApi {
         cursor: Query<Option<Cursor>>,
     ) -> ApiResult<Json<Page<Place>>> {
         let coord: CoordSystem = coord_of(coord.0);
-        let map = MapBox::parse(&bbox.0, coord, MAX_BBOX_DEGREES)?;
+        let map = MapBox::parse(&bbox.0, coord)?;
         let page = PageRequest::parse(limit.0, cursor.0)?;
         let rows = service::in_box(&state.places(), &map, page.after.clone(), page.fetch_limit()).await?;
         let (rows, next_cursor) = page.finish(rows, |r| r.id.clone());

@@ -9,6 +9,7 @@ use poem_openapi::{Object, OpenApi};
 
 use super::ApiTags;
 use super::error::ApiResult;
+use super::geojson::{JurisdictionGeoJson, Shaped};
 use super::paging::{Cursor, Page, PageRequest};
 use super::reports::{CategoryDto, CategoryView, CoordDto, UnitKindDto, UrgencyDto, coord_of};
 use super::security::AdminAuth;
@@ -133,9 +134,9 @@ impl UnitsApi {
         auth: AdminAuth,
         #[oai(validator(max_length = 64))] id: Path<String>,
         coord: Query<Option<CoordDto>>,
-        body: Json<serde_json::Value>,
+        body: Json<Shaped<JurisdictionGeoJson>>,
     ) -> ApiResult<Json<JurisdictionView>> {
-        let area = units::set_jurisdiction(&state.units(), &auth.0, &id.0, &body.0, coord_of(coord.0)).await?;
+        let area = units::set_jurisdiction(&state.units(), &auth.0, &id.0, &body.0.value, coord_of(coord.0)).await?;
         let b = area.bbox();
         Ok(Json(JurisdictionView {
             office_id: id.0,
