@@ -223,21 +223,24 @@ pub struct FilePlaceBasics {
     ))]
     pub address: String,
     /// The system of the point: wgs84 (as RFC 7946 says; the default) or gcj02.
+    #[oai(nullable)]
     pub coord: Option<CoordDto>,
-    #[oai(validator(max_length = 100))]
+    #[oai(nullable, validator(max_length = 100))]
     pub host_org: Option<String>,
     /// Digits, spaces and `+ - ( )`.
     #[oai(validator(
         max_length = 32,
         pattern = r"^[\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[0-9+() -]*[\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
     ))]
+    #[oai(nullable)]
     pub contact_phone: Option<String>,
-    #[oai(validator(max_items = 18))]
+    #[oai(nullable, validator(max_items = 18))]
     pub amenities: Option<Vec<AmenityDto>>,
     /// Opening hours; `24/7` when left out.
+    #[oai(nullable)]
     pub hours: Option<HoursText>,
     /// Photo URLs or media ids, at most 9.
-    #[oai(validator(max_items = 9, max_length = 512))]
+    #[oai(nullable, validator(max_items = 9, max_length = 512))]
     pub photos: Option<Vec<String>>,
 }
 
@@ -256,10 +259,10 @@ pub struct ParkingZoneProperties {
     #[oai(flatten)]
     pub basics: FilePlaceBasics,
     /// Bays.
-    #[oai(validator(minimum(value = "1"), maximum(value = "100000")))]
+    #[oai(nullable, validator(minimum(value = "1"), maximum(value = "100000")))]
     pub capacity: Option<i32>,
     /// Longest stay in minutes.
-    #[oai(validator(minimum(value = "1"), maximum(value = "1440")))]
+    #[oai(nullable, validator(minimum(value = "1"), maximum(value = "1440")))]
     pub max_stay_minutes: Option<i32>,
 }
 
@@ -270,7 +273,7 @@ pub struct FriendlySiteProperties {
     #[oai(flatten)]
     pub basics: FilePlaceBasics,
     /// How riders get in.
-    #[oai(validator(max_length = 500))]
+    #[oai(nullable, validator(max_length = 500))]
     pub entry_instructions: Option<String>,
 }
 

@@ -108,7 +108,9 @@ impl MediaApi {
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
-        #[oai(validator(max_length = 64))] id: Path<String>,
+        /// The photo's id (`Media.id` from `POST /media`, a report's `media_ids`, or a place's `photos`).
+        #[oai(validator(max_length = 64))]
+        id: Path<String>,
     ) -> ApiResult<Photo> {
         let (row, bytes) = service::download(&state.media(), auth.caller(), &id.0).await?;
         Ok(Photo::Jpeg(Binary(bytes), row.content_type, "private, max-age=86400, immutable".into()))

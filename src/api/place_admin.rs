@@ -13,10 +13,10 @@ use poem_openapi::{ApiRequest, ApiResponse, Enum, Object, OpenApi, Union};
 use serde_json::Value;
 
 use super::ApiTags;
+use super::dto::HoursText;
 use super::error::ApiResult;
 use super::geojson::{PlaceExportGeoJson, PlaceImportGeoJson, Shaped};
 use super::paging::{Cursor, Page, PageRequest};
-use super::dto::HoursText;
 use super::places::{AmenityDto, Checkin, CoordDto, Place, PlaceStatusDto, amenity_set, place_view};
 use super::security::{AdminAuth, StaffAuth};
 use crate::domain::geo::{CoordSystem, Gcj02};
@@ -34,10 +34,16 @@ use crate::state::AppState;
 #[oai(skip_serializing_if_is_none)]
 pub struct PlaceBasics {
     /// What riders see on the map, e.g. `西湖驿站`; not blank (spaces around it are dropped).
-    #[oai(validator(max_length = 100, pattern = r"[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"))]
+    #[oai(validator(
+        max_length = 100,
+        pattern = r"[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+    ))]
     pub name: String,
     /// Street address; not blank.
-    #[oai(validator(max_length = 200, pattern = r"[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"))]
+    #[oai(validator(
+        max_length = 200,
+        pattern = r"[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+    ))]
     pub address: String,
     /// Latitude in `coord`.
     #[oai(validator(minimum(value = "-90"), maximum(value = "90")))]
@@ -47,20 +53,36 @@ pub struct PlaceBasics {
     pub lng: f64,
     /// The system of `lat`/`lng`: gcj02 (default) or wgs84. Places are kept and shown to staff in
     /// GCJ-02.
+    #[oai(nullable)]
     pub coord: Option<CoordDto>,
     /// The organisation that hosts the place (a union branch, a company); blank counts as none.
-    #[oai(validator(max_length = 100))]
+    #[oai(nullable, validator(max_length = 100))]
     pub host_org: Option<String>,
     /// Digits, spaces and `+ - ( )`; blank counts as none.
-    #[oai(validator(max_length = 32, pattern = r"^[\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[0-9+() -]*[\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"))]
+    #[oai(
+        nullable,
+        validator(
+            max_length = 32,
+            pattern = r"^[\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[0-9+() -]*[\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
+        )
+    )]
     pub contact_phone: Option<String>,
     /// Photo URLs or media ids (`POST /media`), at most 9, none blank.
-    #[oai(default, validator(max_items = 9, max_length = 512, pattern = r"[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"))]
+    #[oai(
+        nullable,
+        default,
+        validator(
+            max_items = 9,
+            max_length = 512,
+            pattern = r"[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+        )
+    )]
     pub photos: Vec<String>,
     /// What riders find there.
-    #[oai(default, validator(max_items = 18))]
+    #[oai(nullable, default, validator(max_items = 18))]
     pub amenities: Vec<AmenityDto>,
     /// Opening hours; `24/7` when left out.
+    #[oai(nullable)]
     pub hours: Option<HoursText>,
 }
 
@@ -79,10 +101,10 @@ pub struct NewParkingZone {
     #[oai(flatten)]
     pub basics: PlaceBasics,
     /// Bays.
-    #[oai(validator(minimum(value = "1"), maximum(value = "100000")))]
+    #[oai(nullable, validator(minimum(value = "1"), maximum(value = "100000")))]
     pub capacity: Option<i32>,
     /// Longest stay in minutes.
-    #[oai(validator(minimum(value = "1"), maximum(value = "1440")))]
+    #[oai(nullable, validator(minimum(value = "1"), maximum(value = "1440")))]
     pub max_stay_minutes: Option<i32>,
 }
 
@@ -94,7 +116,7 @@ pub struct NewFriendlySite {
     #[oai(flatten)]
     pub basics: PlaceBasics,
     /// How riders get in, e.g. `出示骑手证，走东门`; blank counts as none.
-    #[oai(validator(max_length = 500))]
+    #[oai(nullable, validator(max_length = 500))]
     pub entry_instructions: Option<String>,
 }
 
@@ -146,38 +168,42 @@ impl NewPlace {
 #[derive(Debug, Object)]
 #[oai(skip_serializing_if_is_none)]
 pub struct PlaceChange {
-    #[oai(validator(min_length = 1, max_length = 100))]
+    #[oai(nullable, validator(min_length = 1, max_length = 100))]
     pub name: Option<String>,
-    #[oai(validator(min_length = 1, max_length = 200))]
+    #[oai(nullable, validator(min_length = 1, max_length = 200))]
     pub address: Option<String>,
     /// A new location: `lat` and `lng` together, in `coord` (default gcj02).
-    #[oai(validator(minimum(value = "-90"), maximum(value = "90")))]
+    #[oai(nullable, validator(minimum(value = "-90"), maximum(value = "90")))]
     pub lat: Option<f64>,
-    #[oai(validator(minimum(value = "-180"), maximum(value = "180")))]
+    #[oai(nullable, validator(minimum(value = "-180"), maximum(value = "180")))]
     pub lng: Option<f64>,
+    #[oai(nullable)]
     pub coord: Option<CoordDto>,
-    #[oai(validator(max_length = 100))]
+    #[oai(nullable, validator(max_length = 100))]
     pub host_org: Option<String>,
-    #[oai(validator(max_length = 32))]
+    #[oai(nullable, validator(max_length = 32))]
     pub contact_phone: Option<String>,
-    #[oai(validator(max_items = 9))]
+    #[oai(nullable, validator(max_items = 9))]
     pub photos: Option<Vec<String>>,
-    #[oai(validator(minimum(value = "1"), maximum(value = "100000")))]
+    #[oai(nullable, validator(minimum(value = "1"), maximum(value = "100000")))]
     pub capacity: Option<i32>,
-    #[oai(validator(minimum(value = "1"), maximum(value = "1440")))]
+    #[oai(nullable, validator(minimum(value = "1"), maximum(value = "1440")))]
     pub max_stay_minutes: Option<i32>,
-    #[oai(validator(max_length = 500))]
+    #[oai(nullable, validator(max_length = 500))]
     pub entry_instructions: Option<String>,
     /// The full new set of amenities.
-    #[oai(validator(max_items = 18))]
+    #[oai(nullable, validator(max_items = 18))]
     pub amenities: Option<Vec<AmenityDto>>,
     /// The new opening hours.
+    #[oai(nullable)]
     pub hours: Option<HoursText>,
+    #[oai(nullable)]
     pub status: Option<PlaceStatusDto>,
     /// Required with temporarily_closed.
-    #[oai(validator(max_length = 200))]
+    #[oai(nullable, validator(max_length = 200))]
     pub status_reason: Option<String>,
     /// With temporarily_closed: when it opens again (none = until further notice).
+    #[oai(nullable)]
     pub status_until: Option<DateTime<Utc>>,
 }
 
@@ -380,6 +406,9 @@ pub(super) async fn checkin_page(
 #[OpenApi(tag = "ApiTags::PlaceManagement")]
 impl PlaceAdminApi {
     /// Create a place (city admins)
+    ///
+    /// A station, a parking zone or a friendly site, by `kind`; it is open and in search at once.
+    /// Answers the place in GCJ-02 (whatever system `coord` named for the new location).
     #[oai(path = "/admin/places", method = "post", operation_id = "admin_create_place")]
     async fn create(
         &self,
@@ -393,24 +422,35 @@ impl PlaceAdminApi {
     }
 
     /// Remove a place (city admins); it leaves search at once and stays in the history
+    ///
+    /// The place's status becomes `removed`: riders no longer find it, its page answers 404 to
+    /// them, and its history keeps the change.
     #[oai(path = "/admin/places/:id", method = "delete", operation_id = "admin_remove_place")]
     async fn remove(
         &self,
         state: Data<&AppState>,
         AdminAuth(admin): AdminAuth,
-        #[oai(validator(max_length = 64))] id: Path<String>,
+        /// The place's id (`Place.id`, from the map, a search or `GET /manager/places`).
+        #[oai(validator(max_length = 64))]
+        id: Path<String>,
     ) -> ApiResult<super::auth::NoContent> {
         service::remove(&state.places(), &admin, &id.0).await?;
         Ok(super::auth::NoContent::Done)
     }
 
     /// Name the managers of a place (city admins)
+    ///
+    /// Replaces the place's managers with these station manager accounts of the city (an empty
+    /// list leaves it without managers). Managers keep its amenities, hours and status true and
+    /// read its check-ins.
     #[oai(path = "/admin/places/:id/managers", method = "put", operation_id = "admin_set_place_managers")]
     async fn set_managers(
         &self,
         state: Data<&AppState>,
         AdminAuth(admin): AdminAuth,
-        #[oai(validator(max_length = 64))] id: Path<String>,
+        /// The place's id (`Place.id`, from the map, a search or `GET /manager/places`).
+        #[oai(validator(max_length = 64))]
+        id: Path<String>,
         body: Json<ManagersBody>,
     ) -> ApiResult<Json<Managers>> {
         let ids = service::set_managers(&state.places(), &admin, &id.0, body.0.account_ids).await?;
@@ -418,13 +458,20 @@ impl PlaceAdminApi {
     }
 
     /// The change history of a place (city admins), oldest first
+    ///
+    /// Every recorded change with who made it and the place before and after (GCJ-02), one page
+    /// at a time.
     #[oai(path = "/admin/places/:id/history", method = "get", operation_id = "admin_place_history")]
     async fn history(
         &self,
         state: Data<&AppState>,
         AdminAuth(admin): AdminAuth,
-        #[oai(validator(max_length = 64))] id: Path<String>,
-        #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<u32>>,
+        /// The place's id (`Place.id`, from the map, a search or `GET /manager/places`).
+        #[oai(validator(max_length = 64))]
+        id: Path<String>,
+        /// How many items a page holds: 1 to 100 (default 20).
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
+        limit: Query<Option<u32>>,
         /// Where the page starts: the previous page's `next_cursor`; leave out for the first page.
         cursor: Query<Option<Cursor>>,
     ) -> ApiResult<Json<Page<HistoryEntry>>> {
@@ -455,12 +502,15 @@ impl PlaceAdminApi {
     }
 
     /// Export every place (city admins) as CSV (GCJ-02) or GeoJSON (WGS-84), in the import's format
+    ///
+    /// Every place that is not removed, with its id and status (which the import ignores), so an
+    /// export imports again as new places.
     #[oai(path = "/admin/places/export", method = "get", operation_id = "admin_export_places")]
     async fn export(
         &self,
         state: Data<&AppState>,
         AdminAuth(admin): AdminAuth,
-        /// csv or geojson.
+        /// `csv` (GCJ-02, every column) or `geojson` (a FeatureCollection in WGS-84).
         format: Query<FileFormat>,
     ) -> ApiResult<ExportResponse> {
         let rows = service::export(&state.places(), &admin).await?;
@@ -472,12 +522,17 @@ impl PlaceAdminApi {
     }
 
     /// The places I manage (station managers)
+    ///
+    /// The places a city admin named the caller a manager of, in GCJ-02, one page at a time;
+    /// other roles get 403.
     #[oai(path = "/manager/places", method = "get", operation_id = "manager_places")]
     async fn my_places(
         &self,
         state: Data<&AppState>,
         StaffAuth(staff): StaffAuth,
-        #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<u32>>,
+        /// How many items a page holds: 1 to 100 (default 20).
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
+        limit: Query<Option<u32>>,
         /// Where the page starts: the previous page's `next_cursor`; leave out for the first page.
         cursor: Query<Option<Cursor>>,
     ) -> ApiResult<Json<Page<Place>>> {
@@ -497,7 +552,9 @@ impl PlaceAdminApi {
         StaffAuth(staff): StaffAuth,
         /// Only failures (broken, missing, closed, full, refused, not found).
         failures_only: Query<Option<bool>>,
-        #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<u32>>,
+        /// How many items a page holds: 1 to 100 (default 20).
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
+        limit: Query<Option<u32>>,
         /// Where the page starts: the previous page's `next_cursor`; leave out for the first page.
         cursor: Query<Option<Cursor>>,
     ) -> ApiResult<Json<Page<Checkin>>> {

@@ -8,11 +8,12 @@ use chrono::{DateTime, Utc};
 use poem::web::Data;
 use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
-use poem_openapi::{ApiResponse, Object, OpenApi};
+use poem_openapi::{ApiResponse, Object, OpenApi, Union};
 
 use super::ApiTags;
 use super::dto::mirror_enum;
 pub use super::dto::{CoordDto, coord_of};
+use super::dto::{Tagged, TaggedBody};
 use super::error::ApiResult;
 use super::fast_json::{self as fj, Prewritten};
 use super::paging::{Cursor, Page, PageRequest};
@@ -20,8 +21,8 @@ use super::place_admin::{PlaceChange, checkin_page};
 use super::security::{RiderAuth, StaffAuth};
 use crate::domain::geo::{CoordSystem, Gcj02, MapBox};
 use crate::domain::places::{
-    Amenity, AmenitySet, CheckinOutcome, CheckinRecord, Hit, HitRef, KindSet, NearbyQuery, PlaceKind,
-    PlaceRecord, StatusKind,
+    Amenity, AmenitySet, CheckinOutcome, CheckinRecord, Hit, HitRef, KindSet, NearbyQuery, PlaceKind, PlaceRecord,
+    StatusKind,
 };
 use crate::domain::time::Millis;
 use crate::service::places::{self as service, CheckinScope, CheckinSpec, PlaceDetail};
@@ -279,15 +280,134 @@ pub fn detail_view(d: PlaceDetail, coord: CoordSystem, tz: chrono_tz::Tz) -> Pla
     place_view(d.place, coord, Millis::now(), tz, &d.recent)
 }
 
-#[derive(Debug, Object)]
-#[oai(skip_serializing_if_is_none)]
-pub struct CheckinRequest {
-    pub outcome: CheckinOutcomeDto,
-    /// Required with used_amenity, amenity_broken and amenity_missing; refused otherwise.
-    pub amenity: Option<AmenityDto>,
-    /// A short remark for the manager.
-    #[oai(validator(max_length = 200))]
-    pub note: Option<String>,
+/// Declares the body of one check-in outcome: a note, and the amenity when the outcome names one.
+macro_rules! checkin_body {
+    ($(#[$meta:meta])* $name:ident) => {
+        $(#[$meta])*
+        #[derive(Debug, Object)]
+        #[oai(skip_serializing_if_is_none)]
+        pub struct $name {
+            /// A short remark for the place's manager.
+            #[oai(nullable, validator(max_length = 200))]
+            pub note: Option<String>,
+        }
+    };
+    ($(#[$meta:meta])* $name:ident with amenity) => {
+        $(#[$meta])*
+        #[derive(Debug, Object)]
+        #[oai(skip_serializing_if_is_none)]
+        pub struct $name {
+            /// The amenity.
+            pub amenity: AmenityDto,
+            /// A short remark for the place's manager.
+            #[oai(nullable, validator(max_length = 200))]
+            pub note: Option<String>,
+        }
+    };
+}
+
+checkin_body!(
+    /// Everything as the place says.
+    AllGoodCheckin
+);
+checkin_body!(
+    /// Used an amenity ("got water").
+    UsedAmenityCheckin with amenity
+);
+checkin_body!(
+    /// Parked in the zone.
+    ParkedCheckin
+);
+checkin_body!(
+    /// Got into the friendly site.
+    GotInCheckin
+);
+checkin_body!(
+    /// An amenity is broken ("microwave broken"); the place's manager hears of it.
+    AmenityBrokenCheckin with amenity
+);
+checkin_body!(
+    /// An amenity the place lists is missing.
+    AmenityMissingCheckin with amenity
+);
+checkin_body!(
+    /// Closed when it should be open.
+    ClosedCheckin
+);
+checkin_body!(
+    /// The parking zone was full.
+    ZoneFullCheckin
+);
+checkin_body!(
+    /// The rider was not let in.
+    EntryRefusedCheckin
+);
+checkin_body!(
+    /// The place is not where the map shows it.
+    NotFoundCheckin
+);
+
+/// What a rider found, by `outcome`: `used_amenity`, `amenity_broken` and `amenity_missing` name
+/// the amenity, the others do not.
+#[derive(Debug, Union)]
+#[oai(discriminator_name = "outcome", one_of)]
+pub enum CheckinRequest {
+    #[oai(mapping = "all_good")]
+    AllGood(AllGoodCheckin),
+    #[oai(mapping = "used_amenity")]
+    UsedAmenity(UsedAmenityCheckin),
+    #[oai(mapping = "parked")]
+    Parked(ParkedCheckin),
+    #[oai(mapping = "got_in")]
+    GotIn(GotInCheckin),
+    #[oai(mapping = "amenity_broken")]
+    AmenityBroken(AmenityBrokenCheckin),
+    #[oai(mapping = "amenity_missing")]
+    AmenityMissing(AmenityMissingCheckin),
+    #[oai(mapping = "closed")]
+    Closed(ClosedCheckin),
+    #[oai(mapping = "zone_full")]
+    ZoneFull(ZoneFullCheckin),
+    #[oai(mapping = "entry_refused")]
+    EntryRefused(EntryRefusedCheckin),
+    #[oai(mapping = "not_found")]
+    NotFound(NotFoundCheckin),
+}
+
+impl TaggedBody for CheckinRequest {
+    const TAG: &'static str = "outcome";
+    const REQUIRED: &'static [(&'static str, &'static [&'static str])] = &[
+        ("all_good", &[]),
+        ("used_amenity", &["amenity"]),
+        ("parked", &[]),
+        ("got_in", &[]),
+        ("amenity_broken", &["amenity"]),
+        ("amenity_missing", &["amenity"]),
+        ("closed", &[]),
+        ("zone_full", &[]),
+        ("entry_refused", &[]),
+        ("not_found", &[]),
+    ];
+}
+
+impl CheckinRequest {
+    /// The outcome, the amenity it names, and the note.
+    fn into_parts(self) -> (CheckinOutcome, Option<Amenity>, Option<String>) {
+        use CheckinOutcome as O;
+        use CheckinRequest as R;
+        match self {
+            R::AllGood(c) => (O::AllGood, None, c.note),
+            R::UsedAmenity(c) => (O::UsedAmenity, Some(c.amenity.into()), c.note),
+            R::Parked(c) => (O::Parked, None, c.note),
+            R::GotIn(c) => (O::GotIn, None, c.note),
+            R::AmenityBroken(c) => (O::AmenityBroken, Some(c.amenity.into()), c.note),
+            R::AmenityMissing(c) => (O::AmenityMissing, Some(c.amenity.into()), c.note),
+            R::Closed(c) => (O::Closed, None, c.note),
+            R::ZoneFull(c) => (O::ZoneFull, None, c.note),
+            R::EntryRefused(c) => (O::EntryRefused, None, c.note),
+            R::NotFound(c) => (O::NotFound, None, c.note),
+        }
+    }
 }
 
 /// A check-in as its rider and the place's staff see it.
@@ -401,7 +521,9 @@ impl PlacesApi {
         bbox: Query<String>,
         /// gcj02 (default) or wgs84, for the box and the results.
         coord: Query<Option<CoordDto>>,
-        #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<u32>>,
+        /// How many items a page holds: 1 to 100 (default 20).
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
+        limit: Query<Option<u32>>,
         /// Where the page starts: the previous page's `next_cursor`; leave out for the first page.
         cursor: Query<Option<Cursor>>,
     ) -> ApiResult<Json<Page<Place>>> {
@@ -416,12 +538,18 @@ impl PlacesApi {
     }
 
     /// One place, with its recent check-ins
+    ///
+    /// Everything riders and staff see of a place: its kind's details, hours, whether it is open
+    /// now (in the city's time zone), the status its manager declared, and the latest 10
+    /// check-ins (what riders found, never who they are). No token needed.
     #[oai(path = "/places/:id", method = "get", tag = "ApiTags::Places", operation_id = "place_get")]
     async fn get(
         &self,
         state: Data<&AppState>,
-        #[oai(validator(max_length = 64))] id: Path<String>,
-        /// gcj02 (default) or wgs84.
+        /// The place's id (`Place.id` or `NearbyPlace.id`, from the map or a search).
+        #[oai(validator(max_length = 64))]
+        id: Path<String>,
+        /// The system of the answer's `lat`/`lng`: gcj02 (default) or wgs84.
         coord: Query<Option<CoordDto>>,
     ) -> ApiResult<Json<Place>> {
         let place = service::get(&state.places(), &id.0).await?;
@@ -439,19 +567,16 @@ impl PlacesApi {
         &self,
         state: Data<&AppState>,
         RiderAuth(rider): RiderAuth,
-        #[oai(validator(max_length = 64))] id: Path<String>,
+        /// The place's id (`Place.id` or `NearbyPlace.id`, from the map or a search).
+        #[oai(validator(max_length = 64))]
+        id: Path<String>,
         /// The same key from the same rider returns the first result.
         #[oai(name = "Idempotency-Key", validator(max_length = 128))]
         idempotency_key: Header<Option<String>>,
-        body: Json<CheckinRequest>,
+        body: Json<Tagged<CheckinRequest>>,
     ) -> ApiResult<CheckinResponse> {
-        let body = body.0;
-        let spec = CheckinSpec {
-            outcome: body.outcome.into(),
-            amenity: body.amenity.map(Into::into),
-            note: body.note,
-            idempotency_key: idempotency_key.0.filter(|k| !k.is_empty()),
-        };
+        let (outcome, amenity, note) = body.0.0.into_parts();
+        let spec = CheckinSpec { outcome, amenity, note, idempotency_key: idempotency_key.0.filter(|k| !k.is_empty()) };
         let (checkin, created) = service::check_in(&state.places(), &rider, &id.0, spec).await?;
         Ok(if created {
             CheckinResponse::Created(Json(checkin.into()))
@@ -461,12 +586,20 @@ impl PlacesApi {
     }
 
     /// Change a place (city admins: any field; station managers: amenities, hours and status of their own places)
+    ///
+    /// Only the fields sent change. A station manager sending any other field, or changing a
+    /// place they do not manage, gets 403; only city admins remove places (status `removed`).
+    /// Capacity and maximum stay belong to parking zones, entry instructions to friendly sites,
+    /// and `full` to parking zones. Answers the place as its page shows it (`coord` of the body
+    /// names the system of the answer too). Every change lands in the place's history.
     #[oai(path = "/places/:id", method = "patch", tag = "ApiTags::PlaceManagement", operation_id = "place_update")]
     async fn update(
         &self,
         state: Data<&AppState>,
         StaffAuth(staff): StaffAuth,
-        #[oai(validator(max_length = 64))] id: Path<String>,
+        /// The place's id (`Place.id` or `NearbyPlace.id`, from the map or a search).
+        #[oai(validator(max_length = 64))]
+        id: Path<String>,
         body: Json<PlaceChange>,
     ) -> ApiResult<Json<Place>> {
         let coord: CoordSystem = body.0.coord.map(Into::into).unwrap_or_default();
@@ -488,9 +621,14 @@ impl PlacesApi {
         &self,
         state: Data<&AppState>,
         StaffAuth(staff): StaffAuth,
-        #[oai(validator(max_length = 64))] id: Path<String>,
+        /// The place's id (`Place.id` or `NearbyPlace.id`, from the map or a search).
+        #[oai(validator(max_length = 64))]
+        id: Path<String>,
+        /// Only failures (broken, missing, closed, full, refused, not found).
         failures_only: Query<Option<bool>>,
-        #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<u32>>,
+        /// How many items a page holds: 1 to 100 (default 20).
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
+        limit: Query<Option<u32>>,
         /// Where the page starts: the previous page's `next_cursor`; leave out for the first page.
         cursor: Query<Option<Cursor>>,
     ) -> ApiResult<Json<Page<Checkin>>> {

@@ -308,19 +308,20 @@ pub struct PreviewResponse {
 pub struct SubmitReportRequest {
     pub category: CategoryDto,
     /// What is wrong, at most 500 characters.
-    #[oai(default, validator(max_length = 500))]
+    #[oai(nullable, default, validator(max_length = 500))]
     pub description: String,
     #[oai(validator(minimum(value = "-90"), maximum(value = "90")))]
     pub lat: f64,
     #[oai(validator(minimum(value = "-180"), maximum(value = "180")))]
     pub lng: f64,
     /// The system of `lat`/`lng`; gcj02 when left out.
+    #[oai(nullable)]
     pub coord: Option<CoordDto>,
     /// Up to 9 photos uploaded by this rider through `POST /media`.
-    #[oai(default, validator(max_items = 9, unique_items, max_length = 64))]
+    #[oai(nullable, default, validator(max_items = 9, unique_items, max_length = 64))]
     pub media_ids: Vec<String>,
     /// Hide the reporter's name from the unit too.
-    #[oai(default)]
+    #[oai(nullable, default)]
     pub anonymous: bool,
 }
 
@@ -350,7 +351,11 @@ pub enum SubmitReply {
 #[derive(Debug, Object)]
 #[oai(skip_serializing_if_is_none)]
 pub struct ReasonRequest {
-    #[oai(validator(min_length = 1, max_length = 500))]
+    /// Why the report is not resolved, for its unit; not blank.
+    #[oai(validator(
+        max_length = 500,
+        pattern = r"[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+    ))]
     pub reason: String,
 }
 
@@ -360,7 +365,7 @@ pub struct RatingRequest {
     /// 1 (bad) to 5 (good).
     #[oai(validator(minimum(value = "1"), maximum(value = "5")))]
     pub score: i64,
-    #[oai(validator(max_length = 500))]
+    #[oai(nullable, validator(max_length = 500))]
     pub comment: Option<String>,
 }
 
@@ -370,6 +375,9 @@ pub struct ReportsApi;
 #[OpenApi(tag = "ApiTags::Reports")]
 impl ReportsApi {
     /// Report categories with their names, hints and deadlines
+    ///
+    /// The categories a rider picks from when filing (`POST /reports`), in the city's order, each
+    /// with its hint and the time its unit has to respond and to resolve. Any signed-in caller.
     #[oai(path = "/reports/categories", method = "get", operation_id = "reports_categories")]
     async fn categories(&self, state: Data<&AppState>, _auth: BearerAuth) -> ApiResult<Json<Vec<CategoryView>>> {
         let all = service::categories(&state.reports()).await?;
@@ -377,14 +385,24 @@ impl ReportsApi {
     }
 
     /// Where a report here would go, and open reports of the category nearby
+    ///
+    /// Before filing, the mini-program shows which unit would receive the report and why, and up
+    /// to 5 open reports of the same category within 250 m (their public projection), so the
+    /// rider can follow one ("me too") instead of filing again. Nothing is stored.
     #[oai(path = "/reports/preview", method = "get", operation_id = "reports_preview")]
     async fn preview(
         &self,
         state: Data<&AppState>,
         _auth: RiderAuth,
-        #[oai(validator(minimum(value = "-90"), maximum(value = "90")))] lat: Query<f64>,
-        #[oai(validator(minimum(value = "-180"), maximum(value = "180")))] lng: Query<f64>,
+        /// Latitude of the spot, in `coord`.
+        #[oai(validator(minimum(value = "-90"), maximum(value = "90")))]
+        lat: Query<f64>,
+        /// Longitude of the spot, in `coord`.
+        #[oai(validator(minimum(value = "-180"), maximum(value = "180")))]
+        lng: Query<f64>,
+        /// The system of `lat`/`lng` and of the answer's locations: gcj02 (default) or wgs84.
         coord: Query<Option<CoordDto>>,
+        /// The category the rider is about to file.
         category: Query<CategoryDto>,
     ) -> ApiResult<Json<PreviewResponse>> {
         let system = coord_of(coord.0);
@@ -408,9 +426,10 @@ impl ReportsApi {
         &self,
         state: Data<&AppState>,
         RiderAuth(rider): RiderAuth,
-        #[oai(name = "Idempotency-Key", validator(min_length = 1, max_length = 128))] idempotency_key: Header<
-            Option<String>,
-        >,
+        /// Any unique text per submission (a UUID): a retry with the same key returns the first
+        /// answer instead of filing twice; the same key with a different report is a 409.
+        #[oai(name = "Idempotency-Key", validator(min_length = 1, max_length = 128))]
+        idempotency_key: Header<Option<String>>,
         body: Json<SubmitReportRequest>,
     ) -> ApiResult<SubmitReply> {
         let body = body.0;
@@ -433,13 +452,19 @@ impl ReportsApi {
     }
 
     /// The reports I filed or follow, newest first
+    ///
+    /// One page at a time. Reports the rider only follows show their public projection (location
+    /// rounded, no description or rating).
     #[oai(path = "/reports/mine", method = "get", operation_id = "reports_mine")]
     async fn mine(
         &self,
         state: Data<&AppState>,
         RiderAuth(rider): RiderAuth,
+        /// The system of the reports' locations: gcj02 (default) or wgs84.
         coord: Query<Option<CoordDto>>,
-        #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<u32>>,
+        /// How many items a page holds: 1 to 100 (default 20).
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
+        limit: Query<Option<u32>>,
         /// Where the page starts: the previous page's `next_cursor`; leave out for the first page.
         cursor: Query<Option<Cursor>>,
     ) -> ApiResult<Json<Page<ReportSummary>>> {
@@ -462,14 +487,22 @@ impl ReportsApi {
         &self,
         state: Data<&AppState>,
         _auth: BearerAuth,
-        #[oai(validator(minimum(value = "-90"), maximum(value = "90")))] lat: Query<f64>,
-        #[oai(validator(minimum(value = "-180"), maximum(value = "180")))] lng: Query<f64>,
+        /// Latitude of the centre, in `coord`.
+        #[oai(validator(minimum(value = "-90"), maximum(value = "90")))]
+        lat: Query<f64>,
+        /// Longitude of the centre, in `coord`.
+        #[oai(validator(minimum(value = "-180"), maximum(value = "180")))]
+        lng: Query<f64>,
+        /// The system of `lat`/`lng` and of the answer's locations: gcj02 (default) or wgs84.
         coord: Query<Option<CoordDto>>,
         /// Metres, 1 to 5000 (default 1000).
         #[oai(validator(minimum(value = "1"), maximum(value = "5000")))]
         radius_m: Query<Option<u32>>,
+        /// Only reports of this category (default every category).
         category: Query<Option<CategoryDto>>,
-        #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<u32>>,
+        /// How many items a page holds: 1 to 100 (default 20).
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
+        limit: Query<Option<u32>>,
     ) -> ApiResult<Json<Page<NearbyReport>>> {
         let system = coord_of(coord.0);
         let center = Gcj02::from_system(lat.0, lng.0, system)?;
@@ -489,7 +522,10 @@ impl ReportsApi {
         &self,
         state: Data<&AppState>,
         RiderAuth(rider): RiderAuth,
-        #[oai(validator(max_length = 64))] id: Path<String>,
+        /// The report's id (`ReportSummary.id`, from `POST /reports` or `GET /reports/mine`).
+        #[oai(validator(max_length = 64))]
+        id: Path<String>,
+        /// The system of the report's location: gcj02 (default) or wgs84.
         coord: Query<Option<CoordDto>>,
     ) -> ApiResult<Json<ReportDetail>> {
         let report = service::rider_view(&state.reports(), &rider, &id.0).await?;
@@ -505,19 +541,27 @@ impl ReportsApi {
         &self,
         state: Data<&AppState>,
         RiderAuth(rider): RiderAuth,
-        #[oai(validator(max_length = 64))] id: Path<String>,
+        /// The report's id (`ReportSummary.id`, from `POST /reports` or `GET /reports/mine`).
+        #[oai(validator(max_length = 64))]
+        id: Path<String>,
     ) -> ApiResult<Json<ReportDetail>> {
         let report = service::follow(&state.reports(), &rider, &id.0, Millis::now()).await?;
         Ok(Json(ReportDetail::of(report, CoordSystem::Gcj02)))
     }
 
     /// Reopen my resolved report within 7 days, with a reason
+    ///
+    /// Only the reporter, only a resolved report, and only within 7 days of its resolution (409
+    /// `reopen_window_passed` after, `illegal_transition` in another status). The report goes back
+    /// to its unit with new deadlines; the reason is for the unit, not for followers.
     #[oai(path = "/reports/:id/reopen", method = "post", operation_id = "reports_reopen")]
     async fn reopen(
         &self,
         state: Data<&AppState>,
         RiderAuth(rider): RiderAuth,
-        #[oai(validator(max_length = 64))] id: Path<String>,
+        /// The report's id (`ReportSummary.id`, from `POST /reports` or `GET /reports/mine`).
+        #[oai(validator(max_length = 64))]
+        id: Path<String>,
         body: Json<ReasonRequest>,
     ) -> ApiResult<Json<ReportDetail>> {
         let action = Action::Reopen { reason: Note::required("reason", Some(&body.reason))? };
@@ -526,24 +570,35 @@ impl ReportsApi {
     }
 
     /// Confirm my resolved report closed
+    ///
+    /// Only the reporter, only a resolved report (409 otherwise). A resolved report the reporter
+    /// neither closes nor reopens closes by itself after 7 days.
     #[oai(path = "/reports/:id/close", method = "post", operation_id = "reports_close")]
     async fn close(
         &self,
         state: Data<&AppState>,
         RiderAuth(rider): RiderAuth,
-        #[oai(validator(max_length = 64))] id: Path<String>,
+        /// The report's id (`ReportSummary.id`, from `POST /reports` or `GET /reports/mine`).
+        #[oai(validator(max_length = 64))]
+        id: Path<String>,
     ) -> ApiResult<Json<ReportDetail>> {
         let report = service::reporter_action(&state.reports(), &rider, &id.0, Action::Close, Millis::now()).await?;
         Ok(Json(ReportDetail::of(report, CoordSystem::Gcj02)))
     }
 
     /// Rate the outcome of my report once, 1 to 5
+    ///
+    /// Only the reporter, once a report is resolved or closed (409 `not_resolved` before,
+    /// `already_rated` the second time). Ratings of 4 and 5 count as satisfied in the unit's
+    /// satisfaction rate.
     #[oai(path = "/reports/:id/rating", method = "post", operation_id = "reports_rate")]
     async fn rate(
         &self,
         state: Data<&AppState>,
         RiderAuth(rider): RiderAuth,
-        #[oai(validator(max_length = 64))] id: Path<String>,
+        /// The report's id (`ReportSummary.id`, from `POST /reports` or `GET /reports/mine`).
+        #[oai(validator(max_length = 64))]
+        id: Path<String>,
         body: Json<RatingRequest>,
     ) -> ApiResult<Json<ReportDetail>> {
         let score = parse_rating(body.score)?;

@@ -8,12 +8,13 @@ use chrono::{DateTime, Utc};
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::{Json, PlainText};
-use poem_openapi::registry::{MetaSchemaRef, Registry};
+use poem_openapi::registry::{MetaSchema, MetaSchemaRef, Registry};
 use poem_openapi::types::{IsObjectType, ParseError, ParseFromJSON, ParseResult, ToJSON, Type};
 use poem_openapi::{ApiResponse, Object, OpenApi, Union};
 use serde_json::Value;
 
 use super::ApiTags;
+use super::dto::{NOT_BLANK, Tagged, TaggedBody};
 use super::error::ApiResult;
 use super::paging::{Cursor, Page, PageRequest, key_text};
 use super::reports::{ActorDto, CategoryDto, EventKindDto, ReportStatusDto, ReportSummary, RouteReasonDto, UnitRef};
@@ -115,10 +116,10 @@ impl TriageDetail {
 #[oai(skip_serializing_if_is_none)]
 pub struct ActionNotes {
     /// Shown to riders following the report (and sent to them as the unit's word).
-    #[oai(validator(max_length = 500))]
+    #[oai(nullable, validator(max_length = 500))]
     pub public_note: Option<String>,
     /// Staff only.
-    #[oai(validator(max_length = 500))]
+    #[oai(nullable, validator(max_length = 500))]
     pub internal_note: Option<String>,
 }
 
@@ -183,7 +184,7 @@ pub struct TransferAction {
     pub reason: String,
     /// The unit to send it to (`GET /admin/units`); left out or empty, routing picks the next
     /// unit that covers the spot, other than this one.
-    #[oai(validator(max_length = 64))]
+    #[oai(nullable, validator(max_length = 64))]
     pub to_office_id: Option<String>,
     #[oai(flatten)]
     pub notes: ActionNotes,
@@ -207,73 +208,21 @@ pub enum ActionBody {
     Transfer(TransferAction),
 }
 
-/// The fields each action cannot do without, for a message that names what is missing (the
-/// derived parse only says a string was expected).
-const REQUIRED_BY_ACTION: [(&str, &[&str]); 6] = [
-    ("accept", &[]),
-    ("start", &[]),
-    ("resolve", &[]),
-    ("reject", &["reason"]),
-    ("mark_duplicate", &["duplicate_of"]),
-    ("transfer", &["reason"]),
-];
-
-/// `triage_act`'s body: `ActionBody` on the wire and in the spec, read with clear messages.
-#[derive(Debug)]
-pub struct ActionRequest(pub ActionBody);
-
-impl Type for ActionRequest {
-    const IS_REQUIRED: bool = true;
-    type RawValueType = Self;
-    type RawElementValueType = Self;
-
-    fn name() -> Cow<'static, str> {
-        ActionBody::name()
-    }
-
-    fn schema_ref() -> MetaSchemaRef {
-        ActionBody::schema_ref()
-    }
-
-    fn register(registry: &mut Registry) {
-        ActionBody::register(registry);
-    }
-
-    fn as_raw_value(&self) -> Option<&Self> {
-        Some(self)
-    }
-
-    fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a Self> + 'a> {
-        Box::new(self.as_raw_value().into_iter())
-    }
+impl TaggedBody for ActionBody {
+    const TAG: &'static str = "action";
+    const REQUIRED: &'static [(&'static str, &'static [&'static str])] = &[
+        ("accept", &[]),
+        ("start", &[]),
+        ("resolve", &[]),
+        ("reject", &["reason"]),
+        ("mark_duplicate", &["duplicate_of"]),
+        ("transfer", &["reason"]),
+    ];
 }
 
-impl IsObjectType for ActionRequest {}
-
-impl ParseFromJSON for ActionRequest {
-    fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
-        let action = value.as_ref().and_then(|v| v.get("action")).and_then(Value::as_str);
-        let Some((name, required)) = REQUIRED_BY_ACTION.iter().find(|(name, _)| Some(*name) == action) else {
-            let names: Vec<&str> = REQUIRED_BY_ACTION.iter().map(|(name, _)| *name).collect();
-            return Err(ParseError::custom(format!("field `action` must be one of {}", names.join(", "))));
-        };
-        let given = |field: &&str| value.as_ref().and_then(|v| v.get(*field)).is_some_and(|v| !v.is_null());
-        if let Some(missing) = required.iter().find(|f| !given(f)) {
-            return Err(ParseError::custom(format!("field `{missing}` is required with action `{name}`")));
-        }
-        ActionBody::parse_from_json(value).map(ActionRequest).map_err(ParseError::propagate)
-    }
-}
-
-impl ToJSON for ActionRequest {
-    fn to_json(&self) -> Option<Value> {
-        self.0.to_json()
-    }
-}
-
-impl ActionRequest {
+impl ActionBody {
     fn parse(&self) -> Result<(Action, Notes), DomainError> {
-        let (action, notes) = match &self.0 {
+        let (action, notes) = match self {
             ActionBody::Accept(a) => (Action::Accept, &a.notes),
             ActionBody::Start(a) => (Action::Start, &a.notes),
             ActionBody::Resolve(a) => (Action::Resolve, &a.notes),
@@ -292,15 +241,84 @@ impl ActionRequest {
     }
 }
 
+/// A public reply, an internal note, or both.
 #[derive(Debug, Object)]
 #[oai(skip_serializing_if_is_none)]
-pub struct NoteRequest {
+pub struct NoteFields {
     /// A public reply: riders following the report see it, and it counts as the unit's response.
-    #[oai(validator(max_length = 500))]
+    #[oai(nullable, validator(max_length = 500))]
     pub public_note: Option<String>,
     /// An internal note, staff only.
-    #[oai(validator(max_length = 500))]
+    #[oai(nullable, validator(max_length = 500))]
     pub internal_note: Option<String>,
+}
+
+/// `NoteFields` with at least one of the two not blank: what `triage_note` takes.
+#[derive(Debug)]
+pub struct NoteRequest(pub NoteFields);
+
+impl Type for NoteRequest {
+    const IS_REQUIRED: bool = true;
+    type RawValueType = Self;
+    type RawElementValueType = Self;
+
+    fn name() -> Cow<'static, str> {
+        "NoteRequest".into()
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        MetaSchemaRef::Reference(Self::name().into_owned())
+    }
+
+    fn register(registry: &mut Registry) {
+        NoteFields::register(registry);
+        let not_blank = |field: &'static str| {
+            MetaSchemaRef::Inline(Box::new(MetaSchema {
+                required: vec![field],
+                properties: vec![(
+                    field,
+                    MetaSchemaRef::Inline(Box::new(MetaSchema {
+                        pattern: Some(NOT_BLANK.to_string()),
+                        ..MetaSchema::new("string")
+                    })),
+                )],
+                ..MetaSchema::new("object")
+            }))
+        };
+        registry.create_schema::<Self, _>(Self::name().into_owned(), |_| MetaSchema {
+            description: Some("A public reply, an internal note, or both: at least one of them not blank."),
+            all_of: vec![
+                NoteFields::schema_ref(),
+                MetaSchemaRef::Inline(Box::new(MetaSchema {
+                    any_of: vec![not_blank("public_note"), not_blank("internal_note")],
+                    ..MetaSchema::ANY
+                })),
+            ],
+            ..MetaSchema::ANY
+        });
+    }
+
+    fn as_raw_value(&self) -> Option<&Self> {
+        Some(self)
+    }
+
+    fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a Self> + 'a> {
+        Box::new(self.as_raw_value().into_iter())
+    }
+}
+
+impl IsObjectType for NoteRequest {}
+
+impl ParseFromJSON for NoteRequest {
+    fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
+        NoteFields::parse_from_json(value).map(NoteRequest).map_err(ParseError::propagate)
+    }
+}
+
+impl ToJSON for NoteRequest {
+    fn to_json(&self) -> Option<Value> {
+        self.0.to_json()
+    }
 }
 
 #[derive(Debug, Object)]
@@ -386,7 +404,9 @@ impl TriageApi {
         /// City admins: one unit (clerks always see their own).
         #[oai(validator(max_length = 64))]
         office_id: Query<Option<String>>,
-        #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<u32>>,
+        /// How many items a page holds: 1 to 100 (default 20).
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
+        limit: Query<Option<u32>>,
         /// Where the page starts: the previous page's `next_cursor`; leave out for the first page.
         cursor: Query<Option<Cursor>>,
     ) -> ApiResult<Json<Page<TriageSummary>>> {
@@ -414,7 +434,9 @@ impl TriageApi {
         &self,
         state: Data<&AppState>,
         StaffAuth(staff): StaffAuth,
-        #[oai(validator(max_length = 64))] id: Path<String>,
+        /// The report's id (`TriageSummary.id`, from the queue `GET /triage/reports`).
+        #[oai(validator(max_length = 64))]
+        id: Path<String>,
     ) -> ApiResult<Json<TriageDetail>> {
         Ok(TriageDetail::of(service::staff_view(&state.reports(), &staff, &id.0, Millis::now()).await?))
     }
@@ -425,10 +447,12 @@ impl TriageApi {
         &self,
         state: Data<&AppState>,
         StaffAuth(staff): StaffAuth,
-        #[oai(validator(max_length = 64))] id: Path<String>,
-        body: Json<ActionRequest>,
+        /// The report's id (`TriageSummary.id`, from the queue `GET /triage/reports`).
+        #[oai(validator(max_length = 64))]
+        id: Path<String>,
+        body: Json<Tagged<ActionBody>>,
     ) -> ApiResult<Json<TriageDetail>> {
-        let (action, notes) = body.parse()?;
+        let (action, notes) = body.0.0.parse()?;
         Ok(TriageDetail::of(service::act(&state.reports(), &staff, &id.0, action, notes, Millis::now()).await?))
     }
 
@@ -438,10 +462,12 @@ impl TriageApi {
         &self,
         state: Data<&AppState>,
         StaffAuth(staff): StaffAuth,
-        #[oai(validator(max_length = 64))] id: Path<String>,
+        /// The report's id (`TriageSummary.id`, from the queue `GET /triage/reports`).
+        #[oai(validator(max_length = 64))]
+        id: Path<String>,
         body: Json<NoteRequest>,
     ) -> ApiResult<Json<TriageDetail>> {
-        let notes = Notes::parse(body.public_note.as_deref(), body.internal_note.as_deref())?;
+        let notes = Notes::parse(body.0.0.public_note.as_deref(), body.0.0.internal_note.as_deref())?;
         Ok(TriageDetail::of(service::annotate(&state.reports(), &staff, &id.0, notes, Millis::now()).await?))
     }
 
@@ -451,7 +477,9 @@ impl TriageApi {
         &self,
         state: Data<&AppState>,
         StaffAuth(staff): StaffAuth,
-        #[oai(validator(max_length = 64))] id: Path<String>,
+        /// The report's id (`TriageSummary.id`, from the queue `GET /triage/reports`).
+        #[oai(validator(max_length = 64))]
+        id: Path<String>,
         body: Json<AssignRequest>,
     ) -> ApiResult<Json<TriageDetail>> {
         let report = service::assign(&state.reports(), &staff, &id.0, &body.assignee_id, Millis::now()).await?;

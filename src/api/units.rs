@@ -56,7 +56,7 @@ pub struct JurisdictionView {
 pub struct CategoryUpdate {
     #[oai(validator(min_length = 1, max_length = 32))]
     pub name: String,
-    #[oai(default, validator(max_length = 200))]
+    #[oai(nullable, default, validator(max_length = 200))]
     pub hint: String,
     pub urgency: UrgencyDto,
     /// Seconds a unit has to respond (60 to 2,592,000).
@@ -100,7 +100,9 @@ impl UnitsApi {
         &self,
         state: Data<&AppState>,
         auth: AdminAuth,
-        #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<u32>>,
+        /// How many items a page holds: 1 to 100 (default 20).
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
+        limit: Query<Option<u32>>,
         /// Where the page starts: the previous page's `next_cursor`; leave out for the first page.
         cursor: Query<Option<Cursor>>,
     ) -> ApiResult<Json<Page<Unit>>> {
@@ -132,7 +134,9 @@ impl UnitsApi {
         &self,
         state: Data<&AppState>,
         auth: AdminAuth,
-        #[oai(validator(max_length = 64))] id: Path<String>,
+        /// The unit's id (`Unit.id`, from `GET /admin/units`).
+        #[oai(validator(max_length = 64))]
+        id: Path<String>,
         coord: Query<Option<CoordDto>>,
         body: Json<Shaped<JurisdictionGeoJson>>,
     ) -> ApiResult<Json<JurisdictionView>> {

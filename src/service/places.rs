@@ -13,8 +13,8 @@ use crate::domain::geo::{Gcj02, MapBox};
 use crate::domain::hours::OpeningHours;
 use crate::domain::identity::{Caller, CityAdmin, Rider, Role, Staff};
 use crate::domain::places::{
-    Amenity, AmenitySet, CheckinOutcome, CheckinRecord, GEOHASH_PRECISION, HitRef, NearbyQuery, PlaceAction, PlaceChangeRecord,
-    PlaceDraft, PlaceRecord, PlaceStatus, StatusKind,
+    Amenity, AmenitySet, CheckinOutcome, CheckinRecord, GEOHASH_PRECISION, HitRef, NearbyQuery, PlaceAction,
+    PlaceChangeRecord, PlaceDraft, PlaceRecord, PlaceStatus, StatusKind,
 };
 use crate::domain::time::Millis;
 use crate::domain::{DomainError, DomainResult};
