@@ -120,6 +120,9 @@ impl AuthApi {
     }
 
     /// Log out: revoke the token this request carries
+    ///
+    /// The token stops working at once (401 `token_revoked` after); other sessions of the same
+    /// account stay.
     #[oai(path = "/auth/logout", method = "post", operation_id = "auth_logout")]
     async fn logout(&self, state: Data<&AppState>, auth: BearerAuth) -> ApiResult<NoContent> {
         sessions::logout(&state.db, &auth.0).await?;
@@ -127,6 +130,9 @@ impl AuthApi {
     }
 
     /// Who am I
+    ///
+    /// The caller's account, role and city; a clerk's office, a station manager's places. The
+    /// mini-program and the console call it after login to choose what to show.
     #[oai(path = "/me", method = "get", operation_id = "me")]
     async fn me(&self, state: Data<&AppState>, auth: BearerAuth) -> ApiResult<Json<MeResponse>> {
         Ok(Json(sessions::me(&state.db, auth.caller()).await?.into()))

@@ -477,10 +477,10 @@ impl PlacesApi {
         radius_m: Query<Option<u32>>,
         /// Only these kinds (repeatable; default every kind).
         #[oai(validator(max_items = 3))]
-        kind: Query<Vec<PlaceKindDto>>,
+        kind: Query<Option<Vec<PlaceKindDto>>>,
         /// Only places with every one of these amenities (repeatable).
         #[oai(validator(max_items = 18))]
-        amenity: Query<Vec<AmenityDto>>,
+        amenity: Query<Option<Vec<AmenityDto>>>,
         /// Only places open now.
         open_now: Query<Option<bool>>,
         /// 1 to 100 (default 20).
@@ -494,8 +494,8 @@ impl PlacesApi {
         let query = NearbyQuery {
             center,
             radius_m: f64::from(radius_m),
-            kinds: kind.0.iter().map(|k| PlaceKind::from(*k)).collect::<KindSet>(),
-            amenities: amenity_set(&amenity.0),
+            kinds: kind.0.unwrap_or_default().iter().map(|k| PlaceKind::from(*k)).collect::<KindSet>(),
+            amenities: amenity_set(&amenity.0.unwrap_or_default()),
             open_now: open_now.0.unwrap_or(false),
             limit: limit as usize,
         };

@@ -387,13 +387,19 @@ pub struct TriageApi;
 #[OpenApi(tag = "ApiTags::Triage")]
 impl TriageApi {
     /// My unit's queue, the deadline that falls first first (clerks; admins any unit)
+    ///
+    /// Reports of the clerk's unit (a city admin's: of the unit `office_id` names, or of the whole
+    /// city), ordered by the deadline that falls first, one page at a time. A clerk naming another
+    /// unit gets 404. An empty or reversed `from`/`to` range is an empty queue.
     #[oai(path = "/triage/reports", method = "get", operation_id = "triage_queue")]
     #[allow(clippy::too_many_arguments)]
     async fn queue(
         &self,
         state: Data<&AppState>,
         StaffAuth(staff): StaffAuth,
+        /// Only reports in this status.
         status: Query<Option<ReportStatusDto>>,
+        /// Only reports of this category.
         category: Query<Option<CategoryDto>>,
         /// Only reports whose next deadline has passed.
         overdue: Query<Option<bool>>,
@@ -401,7 +407,7 @@ impl TriageApi {
         from: Query<Option<DateTime<Utc>>>,
         /// Filed before (RFC 3339).
         to: Query<Option<DateTime<Utc>>>,
-        /// City admins: one unit (clerks always see their own).
+        /// City admins: one unit (`Unit.id`); clerks always see their own (another unit is a 404).
         #[oai(validator(max_length = 64))]
         office_id: Query<Option<String>>,
         /// How many items a page holds: 1 to 100 (default 20).
@@ -442,6 +448,11 @@ impl TriageApi {
     }
 
     /// Accept, start, resolve, reject, mark duplicate or transfer a report (illegal → 409)
+    ///
+    /// One lifecycle step, named by `action`, with the fields that action needs (`reason` to
+    /// reject or transfer, `duplicate_of` to mark a duplicate). A step the report's status does not
+    /// allow is 409 `illegal_transition`; a change someone made meanwhile is 409
+    /// `concurrent_update`. Answers the report with its new timeline; followers hear of it.
     #[oai(path = "/triage/reports/:id/actions", method = "post", operation_id = "triage_act")]
     async fn act(
         &self,
@@ -457,6 +468,9 @@ impl TriageApi {
     }
 
     /// Reply publicly and/or add an internal note
+    ///
+    /// A public reply reaches the report's followers and counts as the unit's first response; an
+    /// internal note is for staff only. At least one of the two.
     #[oai(path = "/triage/reports/:id/notes", method = "post", operation_id = "triage_note")]
     async fn note(
         &self,
@@ -472,6 +486,9 @@ impl TriageApi {
     }
 
     /// Assign a report to a clerk of its unit
+    ///
+    /// The clerk must be an active clerk of the report's unit. Answers the report with its
+    /// timeline (an `assigned` entry, staff only).
     #[oai(path = "/triage/reports/:id/assign", method = "post", operation_id = "triage_assign")]
     async fn assign(
         &self,
@@ -487,12 +504,19 @@ impl TriageApi {
     }
 
     /// The three rates and median times of my unit (admins: any unit or the city)
+    ///
+    /// Response, resolution and satisfaction rates and median times over the reports filed in
+    /// the range (all time when left out; an empty or reversed range counts nothing). A rate or
+    /// median with nothing to count is left out.
     #[oai(path = "/triage/metrics", method = "get", operation_id = "triage_metrics")]
     async fn metrics(
         &self,
         state: Data<&AppState>,
         StaffAuth(staff): StaffAuth,
-        #[oai(validator(max_length = 64))] office_id: Query<Option<String>>,
+        /// City admins: one unit (`Unit.id`), or the whole city when left out; clerks always get
+        /// their own (another unit is a 404).
+        #[oai(validator(max_length = 64))]
+        office_id: Query<Option<String>>,
         /// Filed at or after (RFC 3339).
         from: Query<Option<DateTime<Utc>>>,
         /// Filed before (RFC 3339).
@@ -518,12 +542,18 @@ impl TriageApi {
     }
 
     /// Export my unit's reports with their deadlines and times as CSV (admins: any unit or the city)
+    ///
+    /// One row per report filed in the range, oldest first, times in the city's time zone; for
+    /// spreadsheets and the monthly review. An empty or reversed range is a header alone.
     #[oai(path = "/triage/reports.csv", method = "get", operation_id = "triage_export_csv")]
     async fn export(
         &self,
         state: Data<&AppState>,
         StaffAuth(staff): StaffAuth,
-        #[oai(validator(max_length = 64))] office_id: Query<Option<String>>,
+        /// City admins: one unit (`Unit.id`), or the whole city when left out; clerks always get
+        /// their own (another unit is a 404).
+        #[oai(validator(max_length = 64))]
+        office_id: Query<Option<String>>,
         /// Filed at or after (RFC 3339).
         from: Query<Option<DateTime<Utc>>>,
         /// Filed before (RFC 3339).

@@ -95,6 +95,9 @@ pub struct UnitsApi;
 #[OpenApi(tag = "ApiTags::Units")]
 impl UnitsApi {
     /// List units: street offices, departments and the fallback queue (city admins)
+    ///
+    /// Every unit of the city in id order, one page at a time. Reports are routed to them; clerks
+    /// belong to one.
     #[oai(path = "/admin/units", method = "get", operation_id = "admin_list_units")]
     async fn list(
         &self,
@@ -113,6 +116,10 @@ impl UnitsApi {
     }
 
     /// Create a unit (city admins)
+    ///
+    /// A street office (give it a jurisdiction next, `PUT /admin/units/{id}/jurisdiction`), a
+    /// department (assign it categories, `PUT /admin/categories/{code}/departments`) or the city's
+    /// fallback queue, which receives what nothing else covers.
     #[oai(path = "/admin/units", method = "post", operation_id = "admin_create_unit")]
     async fn create(
         &self,
@@ -137,6 +144,7 @@ impl UnitsApi {
         /// The unit's id (`Unit.id`, from `GET /admin/units`).
         #[oai(validator(max_length = 64))]
         id: Path<String>,
+        /// The system of the GeoJSON's positions: gcj02 (default) or wgs84 (converted to GCJ-02).
         coord: Query<Option<CoordDto>>,
         body: Json<Shaped<JurisdictionGeoJson>>,
     ) -> ApiResult<Json<JurisdictionView>> {
@@ -152,6 +160,9 @@ impl UnitsApi {
     }
 
     /// Report categories with their deadlines and departments (city admins)
+    ///
+    /// Every category with its settings (the built-in defaults where the city never changed them)
+    /// and the departments it is assigned to.
     #[oai(path = "/admin/categories", method = "get", operation_id = "admin_list_categories")]
     async fn categories(&self, state: Data<&AppState>, auth: AdminAuth) -> ApiResult<Json<Vec<CategoryAdminView>>> {
         let all = units::categories(&state.units(), &auth.0).await?;
@@ -159,11 +170,15 @@ impl UnitsApi {
     }
 
     /// Change a category's name, hint, urgency and deadlines (city admins)
+    ///
+    /// Replaces the category's settings. New reports get the new deadlines; reports already
+    /// filed keep theirs. The resolution deadline must be at least the response deadline.
     #[oai(path = "/admin/categories/:code", method = "put", operation_id = "admin_put_category")]
     async fn put_category(
         &self,
         state: Data<&AppState>,
         auth: AdminAuth,
+        /// The category.
         code: Path<CategoryDto>,
         body: Json<CategoryUpdate>,
     ) -> ApiResult<Json<CategoryAdminView>> {
@@ -180,6 +195,10 @@ impl UnitsApi {
     }
 
     /// Assign a category to departments, each for its own jurisdiction (city admins)
+    ///
+    /// Replaces the category's departments (an empty list leaves it to street offices). A new
+    /// report of the category goes to a department whose jurisdiction holds the spot before any
+    /// street office.
     #[oai(
         path = "/admin/categories/:code/departments",
         method = "put",
@@ -189,6 +208,7 @@ impl UnitsApi {
         &self,
         state: Data<&AppState>,
         auth: AdminAuth,
+        /// The category.
         code: Path<CategoryDto>,
         body: Json<CategoryDepartments>,
     ) -> ApiResult<Json<CategoryAdminView>> {
