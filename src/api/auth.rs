@@ -21,7 +21,7 @@ mirror_enum!(
 );
 
 #[derive(Debug, Object)]
-#[oai(skip_serializing_if_is_none)]
+#[oai(skip_serializing_if_is_none, example)]
 pub struct WechatLoginRequest {
     /// The one-time code from `wx.login()`.
     #[oai(validator(min_length = 1, max_length = 128))]
@@ -29,7 +29,7 @@ pub struct WechatLoginRequest {
 }
 
 #[derive(Debug, Object)]
-#[oai(skip_serializing_if_is_none)]
+#[oai(skip_serializing_if_is_none, example)]
 pub struct StaffLoginRequest {
     #[oai(validator(min_length = 1, max_length = 64))]
     pub username: String,
@@ -39,7 +39,7 @@ pub struct StaffLoginRequest {
 
 /// A new session. Send the token as `Authorization: Bearer <token>`.
 #[derive(Debug, Object)]
-#[oai(skip_serializing_if_is_none)]
+#[oai(skip_serializing_if_is_none, example)]
 pub struct LoginResponse {
     pub token: String,
     pub expires_at: DateTime<Utc>,

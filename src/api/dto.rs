@@ -51,6 +51,16 @@ pub fn coord_of(coord: Option<CoordDto>) -> CoordSystem {
     coord.map(CoordSystem::from).unwrap_or_default()
 }
 
+/// Reads an optional request field: it may be left out, but not null (the spec declares no
+/// request field nullable, so null is refused like any value of the wrong type). For
+/// `#[oai(deserialize_with = "not_null")]` on `Option` fields.
+pub fn not_null<T: ParseFromJSON>(value: Option<Value>) -> ParseResult<Option<T>> {
+    match value {
+        Some(Value::Null) => Err(ParseError::custom("null is not a value here: leave the field out")),
+        value => Option::<T>::parse_from_json(value).map_err(ParseError::propagate),
+    }
+}
+
 /// A pattern for text that must not be blank: it holds a character that is not space as
 /// `str::trim` understands it (`char::is_whitespace`). Attributes take the same class as a literal.
 pub const NOT_BLANK: &str = r"[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]";

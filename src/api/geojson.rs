@@ -13,7 +13,6 @@ use poem_openapi::types::{ParseError, ParseFromJSON, ParseResult, ToJSON, Type};
 use poem_openapi::{Enum, Object, Union};
 use serde_json::Value;
 
-use super::dto::{CoordDto, HoursText};
 use super::places::{AmenityDto, PlaceKindDto, PlaceStatusDto};
 
 /// Plain JSON, read and written as is, described in the spec as `T`.
@@ -222,9 +221,14 @@ pub struct FilePlaceBasics {
         pattern = r"[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
     ))]
     pub address: String,
-    /// The system of the point: wgs84 (as RFC 7946 says; the default) or gcj02.
-    #[oai(nullable)]
-    pub coord: Option<CoordDto>,
+    /// The system of the point: `wgs84` (as RFC 7946 says; the default) or `gcj02`.
+    #[oai(
+        nullable,
+        validator(
+            pattern = r"^[\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*(gcj02|wgs84)?[\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
+        )
+    )]
+    pub coord: Option<String>,
     #[oai(nullable, validator(max_length = 100))]
     pub host_org: Option<String>,
     /// Digits, spaces and `+ - ( )`.
@@ -236,9 +240,9 @@ pub struct FilePlaceBasics {
     pub contact_phone: Option<String>,
     #[oai(nullable, validator(max_items = 18))]
     pub amenities: Option<Vec<AmenityDto>>,
-    /// Opening hours; `24/7` when left out.
-    #[oai(nullable)]
-    pub hours: Option<HoursText>,
+    /// Opening hours in the grammar of `OpeningHours`; `24/7` when left out.
+    #[oai(nullable, validator(max_length = 2000))]
+    pub hours: Option<String>,
     /// Photo URLs or media ids, at most 9.
     #[oai(nullable, validator(max_items = 9, max_length = 512))]
     pub photos: Option<Vec<String>>,

@@ -23,7 +23,7 @@ pub struct UploadForm {
 }
 
 #[derive(Debug, Object)]
-#[oai(skip_serializing_if_is_none)]
+#[oai(skip_serializing_if_is_none, example)]
 pub struct Media {
     pub id: String,
     /// What the server stored after re-encoding: PNG stays PNG, JPEG and WebP become JPEG.

@@ -5,6 +5,7 @@ pub mod admin;
 pub mod auth;
 pub mod dto;
 pub mod error;
+mod examples;
 pub mod fast_json;
 pub mod geojson;
 pub mod me;

@@ -13,7 +13,7 @@ use poem_openapi::{ApiRequest, ApiResponse, Enum, Object, OpenApi, Union};
 use serde_json::Value;
 
 use super::ApiTags;
-use super::dto::HoursText;
+use super::dto::{HoursText, not_null};
 use super::error::ApiResult;
 use super::geojson::{PlaceExportGeoJson, PlaceImportGeoJson, Shaped};
 use super::paging::{Cursor, Page, PageRequest};
@@ -53,14 +53,14 @@ pub struct PlaceBasics {
     pub lng: f64,
     /// The system of `lat`/`lng`: gcj02 (default) or wgs84. Places are kept and shown to staff in
     /// GCJ-02.
-    #[oai(nullable)]
+    #[oai(deserialize_with = "not_null")]
     pub coord: Option<CoordDto>,
     /// The organisation that hosts the place (a union branch, a company); blank counts as none.
-    #[oai(nullable, validator(max_length = 100))]
+    #[oai(deserialize_with = "not_null", validator(max_length = 100))]
     pub host_org: Option<String>,
     /// Digits, spaces and `+ - ( )`; blank counts as none.
     #[oai(
-        nullable,
+        deserialize_with = "not_null",
         validator(
             max_length = 32,
             pattern = r"^[\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[0-9+() -]*[\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
@@ -69,26 +69,25 @@ pub struct PlaceBasics {
     pub contact_phone: Option<String>,
     /// Photo URLs or media ids (`POST /media`), at most 9, none blank.
     #[oai(
-        nullable,
-        default,
+        deserialize_with = "not_null",
         validator(
             max_items = 9,
             max_length = 512,
             pattern = r"[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
         )
     )]
-    pub photos: Vec<String>,
-    /// What riders find there.
-    #[oai(nullable, default, validator(max_items = 18))]
-    pub amenities: Vec<AmenityDto>,
+    pub photos: Option<Vec<String>>,
+    /// What riders find there (none when left out).
+    #[oai(deserialize_with = "not_null", validator(max_items = 18))]
+    pub amenities: Option<Vec<AmenityDto>>,
     /// Opening hours; `24/7` when left out.
-    #[oai(nullable)]
+    #[oai(deserialize_with = "not_null")]
     pub hours: Option<HoursText>,
 }
 
 /// A new 新伙伴驿站 (station).
 #[derive(Debug, Object)]
-#[oai(skip_serializing_if_is_none)]
+#[oai(skip_serializing_if_is_none, example)]
 pub struct NewStation {
     #[oai(flatten)]
     pub basics: PlaceBasics,
@@ -96,15 +95,15 @@ pub struct NewStation {
 
 /// A new parking zone (停车区/临时驻留点), with its bays and longest stay if known.
 #[derive(Debug, Object)]
-#[oai(skip_serializing_if_is_none)]
+#[oai(skip_serializing_if_is_none, example)]
 pub struct NewParkingZone {
     #[oai(flatten)]
     pub basics: PlaceBasics,
     /// Bays.
-    #[oai(nullable, validator(minimum(value = "1"), maximum(value = "100000")))]
+    #[oai(deserialize_with = "not_null", validator(minimum(value = "1"), maximum(value = "100000")))]
     pub capacity: Option<i32>,
     /// Longest stay in minutes.
-    #[oai(nullable, validator(minimum(value = "1"), maximum(value = "1440")))]
+    #[oai(deserialize_with = "not_null", validator(minimum(value = "1"), maximum(value = "1440")))]
     pub max_stay_minutes: Option<i32>,
 }
 
@@ -116,7 +115,7 @@ pub struct NewFriendlySite {
     #[oai(flatten)]
     pub basics: PlaceBasics,
     /// How riders get in, e.g. `出示骑手证，走东门`; blank counts as none.
-    #[oai(nullable, validator(max_length = 500))]
+    #[oai(deserialize_with = "not_null", validator(max_length = 500))]
     pub entry_instructions: Option<String>,
 }
 
@@ -152,8 +151,8 @@ impl NewPlace {
             location: Gcj02::from_system(basics.lat, basics.lng, coord)?,
             host_org: basics.host_org,
             contact_phone: basics.contact_phone,
-            photos: basics.photos,
-            amenities: amenity_set(&basics.amenities),
+            photos: basics.photos.unwrap_or_default(),
+            amenities: amenity_set(&basics.amenities.unwrap_or_default()),
             hours: parse_hours(basics.hours.as_ref())?.unwrap_or_else(OpeningHours::always),
             capacity,
             max_stay_minutes,
@@ -166,44 +165,44 @@ impl NewPlace {
 /// A change to a place: only the fields given change. Station managers may send `amenities`,
 /// `hours` and `status` (with `status_reason`, `status_until`) only.
 #[derive(Debug, Object)]
-#[oai(skip_serializing_if_is_none)]
+#[oai(skip_serializing_if_is_none, example)]
 pub struct PlaceChange {
-    #[oai(nullable, validator(min_length = 1, max_length = 100))]
+    #[oai(deserialize_with = "not_null", validator(min_length = 1, max_length = 100))]
     pub name: Option<String>,
-    #[oai(nullable, validator(min_length = 1, max_length = 200))]
+    #[oai(deserialize_with = "not_null", validator(min_length = 1, max_length = 200))]
     pub address: Option<String>,
     /// A new location: `lat` and `lng` together, in `coord` (default gcj02).
-    #[oai(nullable, validator(minimum(value = "-90"), maximum(value = "90")))]
+    #[oai(deserialize_with = "not_null", validator(minimum(value = "-90"), maximum(value = "90")))]
     pub lat: Option<f64>,
-    #[oai(nullable, validator(minimum(value = "-180"), maximum(value = "180")))]
+    #[oai(deserialize_with = "not_null", validator(minimum(value = "-180"), maximum(value = "180")))]
     pub lng: Option<f64>,
-    #[oai(nullable)]
+    #[oai(deserialize_with = "not_null")]
     pub coord: Option<CoordDto>,
-    #[oai(nullable, validator(max_length = 100))]
+    #[oai(deserialize_with = "not_null", validator(max_length = 100))]
     pub host_org: Option<String>,
-    #[oai(nullable, validator(max_length = 32))]
+    #[oai(deserialize_with = "not_null", validator(max_length = 32))]
     pub contact_phone: Option<String>,
-    #[oai(nullable, validator(max_items = 9))]
+    #[oai(deserialize_with = "not_null", validator(max_items = 9))]
     pub photos: Option<Vec<String>>,
-    #[oai(nullable, validator(minimum(value = "1"), maximum(value = "100000")))]
+    #[oai(deserialize_with = "not_null", validator(minimum(value = "1"), maximum(value = "100000")))]
     pub capacity: Option<i32>,
-    #[oai(nullable, validator(minimum(value = "1"), maximum(value = "1440")))]
+    #[oai(deserialize_with = "not_null", validator(minimum(value = "1"), maximum(value = "1440")))]
     pub max_stay_minutes: Option<i32>,
-    #[oai(nullable, validator(max_length = 500))]
+    #[oai(deserialize_with = "not_null", validator(max_length = 500))]
     pub entry_instructions: Option<String>,
     /// The full new set of amenities.
-    #[oai(nullable, validator(max_items = 18))]
+    #[oai(deserialize_with = "not_null", validator(max_items = 18))]
     pub amenities: Option<Vec<AmenityDto>>,
     /// The new opening hours.
-    #[oai(nullable)]
+    #[oai(deserialize_with = "not_null")]
     pub hours: Option<HoursText>,
-    #[oai(nullable)]
+    #[oai(deserialize_with = "not_null")]
     pub status: Option<PlaceStatusDto>,
     /// Required with temporarily_closed.
-    #[oai(nullable, validator(max_length = 200))]
+    #[oai(deserialize_with = "not_null", validator(max_length = 200))]
     pub status_reason: Option<String>,
     /// With temporarily_closed: when it opens again (none = until further notice).
-    #[oai(nullable)]
+    #[oai(deserialize_with = "not_null")]
     pub status_until: Option<DateTime<Utc>>,
 }
 

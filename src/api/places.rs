@@ -13,7 +13,7 @@ use poem_openapi::{ApiResponse, Object, OpenApi, Union};
 use super::ApiTags;
 use super::dto::mirror_enum;
 pub use super::dto::{CoordDto, coord_of};
-use super::dto::{Tagged, TaggedBody};
+use super::dto::{Tagged, TaggedBody, not_null};
 use super::error::ApiResult;
 use super::fast_json::{self as fj, Prewritten};
 use super::paging::{Cursor, Page, PageRequest};
@@ -68,7 +68,7 @@ fn utc(m: Option<Millis>) -> Option<DateTime<Utc>> {
 
 /// One place found by a nearby search.
 #[derive(Debug, Object)]
-#[oai(skip_serializing_if_is_none)]
+#[oai(skip_serializing_if_is_none, example)]
 pub struct NearbyPlace {
     pub id: String,
     pub kind: PlaceKindDto,
@@ -177,7 +177,7 @@ pub fn nearby_item(h: Hit, coord: CoordSystem) -> NearbyPlace {
 
 /// A recent check-in as every rider sees it: what was found, never who found it.
 #[derive(Debug, Object)]
-#[oai(skip_serializing_if_is_none)]
+#[oai(skip_serializing_if_is_none, example)]
 pub struct PublicCheckin {
     pub outcome: CheckinOutcomeDto,
     pub amenity: Option<AmenityDto>,
@@ -198,7 +198,7 @@ impl From<&CheckinRecord> for PublicCheckin {
 
 /// A place with everything riders and staff see.
 #[derive(Debug, Object)]
-#[oai(skip_serializing_if_is_none)]
+#[oai(skip_serializing_if_is_none, example)]
 pub struct Place {
     pub id: String,
     pub kind: PlaceKindDto,
@@ -288,7 +288,7 @@ macro_rules! checkin_body {
         #[oai(skip_serializing_if_is_none)]
         pub struct $name {
             /// A short remark for the place's manager.
-            #[oai(nullable, validator(max_length = 200))]
+            #[oai(deserialize_with = "not_null", validator(max_length = 200))]
             pub note: Option<String>,
         }
     };
@@ -300,7 +300,7 @@ macro_rules! checkin_body {
             /// The amenity.
             pub amenity: AmenityDto,
             /// A short remark for the place's manager.
-            #[oai(nullable, validator(max_length = 200))]
+            #[oai(deserialize_with = "not_null", validator(max_length = 200))]
             pub note: Option<String>,
         }
     };
@@ -412,7 +412,7 @@ impl CheckinRequest {
 
 /// A check-in as its rider and the place's staff see it.
 #[derive(Debug, Object)]
-#[oai(skip_serializing_if_is_none)]
+#[oai(skip_serializing_if_is_none, example)]
 pub struct Checkin {
     pub id: String,
     pub place_id: String,

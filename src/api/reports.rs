@@ -9,8 +9,8 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 
 use super::ApiTags;
-use super::dto::mirror_enum;
 pub use super::dto::{CoordDto, coord_of};
+use super::dto::{mirror_enum, not_null};
 use super::error::ApiResult;
 use super::paging::{Cursor, Page, PageRequest};
 use super::security::{BearerAuth, RiderAuth};
@@ -184,7 +184,7 @@ impl ReportSummary {
 /// a role: `reporter`, `rider` (a "me too"), `staff` or `system`. A rider who follows a report
 /// without having filed it reads staff's notes only, not the reporter's.
 #[derive(Debug, Object)]
-#[oai(skip_serializing_if_is_none)]
+#[oai(skip_serializing_if_is_none, example)]
 pub struct PublicEntry {
     pub at: DateTime<Utc>,
     /// Never `assigned` or `note`: those are for staff.
@@ -211,7 +211,7 @@ impl From<Entry> for PublicEntry {
 
 /// A rider's view of a report they filed or follow.
 #[derive(Debug, Object)]
-#[oai(skip_serializing_if_is_none)]
+#[oai(skip_serializing_if_is_none, example)]
 pub struct ReportDetail {
     #[oai(flatten)]
     pub report: ReportSummary,
@@ -304,25 +304,25 @@ pub struct PreviewResponse {
 }
 
 #[derive(Debug, Object)]
-#[oai(skip_serializing_if_is_none)]
+#[oai(skip_serializing_if_is_none, example)]
 pub struct SubmitReportRequest {
     pub category: CategoryDto,
-    /// What is wrong, at most 500 characters.
-    #[oai(nullable, default, validator(max_length = 500))]
-    pub description: String,
+    /// What is wrong, at most 500 characters (none when left out: a photo may say it all).
+    #[oai(deserialize_with = "not_null", validator(max_length = 500))]
+    pub description: Option<String>,
     #[oai(validator(minimum(value = "-90"), maximum(value = "90")))]
     pub lat: f64,
     #[oai(validator(minimum(value = "-180"), maximum(value = "180")))]
     pub lng: f64,
     /// The system of `lat`/`lng`; gcj02 when left out.
-    #[oai(nullable)]
+    #[oai(deserialize_with = "not_null")]
     pub coord: Option<CoordDto>,
     /// Up to 9 photos uploaded by this rider through `POST /media`.
-    #[oai(nullable, default, validator(max_items = 9, unique_items, max_length = 64))]
-    pub media_ids: Vec<String>,
-    /// Hide the reporter's name from the unit too.
-    #[oai(nullable, default)]
-    pub anonymous: bool,
+    #[oai(deserialize_with = "not_null", validator(max_items = 9, unique_items, max_length = 64))]
+    pub media_ids: Option<Vec<String>>,
+    /// Hide the reporter's name from the unit too (false when left out).
+    #[oai(deserialize_with = "not_null")]
+    pub anonymous: Option<bool>,
 }
 
 mirror_enum!(
@@ -332,7 +332,7 @@ mirror_enum!(
 );
 
 #[derive(Debug, Object)]
-#[oai(skip_serializing_if_is_none)]
+#[oai(skip_serializing_if_is_none, example)]
 pub struct SubmitReportResponse {
     pub outcome: OutcomeDto,
     pub report: ReportDetail,
@@ -365,7 +365,7 @@ pub struct RatingRequest {
     /// 1 (bad) to 5 (good).
     #[oai(validator(minimum(value = "1"), maximum(value = "5")))]
     pub score: i64,
-    #[oai(nullable, validator(max_length = 500))]
+    #[oai(deserialize_with = "not_null", validator(max_length = 500))]
     pub comment: Option<String>,
 }
 
@@ -436,10 +436,10 @@ impl ReportsApi {
         let system = coord_of(body.coord);
         let submission = Submission {
             category: body.category.into(),
-            description: parse_description(&body.description)?,
+            description: parse_description(body.description.as_deref().unwrap_or_default())?,
             location: Gcj02::from_system(body.lat, body.lng, system)?,
-            media_ids: parse_media_ids(&body.media_ids)?,
-            anonymous: body.anonymous,
+            media_ids: parse_media_ids(body.media_ids.as_deref().unwrap_or_default())?,
+            anonymous: body.anonymous.unwrap_or(false),
         };
         let (outcome, report) =
             service::submit_and_view(&state.reports(), &rider, submission, idempotency_key.0.as_deref(), Millis::now())

@@ -14,7 +14,7 @@ use poem_openapi::{ApiResponse, Object, OpenApi, Union};
 use serde_json::Value;
 
 use super::ApiTags;
-use super::dto::{NOT_BLANK, Tagged, TaggedBody};
+use super::dto::{NOT_BLANK, Tagged, TaggedBody, not_null};
 use super::error::ApiResult;
 use super::paging::{Cursor, Page, PageRequest, key_text};
 use super::reports::{ActorDto, CategoryDto, EventKindDto, ReportStatusDto, ReportSummary, RouteReasonDto, UnitRef};
@@ -30,7 +30,7 @@ use crate::state::AppState;
 
 /// A report in a unit's queue.
 #[derive(Debug, Object)]
-#[oai(skip_serializing_if_is_none)]
+#[oai(skip_serializing_if_is_none, example)]
 pub struct TriageSummary {
     #[oai(flatten)]
     pub report: ReportSummary,
@@ -63,7 +63,7 @@ impl TriageSummary {
 
 /// A timeline entry as staff see it: who acted, and internal notes too.
 #[derive(Debug, Object)]
-#[oai(skip_serializing_if_is_none)]
+#[oai(skip_serializing_if_is_none, example)]
 pub struct StaffEntry {
     pub at: DateTime<Utc>,
     pub kind: EventKindDto,
@@ -95,7 +95,7 @@ impl From<Entry> for StaffEntry {
 }
 
 #[derive(Debug, Object)]
-#[oai(skip_serializing_if_is_none)]
+#[oai(skip_serializing_if_is_none, example)]
 pub struct TriageDetail {
     #[oai(flatten)]
     pub report: TriageSummary,
@@ -116,16 +116,16 @@ impl TriageDetail {
 #[oai(skip_serializing_if_is_none)]
 pub struct ActionNotes {
     /// Shown to riders following the report (and sent to them as the unit's word).
-    #[oai(nullable, validator(max_length = 500))]
+    #[oai(deserialize_with = "not_null", validator(max_length = 500))]
     pub public_note: Option<String>,
     /// Staff only.
-    #[oai(nullable, validator(max_length = 500))]
+    #[oai(deserialize_with = "not_null", validator(max_length = 500))]
     pub internal_note: Option<String>,
 }
 
 /// Accept a report: the unit takes it on (the first response, if none came before).
 #[derive(Debug, Object)]
-#[oai(skip_serializing_if_is_none)]
+#[oai(skip_serializing_if_is_none, example)]
 pub struct AcceptAction {
     #[oai(flatten)]
     pub notes: ActionNotes,
@@ -149,7 +149,7 @@ pub struct ResolveAction {
 
 /// Reject a report, saying why.
 #[derive(Debug, Object)]
-#[oai(skip_serializing_if_is_none)]
+#[oai(skip_serializing_if_is_none, example)]
 pub struct RejectAction {
     /// Why, shown to the reporter and followers; not blank.
     #[oai(validator(
@@ -163,7 +163,7 @@ pub struct RejectAction {
 
 /// Mark a report a duplicate of another report of the same unit; its followers move there.
 #[derive(Debug, Object)]
-#[oai(skip_serializing_if_is_none)]
+#[oai(skip_serializing_if_is_none, example)]
 pub struct MarkDuplicateAction {
     /// The report this one repeats (an id from the queue).
     #[oai(validator(min_length = 1, max_length = 64))]
@@ -174,7 +174,7 @@ pub struct MarkDuplicateAction {
 
 /// Transfer a report away from this unit, saying why.
 #[derive(Debug, Object)]
-#[oai(skip_serializing_if_is_none)]
+#[oai(skip_serializing_if_is_none, example)]
 pub struct TransferAction {
     /// Why, shown to the reporter and followers; not blank.
     #[oai(validator(
@@ -184,7 +184,7 @@ pub struct TransferAction {
     pub reason: String,
     /// The unit to send it to (`GET /admin/units`); left out or empty, routing picks the next
     /// unit that covers the spot, other than this one.
-    #[oai(nullable, validator(max_length = 64))]
+    #[oai(deserialize_with = "not_null", validator(max_length = 64))]
     pub to_office_id: Option<String>,
     #[oai(flatten)]
     pub notes: ActionNotes,
@@ -246,10 +246,10 @@ impl ActionBody {
 #[oai(skip_serializing_if_is_none)]
 pub struct NoteFields {
     /// A public reply: riders following the report see it, and it counts as the unit's response.
-    #[oai(nullable, validator(max_length = 500))]
+    #[oai(deserialize_with = "not_null", validator(max_length = 500))]
     pub public_note: Option<String>,
     /// An internal note, staff only.
-    #[oai(nullable, validator(max_length = 500))]
+    #[oai(deserialize_with = "not_null", validator(max_length = 500))]
     pub internal_note: Option<String>,
 }
 

@@ -8,6 +8,7 @@ use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
 
 use super::ApiTags;
+use super::dto::not_null;
 use super::error::ApiResult;
 use super::geojson::{JurisdictionGeoJson, Shaped};
 use super::paging::{Cursor, Page, PageRequest};
@@ -56,8 +57,9 @@ pub struct JurisdictionView {
 pub struct CategoryUpdate {
     #[oai(validator(min_length = 1, max_length = 32))]
     pub name: String,
-    #[oai(nullable, default, validator(max_length = 200))]
-    pub hint: String,
+    /// What riders read when they pick the category (none when left out).
+    #[oai(deserialize_with = "not_null", validator(max_length = 200))]
+    pub hint: Option<String>,
     pub urgency: UrgencyDto,
     /// Seconds a unit has to respond (60 to 2,592,000).
     #[oai(validator(minimum(value = "60"), maximum(value = "2592000")))]
@@ -186,7 +188,7 @@ impl UnitsApi {
         let settings = CategorySettings::parse(
             Category::from(code.0),
             &b.name,
-            &b.hint,
+            b.hint.as_deref().unwrap_or_default(),
             b.urgency.into(),
             b.response_secs,
             b.resolution_secs,

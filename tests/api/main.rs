@@ -3,7 +3,6 @@
 mod admin;
 mod auth;
 mod cli;
-mod contract;
 mod errors;
 mod helpers;
 mod hostile;
@@ -16,3 +15,4 @@ mod races;
 mod reports;
 mod service;
 mod statements;
+mod wire;

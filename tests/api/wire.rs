@@ -1,4 +1,4 @@
-//! The spec as a contract: every operation and parameter described, absent fields left out of
+//! The wire and the types agree: every operation and parameter described, absent fields left out of
 //! answers rather than null, and what the spec allows accepted (any well-formed cursor, empty
 //! ranges).
 
