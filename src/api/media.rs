@@ -152,7 +152,7 @@ impl MediaApi {
     ) -> ApiResult<Photo> {
         let now = Millis::now();
         let (content_type, bytes) = service::by_url(&state.media(), &id.0, exp.0, &sig.0, now).await?;
-        let max_age = (exp.0.saturating_mul(1000) - now.0).max(0) / 1000;
+        let max_age = exp.0.saturating_mul(1000).saturating_sub(now.0).max(0) / 1000;
         Ok(Photo::Jpeg(Binary(bytes), content_type.into(), format!("private, max-age={max_age}, immutable")))
     }
 }
