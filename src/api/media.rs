@@ -61,9 +61,9 @@ impl From<OwnPhoto> for Media {
 pub struct PhotoUrl {
     /// The media id.
     pub id: String,
-    /// `/api/v1/media/{id}/signed?exp=…&sig=…`, an absolute path: prefix the API's origin
-    /// (the base URL the mini-program calls). The same photo keeps the same URL for a while,
-    /// so caches hit.
+    /// `/api/v1/media/{id}/signed?exp=…&sig=…`, an absolute path: prefix the server's origin
+    /// (`https://host`, without `/api/v1`). The same photo keeps the same URL for a while, so
+    /// caches hit.
     pub url: String,
     pub expires_at: DateTime<Utc>,
 }
