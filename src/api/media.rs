@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use poem::web::Data;
-use poem_openapi::param::Path;
+use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::{Binary, Json};
 use poem_openapi::types::multipart::Upload;
 use poem_openapi::{ApiResponse, Multipart, Object, OpenApi};
@@ -11,8 +11,10 @@ use super::ApiTags;
 use super::error::ApiResult;
 use super::security::BearerAuth;
 use crate::domain::DomainError;
-use crate::domain::photo::{MAX_UPLOAD_BYTES, StoredPhoto};
-use crate::service::media as service;
+use crate::domain::photo::MAX_UPLOAD_BYTES;
+use crate::domain::photo_url::SignedPhoto;
+use crate::domain::time::Millis;
+use crate::service::media::{self as service, OwnPhoto};
 use crate::state::AppState;
 
 /// `multipart/form-data` with the photo in the field `file`; other form fields are ignored.
@@ -31,11 +33,17 @@ pub struct Media {
     pub height: i32,
     pub bytes: i64,
     pub created_at: DateTime<Utc>,
+    /// A signed URL of the photo that needs no token (see `PhotoUrl`).
+    pub url: String,
+    /// When `url` stops working.
+    pub url_expires_at: DateTime<Utc>,
 }
 
-impl From<StoredPhoto> for Media {
-    fn from(m: StoredPhoto) -> Self {
+impl From<OwnPhoto> for Media {
+    fn from(OwnPhoto { photo: m, url }: OwnPhoto) -> Self {
         Media {
+            url: signed_path(&url),
+            url_expires_at: url.expires_at().to_utc(),
             id: m.id,
             content_type: m.content_type,
             width: m.width,
@@ -44,6 +52,31 @@ impl From<StoredPhoto> for Media {
             created_at: m.created_at.to_utc(),
         }
     }
+}
+
+/// A photo that `<image src>` and `wx.previewImage` load without a token: its signed URL, given
+/// only to a caller who may see the photo, and working for anyone who holds it until
+/// `expires_at`. Load it again from a fresh view after that.
+#[derive(Debug, Clone, Object)]
+pub struct PhotoUrl {
+    /// The media id.
+    pub id: String,
+    /// `/api/v1/media/{id}/signed?exp=…&sig=…`, an absolute path: prefix the server's origin
+    /// (`https://host`, without `/api/v1`). The same photo keeps the same URL for a while, so
+    /// caches hit.
+    pub url: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+impl From<SignedPhoto> for PhotoUrl {
+    fn from(p: SignedPhoto) -> Self {
+        PhotoUrl { url: signed_path(&p), expires_at: p.expires_at().to_utc(), id: p.id }
+    }
+}
+
+/// The path of `media_signed` for this signature (ids and base64url need no escaping).
+fn signed_path(p: &SignedPhoto) -> String {
+    format!("{}/media/{}/signed?exp={}&sig={}", super::API_PREFIX, p.id, p.expires, p.signature)
 }
 
 #[derive(ApiResponse)]
@@ -95,5 +128,31 @@ impl MediaApi {
     ) -> ApiResult<Photo> {
         let (row, bytes) = service::download(&state.media(), auth.caller(), &id.0).await?;
         Ok(Photo::Jpeg(Binary(bytes), row.content_type, "private, max-age=86400, immutable".into()))
+    }
+
+    /// Load a photo by its signed URL (no token)
+    ///
+    /// What `<image src>` and `wx.previewImage` load: the `url` of a `PhotoUrl` (in reports,
+    /// triage views and places) or of an upload's answer. The signature (HMAC-SHA256 over the id
+    /// and the expiry, under a server key) is the authorization: no token, and no other check.
+    /// 403 `forbidden` for an expired or altered URL (get a fresh one from a new view), 404 when
+    /// the photo is gone. Cached privately until the URL expires.
+    #[oai(path = "/media/:id/signed", method = "get", operation_id = "media_signed")]
+    async fn signed(
+        &self,
+        state: Data<&AppState>,
+        /// The media id.
+        #[oai(validator(max_length = 64))]
+        id: Path<String>,
+        /// When the URL expires, in unix seconds.
+        exp: Query<i64>,
+        /// The signature of the id and `exp`, base64url without padding.
+        #[oai(validator(max_length = 64))]
+        sig: Query<String>,
+    ) -> ApiResult<Photo> {
+        let now = Millis::now();
+        let (content_type, bytes) = service::by_url(&state.media(), &id.0, exp.0, &sig.0, now).await?;
+        let max_age = exp.0.saturating_mul(1000).saturating_sub(now.0).max(0) / 1000;
+        Ok(Photo::Jpeg(Binary(bytes), content_type.into(), format!("private, max-age={max_age}, immutable")))
     }
 }

@@ -266,9 +266,10 @@ impl IntoResponse for ExportResponse {
 pub struct PlaceAdminApi;
 
 /// The view of places staff read: GCJ-02, without check-ins.
-fn staff_view(rows: Vec<PlaceRecord>, tz: chrono_tz::Tz) -> Vec<Place> {
+async fn staff_view(state: &AppState, rows: Vec<PlaceRecord>) -> ApiResult<Vec<Place>> {
+    let photos = service::photo_urls(&state.places(), &rows).await?;
     let now = Millis::now();
-    rows.into_iter().map(|r| place_view(r, CoordSystem::Gcj02, now, tz, &[])).collect()
+    Ok(rows.into_iter().map(|r| place_view(r, CoordSystem::Gcj02, now, state.city.tz, &[], &photos)).collect())
 }
 
 pub(super) async fn checkin_page(
@@ -300,7 +301,8 @@ impl PlaceAdminApi {
     ) -> ApiResult<Json<Place>> {
         let draft = body.0.into_draft()?;
         let row = service::create(&state.places(), &admin, draft).await?;
-        Ok(Json(place_view(row, CoordSystem::Gcj02, Millis::now(), state.city.tz, &[])))
+        let photos = service::photo_urls(&state.places(), std::slice::from_ref(&row)).await?;
+        Ok(Json(place_view(row, CoordSystem::Gcj02, Millis::now(), state.city.tz, &[], &photos)))
     }
 
     /// Remove a place (city admins); it leaves search at once and stays in the history
@@ -393,7 +395,7 @@ impl PlaceAdminApi {
         let page = PageRequest::parse(limit.0, cursor.0)?;
         let rows = service::managed_places(&state.places(), &staff, page.after.as_deref(), page.fetch_limit()).await?;
         let (rows, next_cursor) = page.finish(rows, |r| r.id.clone());
-        Ok(Json(Page::new(staff_view(rows, state.city.tz), next_cursor)))
+        Ok(Json(Page::new(staff_view(&state, rows).await?, next_cursor)))
     }
 
     /// Riders' check-ins at the places I manage (station managers), newest first

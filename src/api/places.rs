@@ -15,6 +15,7 @@ use super::dto::mirror_enum;
 pub use super::dto::{CoordDto, coord_of};
 use super::error::ApiResult;
 use super::fast_json::{self as fj, Prewritten};
+use super::media::PhotoUrl;
 use super::paging::{Page, PageRequest};
 use super::place_admin::{PlaceChange, checkin_page};
 use super::security::{RiderAuth, StaffAuth};
@@ -24,7 +25,7 @@ use crate::domain::places::{
     PlaceRecord, StatusKind,
 };
 use crate::domain::time::Millis;
-use crate::service::places::{self as service, CheckinScope, CheckinSpec, PlaceDetail};
+use crate::service::places::{self as service, CheckinScope, CheckinSpec, PlaceDetail, PlacePhotos};
 use crate::state::AppState;
 
 mirror_enum!(
@@ -205,6 +206,9 @@ pub struct Place {
     pub contact_phone: Option<String>,
     /// Photo URLs or media ids.
     pub photos: Vec<String>,
+    /// Signed URLs, needing no token, of the place photos among `photos` (media ids of photos
+    /// staff uploaded), in the same order; outside URLs and other ids have none.
+    pub photo_urls: Vec<PhotoUrl>,
     pub amenities: Vec<AmenityDto>,
     /// Opening hours, e.g. `mon-fri 08:00-20:00; sat-sun 10:00-16:00; 2026-10-01 closed`, `24/7`,
     /// or overnight `mon-sun 22:00-06:00`.
@@ -234,8 +238,10 @@ pub fn place_view(
     now: Millis,
     tz: chrono_tz::Tz,
     recent: &[CheckinRecord],
+    photos: &PlacePhotos,
 ) -> Place {
     let seen = p.seen_at(now, tz);
+    let photo_urls = photos.of(&p).into_iter().map(PhotoUrl::from).collect();
     let d = p.draft;
     let (lat, lng) = d.location.in_system(coord);
     Place {
@@ -250,6 +256,7 @@ pub fn place_view(
         host_org: d.host_org,
         contact_phone: d.contact_phone,
         photos: d.photos,
+        photo_urls,
         amenities: amenities_dto(d.amenities),
         hours: d.hours.to_string(),
         open_now: seen.open_now,
@@ -268,7 +275,7 @@ pub fn place_view(
 
 /// A place with its latest check-ins, as its page shows it.
 pub fn detail_view(d: PlaceDetail, coord: CoordSystem, tz: chrono_tz::Tz) -> Place {
-    place_view(d.place, coord, Millis::now(), tz, &d.recent)
+    place_view(d.place, coord, Millis::now(), tz, &d.recent, &d.photos)
 }
 
 #[derive(Debug, Object)]
@@ -394,8 +401,9 @@ impl PlacesApi {
         let page = PageRequest::parse(limit.0, cursor.0)?;
         let rows = service::in_box(&state.places(), &map, page.after.clone(), page.fetch_limit()).await?;
         let (rows, next_cursor) = page.finish(rows, |r| r.id.clone());
+        let photos = service::photo_urls(&state.places(), &rows).await?;
         let now = Millis::now();
-        let items = rows.into_iter().map(|r| place_view(r, coord, now, state.city.tz, &[])).collect();
+        let items = rows.into_iter().map(|r| place_view(r, coord, now, state.city.tz, &[], &photos)).collect();
         Ok(Json(Page::new(items, next_cursor)))
     }
 

@@ -12,6 +12,7 @@ use super::ApiTags;
 use super::dto::mirror_enum;
 pub use super::dto::{CoordDto, coord_of};
 use super::error::ApiResult;
+use super::media::PhotoUrl;
 use super::paging::{Page, PageRequest};
 use super::security::{BearerAuth, RiderAuth};
 use crate::domain::geo::{CoordSystem, Gcj02};
@@ -140,6 +141,8 @@ pub struct ReportSummary {
     /// Ids of the attached photos (`GET /media/{id}`): all of them for staff of the report's
     /// unit, only the caller's own for a rider.
     pub media_ids: Vec<String>,
+    /// The same photos, in the same order, with signed URLs that need no token.
+    pub photo_urls: Vec<PhotoUrl>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub respond_by: DateTime<Utc>,
@@ -163,7 +166,8 @@ impl ReportSummary {
             unit: v.unit.into(),
             priority: f.priority,
             anonymous: r.anonymous,
-            media_ids: v.media_ids,
+            media_ids: v.photos.iter().map(|p| p.id.clone()).collect(),
+            photo_urls: v.photos.into_iter().map(PhotoUrl::from).collect(),
             created_at: r.created_at.to_utc(),
             updated_at: r.updated_at.to_utc(),
             respond_by: f.deadlines.respond_by.to_utc(),

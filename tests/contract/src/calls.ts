@@ -2,7 +2,13 @@
 // against the generated types. Nothing here runs in CI: it must type-check under `tsc --strict`.
 import { Client, Schemas, wxLoginCode } from "./client";
 
-const api = new Client("https://xhb.example.cn/api/v1");
+const ORIGIN = "https://xhb.example.cn";
+const api = new Client(`${ORIGIN}/api/v1`);
+
+/** A photo's signed URL is an absolute path: `<image src>` and `wx.previewImage` take it whole. */
+function photoSrc(photo: Schemas["PhotoUrl"]): string {
+  return ORIGIN + photo.url;
+}
 
 // A rider logs in with a wx.login() code; a token that expired is renewed the same way.
 export async function riderLogsIn(): Promise<Schemas["LoginResponse"]> {
@@ -40,6 +46,8 @@ export async function fileHazard(photoPath: string, lat: number, lng: number): P
   const upload = await api.uploadPhoto(photoPath);
   if (!upload.ok) return undefined;
   const mediaId: string = upload.data.id;
+  const preview: string = ORIGIN + upload.data.url;
+  void preview;
   const idempotencyKey = `${Date.now()}-${Math.random().toString(36).slice(2)}`;
   const res = await api.call("post", "/reports", {
     header: { "Idempotency-Key": idempotencyKey },
@@ -70,6 +78,9 @@ export async function myReportsAndOneTimeline(): Promise<string[]> {
   if (!detail.ok) return [];
   const status: Schemas["ReportStatusDto"] = detail.data.status;
   void status;
+  const urls = detail.data.photo_urls.map(photoSrc);
+  const [current] = urls;
+  if (current !== undefined) wx.previewImage({ urls, current });
   return detail.data.timeline.map((entry) => `${entry.at} ${entry.kind}`);
 }
 

@@ -29,10 +29,15 @@ declare namespace WechatMiniprogram {
   interface LoginSuccess {
     code: string;
   }
+  interface PreviewImageOption {
+    urls: string[];
+    current?: string;
+  }
 }
 declare const wx: {
   request(option: WechatMiniprogram.RequestOption): void;
   uploadFile(option: WechatMiniprogram.UploadFileOption): void;
   login(option: { success: (res: WechatMiniprogram.LoginSuccess) => void; fail?: (err: { errMsg: string }) => void }): void;
+  previewImage(option: WechatMiniprogram.PreviewImageOption): void;
 };
 declare function setTimeout(callback: () => void, ms: number): number;
