@@ -2,13 +2,17 @@
 
 use chrono::{DateTime, Utc};
 use poem::web::Data;
+use poem::{IntoResponse, Response};
 use poem_openapi::param::Path;
-use poem_openapi::payload::{Binary, Json};
+use poem_openapi::payload::{Binary, Json, Payload};
+use poem_openapi::registry::{MetaHeader, MetaMediaType, MetaResponse, MetaResponses, Registry};
+use poem_openapi::types::Type;
 use poem_openapi::types::multipart::Upload;
 use poem_openapi::{ApiResponse, Multipart, Object, OpenApi};
 
 use super::ApiTags;
-use super::error::ApiResult;
+use super::error::codes::*;
+use super::error::{ApiResult, Form, Signed};
 use super::security::BearerAuth;
 use crate::domain::DomainError;
 use crate::domain::photo::{MAX_UPLOAD_BYTES, StoredPhoto};
@@ -53,11 +57,49 @@ pub enum Created {
     Created(Json<Media>),
 }
 
-#[derive(ApiResponse)]
-pub enum Photo {
-    /// The stored photo
-    #[oai(status = 200)]
-    Jpeg(Binary<Vec<u8>>, #[oai(header = "content-type")] String, #[oai(header = "cache-control")] String),
+/// The stored photo, in the type it was stored as: `image/jpeg` or `image/png`. One `200` with
+/// both media types (the derive would write the `200` key once per type).
+pub struct Photo {
+    bytes: Vec<u8>,
+    content_type: String,
+}
+
+const PHOTO_TYPES: [&str; 2] = ["image/jpeg", "image/png"];
+const PHOTO_CACHE: &str = "private, max-age=86400, immutable";
+
+impl ApiResponse for Photo {
+    fn meta() -> MetaResponses {
+        let schema = || <Binary<Vec<u8>> as Payload>::schema_ref();
+        MetaResponses {
+            responses: vec![MetaResponse {
+                description: "The stored photo",
+                status: Some(200),
+                status_range: None,
+                content: PHOTO_TYPES
+                    .into_iter()
+                    .map(|content_type| MetaMediaType { content_type, schema: schema() })
+                    .collect(),
+                headers: vec![MetaHeader {
+                    name: "Cache-Control".to_string(),
+                    description: Some(PHOTO_CACHE.to_string()),
+                    required: true,
+                    deprecated: false,
+                    schema: String::schema_ref(),
+                }],
+            }],
+        }
+    }
+
+    fn register(_registry: &mut Registry) {}
+}
+
+impl IntoResponse for Photo {
+    fn into_response(self) -> Response {
+        Response::builder()
+            .content_type(self.content_type)
+            .header(poem::http::header::CACHE_CONTROL, PHOTO_CACHE)
+            .body(self.bytes)
+    }
 }
 
 #[derive(Default)]
@@ -72,7 +114,12 @@ impl MediaApi {
     /// EXIF position and camera data are removed: the photo is decoded, turned upright and
     /// re-encoded before it is stored.
     #[oai(path = "/media", method = "post", operation_id = "media_upload")]
-    async fn upload(&self, state: Data<&AppState>, auth: BearerAuth, form: UploadForm) -> ApiResult<Created> {
+    async fn upload(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        form: UploadForm,
+    ) -> ApiResult<Created, (Signed, Form, InvalidInput, UnsupportedMedia, ImageTooLarge)> {
         if form.file.size() > MAX_UPLOAD_BYTES {
             return Err(DomainError::TooLarge { limit_bytes: MAX_UPLOAD_BYTES as u64 }.into());
         }
@@ -92,8 +139,8 @@ impl MediaApi {
         state: Data<&AppState>,
         auth: BearerAuth,
         #[oai(validator(max_length = 64))] id: Path<String>,
-    ) -> ApiResult<Photo> {
+    ) -> ApiResult<Photo, (Signed, InvalidParameter, NotFound)> {
         let (row, bytes) = service::download(&state.media(), auth.caller(), &id.0).await?;
-        Ok(Photo::Jpeg(Binary(bytes), row.content_type, "private, max-age=86400, immutable".into()))
+        Ok(Photo { bytes, content_type: row.content_type })
     }
 }
