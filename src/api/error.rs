@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 use super::error_codes;
 use crate::domain::DomainError;
 pub use crate::domain::error::codes;
+use crate::domain::error::codes::*;
 use crate::domain::error::{AuthFailure, ErrorChain, ErrorCode, IsCode};
 
 /// The error body every endpoint answers with.
@@ -216,8 +217,6 @@ tuple_error_sets!(A, B, C, D, E, F, G, H, I, J);
 tuple_error_sets!(A, B, C, D, E, F, G, H, I, J, K);
 tuple_error_sets!(A, B, C, D, E, F, G, H, I, J, K, L);
 
-use codes::*;
-
 /// Any Bearer token (`BearerAuth`), checked against the sessions in the database.
 pub type Signed = (MissingToken, InvalidToken, TokenExpired, TokenRevoked, AccountDisabled, DatabaseUnavailable);
 /// A token of one role (`RiderAuth`, `StaffAuth`, `AdminAuth`): another role is 403, as is what
@@ -237,12 +236,6 @@ pub type Paged = (InvalidParameter, InvalidInput);
 pub struct Fails<E> {
     error: ApiError,
     codes: PhantomData<fn() -> E>,
-}
-
-impl<E> Fails<E> {
-    pub fn into_inner(self) -> ApiError {
-        self.error
-    }
 }
 
 impl<E> fmt::Debug for Fails<E> {
