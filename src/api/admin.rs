@@ -8,7 +8,8 @@ use poem_openapi::{Object, OpenApi};
 
 use super::ApiTags;
 use super::auth::{NoContent, RoleDto};
-use super::error::ApiResult;
+use super::error::codes::*;
+use super::error::{ApiResult, Body, Paged, SignedAs};
 use super::paging::{Page, PageRequest};
 use super::security::AdminAuth;
 use crate::domain::identity::{Account, NewPassword, Username};
@@ -68,7 +69,7 @@ impl AdminApi {
         state: Data<&AppState>,
         auth: AdminAuth,
         body: Json<CreateStaffRequest>,
-    ) -> ApiResult<Json<Staff>> {
+    ) -> ApiResult<Json<Staff>, (SignedAs, Body, InvalidInput, UsernameTaken)> {
         let body = body.0;
         let spec = StaffSpec {
             username: Username::parse(&body.username)?,
@@ -88,7 +89,7 @@ impl AdminApi {
         auth: AdminAuth,
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<u32>>,
         #[oai(validator(max_length = 200))] cursor: Query<Option<String>>,
-    ) -> ApiResult<Json<Page<Staff>>> {
+    ) -> ApiResult<Json<Page<Staff>>, (SignedAs, Paged)> {
         let page = PageRequest::parse(limit.0, cursor.0)?;
         let rows = staff::list(&state.db, &auth.0, page.after.as_deref(), page.fetch_limit()).await?;
         let (rows, next_cursor) = page.finish(rows, |a| a.id.clone());
@@ -102,7 +103,7 @@ impl AdminApi {
         state: Data<&AppState>,
         auth: AdminAuth,
         #[oai(validator(max_length = 64))] id: Path<String>,
-    ) -> ApiResult<NoContent> {
+    ) -> ApiResult<NoContent, (SignedAs, InvalidParameter, CannotDisableSelf, NotFound)> {
         staff::set_disabled(&state.db, &auth.0, &id.0, true).await?;
         Ok(NoContent::Done)
     }
@@ -114,7 +115,7 @@ impl AdminApi {
         state: Data<&AppState>,
         auth: AdminAuth,
         #[oai(validator(max_length = 64))] id: Path<String>,
-    ) -> ApiResult<NoContent> {
+    ) -> ApiResult<NoContent, (SignedAs, InvalidParameter, NotFound)> {
         staff::set_disabled(&state.db, &auth.0, &id.0, false).await?;
         Ok(NoContent::Done)
     }

@@ -7,7 +7,8 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 
 use super::ApiTags;
 use super::dto::mirror_enum;
-use super::error::ApiResult;
+use super::error::codes::*;
+use super::error::{ApiResult, Body, Signed, SignedAs};
 use super::security::{BearerAuth, RiderAuth};
 use crate::domain::identity::Role;
 use crate::domain::time::Millis;
@@ -98,7 +99,10 @@ impl AuthApi {
         &self,
         state: Data<&AppState>,
         body: Json<WechatLoginRequest>,
-    ) -> ApiResult<Json<LoginResponse>> {
+    ) -> ApiResult<
+        Json<LoginResponse>,
+        (Body, InvalidWechatCode, AccountDisabled, WechatUnavailable, DatabaseUnavailable),
+    > {
         Ok(Json(sessions::rider_login(&state.sessions(), &body.code).await?.into()))
     }
 
@@ -111,20 +115,20 @@ impl AuthApi {
         &self,
         state: Data<&AppState>,
         body: Json<StaffLoginRequest>,
-    ) -> ApiResult<Json<LoginResponse>> {
+    ) -> ApiResult<Json<LoginResponse>, (Body, BadCredentials, AccountDisabled, RateLimited, DatabaseUnavailable)> {
         Ok(Json(sessions::staff_login(&state.sessions(), &body.username, &body.password).await?.into()))
     }
 
     /// Log out: revoke the token this request carries
     #[oai(path = "/auth/logout", method = "post", operation_id = "auth_logout")]
-    async fn logout(&self, state: Data<&AppState>, auth: BearerAuth) -> ApiResult<NoContent> {
+    async fn logout(&self, state: Data<&AppState>, auth: BearerAuth) -> ApiResult<NoContent, Signed> {
         sessions::logout(&state.db, &auth.0).await?;
         Ok(NoContent::Done)
     }
 
     /// Who am I
     #[oai(path = "/me", method = "get", operation_id = "me")]
-    async fn me(&self, state: Data<&AppState>, auth: BearerAuth) -> ApiResult<Json<MeResponse>> {
+    async fn me(&self, state: Data<&AppState>, auth: BearerAuth) -> ApiResult<Json<MeResponse>, Signed> {
         Ok(Json(sessions::me(&state.db, auth.caller()).await?.into()))
     }
 
@@ -137,7 +141,11 @@ impl AuthApi {
     /// account instead. Logging in again later starts a new, empty account. `GET /me/data` first
     /// gives you a copy.
     #[oai(path = "/me", method = "delete", operation_id = "me_erase", tag = "ApiTags::Privacy")]
-    async fn erase_me(&self, state: Data<&AppState>, RiderAuth(rider): RiderAuth) -> ApiResult<NoContent> {
+    async fn erase_me(
+        &self,
+        state: Data<&AppState>,
+        RiderAuth(rider): RiderAuth,
+    ) -> ApiResult<NoContent, (SignedAs, NotFound)> {
         privacy::erase(&state.privacy(), &rider, Millis::now()).await?;
         Ok(NoContent::Done)
     }

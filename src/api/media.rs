@@ -2,13 +2,17 @@
 
 use chrono::{DateTime, Utc};
 use poem::web::Data;
+use poem::{IntoResponse, Response};
 use poem_openapi::param::{Path, Query};
-use poem_openapi::payload::{Binary, Json};
+use poem_openapi::payload::{Binary, Json, Payload};
+use poem_openapi::registry::{MetaHeader, MetaMediaType, MetaResponse, MetaResponses, Registry};
+use poem_openapi::types::Type;
 use poem_openapi::types::multipart::Upload;
 use poem_openapi::{ApiResponse, Multipart, Object, OpenApi};
 
 use super::ApiTags;
-use super::error::ApiResult;
+use super::error::codes::*;
+use super::error::{ApiResult, Form, Signed};
 use super::security::BearerAuth;
 use crate::domain::DomainError;
 use crate::domain::photo::MAX_UPLOAD_BYTES;
@@ -86,11 +90,52 @@ pub enum Created {
     Created(Json<Media>),
 }
 
-#[derive(ApiResponse)]
-pub enum Photo {
-    /// The stored photo
-    #[oai(status = 200)]
-    Jpeg(Binary<Vec<u8>>, #[oai(header = "content-type")] String, #[oai(header = "cache-control")] String),
+/// The stored photo, in the type it was stored as: `image/jpeg` or `image/png`. One `200` with
+/// both media types (the derive would write the `200` key once per type).
+pub struct Photo {
+    bytes: Vec<u8>,
+    content_type: String,
+    cache_control: String,
+}
+
+const PHOTO_TYPES: [&str; 2] = ["image/jpeg", "image/png"];
+const PHOTO_CACHE: &str = "private, max-age=86400, immutable";
+const PHOTO_CACHE_DOC: &str = "private, max-age=<seconds>, immutable: a day for a download with a token, until \
+     the URL expires for a signed URL";
+
+impl ApiResponse for Photo {
+    fn meta() -> MetaResponses {
+        let schema = || <Binary<Vec<u8>> as Payload>::schema_ref();
+        MetaResponses {
+            responses: vec![MetaResponse {
+                description: "The stored photo",
+                status: Some(200),
+                status_range: None,
+                content: PHOTO_TYPES
+                    .into_iter()
+                    .map(|content_type| MetaMediaType { content_type, schema: schema() })
+                    .collect(),
+                headers: vec![MetaHeader {
+                    name: "Cache-Control".to_string(),
+                    description: Some(PHOTO_CACHE_DOC.to_string()),
+                    required: true,
+                    deprecated: false,
+                    schema: String::schema_ref(),
+                }],
+            }],
+        }
+    }
+
+    fn register(_registry: &mut Registry) {}
+}
+
+impl IntoResponse for Photo {
+    fn into_response(self) -> Response {
+        Response::builder()
+            .content_type(self.content_type)
+            .header(poem::http::header::CACHE_CONTROL, self.cache_control)
+            .body(self.bytes)
+    }
 }
 
 #[derive(Default)]
@@ -105,7 +150,12 @@ impl MediaApi {
     /// EXIF position and camera data are removed: the photo is decoded, turned upright and
     /// re-encoded before it is stored.
     #[oai(path = "/media", method = "post", operation_id = "media_upload")]
-    async fn upload(&self, state: Data<&AppState>, auth: BearerAuth, form: UploadForm) -> ApiResult<Created> {
+    async fn upload(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        form: UploadForm,
+    ) -> ApiResult<Created, (Signed, Form, InvalidInput, UnsupportedMedia, ImageTooLarge)> {
         if form.file.size() > MAX_UPLOAD_BYTES {
             return Err(DomainError::TooLarge { limit_bytes: MAX_UPLOAD_BYTES as u64 }.into());
         }
@@ -125,9 +175,9 @@ impl MediaApi {
         state: Data<&AppState>,
         auth: BearerAuth,
         #[oai(validator(max_length = 64))] id: Path<String>,
-    ) -> ApiResult<Photo> {
+    ) -> ApiResult<Photo, (Signed, InvalidParameter, NotFound)> {
         let (row, bytes) = service::download(&state.media(), auth.caller(), &id.0).await?;
-        Ok(Photo::Jpeg(Binary(bytes), row.content_type, "private, max-age=86400, immutable".into()))
+        Ok(Photo { bytes, content_type: row.content_type, cache_control: PHOTO_CACHE.to_string() })
     }
 
     /// Load a photo by its signed URL (no token)
@@ -149,10 +199,14 @@ impl MediaApi {
         /// The signature of the id and `exp`, base64url without padding.
         #[oai(validator(max_length = 64))]
         sig: Query<String>,
-    ) -> ApiResult<Photo> {
+    ) -> ApiResult<Photo, (InvalidParameter, Forbidden, NotFound)> {
         let now = Millis::now();
         let (content_type, bytes) = service::by_url(&state.media(), &id.0, exp.0, &sig.0, now).await?;
         let max_age = exp.0.saturating_mul(1000).saturating_sub(now.0).max(0) / 1000;
-        Ok(Photo::Jpeg(Binary(bytes), content_type.into(), format!("private, max-age={max_age}, immutable")))
+        Ok(Photo {
+            bytes,
+            content_type: content_type.into(),
+            cache_control: format!("private, max-age={max_age}, immutable"),
+        })
     }
 }

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod document;
 pub mod dto;
 pub mod error;
+pub mod error_codes;
 pub mod fast_json;
 pub mod me;
 pub mod media;

@@ -13,7 +13,8 @@ use poem_openapi::{ApiRequest, ApiResponse, Enum, Object, OpenApi};
 use serde_json::Value;
 
 use super::ApiTags;
-use super::error::ApiResult;
+use super::error::codes::*;
+use super::error::{ApiResult, Body, ErrorSet, Paged, SignedAs};
 use super::paging::{Page, PageRequest};
 use super::places::{AmenityDto, Checkin, CoordDto, Place, PlaceKindDto, PlaceStatusDto, amenity_set, place_view};
 use super::security::{AdminAuth, StaffAuth};
@@ -266,20 +267,20 @@ impl IntoResponse for ExportResponse {
 pub struct PlaceAdminApi;
 
 /// The view of places staff read: GCJ-02, without check-ins.
-async fn staff_view(state: &AppState, rows: Vec<PlaceRecord>) -> ApiResult<Vec<Place>> {
+async fn staff_view(state: &AppState, rows: Vec<PlaceRecord>) -> crate::domain::DomainResult<Vec<Place>> {
     let photos = service::photo_urls(&state.places(), &rows).await?;
     let now = Millis::now();
     Ok(rows.into_iter().map(|r| place_view(r, CoordSystem::Gcj02, now, state.city.tz, &[], &photos)).collect())
 }
 
-pub(super) async fn checkin_page(
+pub(super) async fn checkin_page<E: ErrorSet>(
     state: &AppState,
     staff: &Staff,
     scope: CheckinScope<'_>,
     failures_only: Option<bool>,
     limit: Option<u32>,
     cursor: Option<String>,
-) -> ApiResult<Json<Page<Checkin>>> {
+) -> ApiResult<Json<Page<Checkin>>, E> {
     let page = PageRequest::parse(limit, cursor)?;
     let failures_only = failures_only.unwrap_or(false);
     let rows =
@@ -298,7 +299,7 @@ impl PlaceAdminApi {
         state: Data<&AppState>,
         AdminAuth(admin): AdminAuth,
         body: Json<NewPlace>,
-    ) -> ApiResult<Json<Place>> {
+    ) -> ApiResult<Json<Place>, (SignedAs, Body, InvalidInput)> {
         let draft = body.0.into_draft()?;
         let row = service::create(&state.places(), &admin, draft).await?;
         let photos = service::photo_urls(&state.places(), std::slice::from_ref(&row)).await?;
@@ -312,7 +313,7 @@ impl PlaceAdminApi {
         state: Data<&AppState>,
         AdminAuth(admin): AdminAuth,
         #[oai(validator(max_length = 64))] id: Path<String>,
-    ) -> ApiResult<super::auth::NoContent> {
+    ) -> ApiResult<super::auth::NoContent, (SignedAs, InvalidParameter, NotFound)> {
         service::remove(&state.places(), &admin, &id.0).await?;
         Ok(super::auth::NoContent::Done)
     }
@@ -325,7 +326,7 @@ impl PlaceAdminApi {
         AdminAuth(admin): AdminAuth,
         #[oai(validator(max_length = 64))] id: Path<String>,
         body: Json<ManagersBody>,
-    ) -> ApiResult<Json<Managers>> {
+    ) -> ApiResult<Json<Managers>, (SignedAs, InvalidParameter, Body, InvalidInput, NotFound)> {
         let ids = service::set_managers(&state.places(), &admin, &id.0, body.0.account_ids).await?;
         Ok(Json(Managers { place_id: id.0, account_ids: ids }))
     }
@@ -339,7 +340,7 @@ impl PlaceAdminApi {
         #[oai(validator(max_length = 64))] id: Path<String>,
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<u32>>,
         #[oai(validator(max_length = 200))] cursor: Query<Option<String>>,
-    ) -> ApiResult<Json<Page<HistoryEntry>>> {
+    ) -> ApiResult<Json<Page<HistoryEntry>>, (SignedAs, Paged, NotFound)> {
         let page = PageRequest::parse(limit.0, cursor.0)?;
         let rows = service::history(&state.places(), &admin, &id.0, page.after.as_deref(), page.fetch_limit()).await?;
         let (rows, next_cursor) = page.finish(rows, |r| r.id.clone());
@@ -357,7 +358,7 @@ impl PlaceAdminApi {
         state: Data<&AppState>,
         AdminAuth(admin): AdminAuth,
         body: ImportBody,
-    ) -> ApiResult<Json<ImportResult>> {
+    ) -> ApiResult<Json<ImportResult>, (SignedAs, Body, InvalidInput, InvalidRows)> {
         let drafts = match body {
             ImportBody::Csv(text) => place_files::read_csv(&text.0)?,
             ImportBody::GeoJson(doc) => place_files::read_geojson(&doc.0)?,
@@ -374,7 +375,7 @@ impl PlaceAdminApi {
         AdminAuth(admin): AdminAuth,
         /// csv or geojson.
         format: Query<FileFormat>,
-    ) -> ApiResult<ExportResponse> {
+    ) -> ApiResult<ExportResponse, (SignedAs, InvalidParameter)> {
         let rows = service::export(&state.places(), &admin).await?;
         let files = rows.iter().map(|r| FilePlace { id: &r.id, draft: &r.draft, status: r.status.kind() });
         Ok(match format.0 {
@@ -391,7 +392,7 @@ impl PlaceAdminApi {
         StaffAuth(staff): StaffAuth,
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<u32>>,
         #[oai(validator(max_length = 200))] cursor: Query<Option<String>>,
-    ) -> ApiResult<Json<Page<Place>>> {
+    ) -> ApiResult<Json<Page<Place>>, (SignedAs, Paged)> {
         let page = PageRequest::parse(limit.0, cursor.0)?;
         let rows = service::managed_places(&state.places(), &staff, page.after.as_deref(), page.fetch_limit()).await?;
         let (rows, next_cursor) = page.finish(rows, |r| r.id.clone());
@@ -410,7 +411,7 @@ impl PlaceAdminApi {
         failures_only: Query<Option<bool>>,
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<u32>>,
         #[oai(validator(max_length = 200))] cursor: Query<Option<String>>,
-    ) -> ApiResult<Json<Page<Checkin>>> {
+    ) -> ApiResult<Json<Page<Checkin>>, (SignedAs, Paged)> {
         checkin_page(&state, &staff, CheckinScope::MyPlaces, failures_only.0, limit.0, cursor.0).await
     }
 }

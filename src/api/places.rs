@@ -13,7 +13,8 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 use super::ApiTags;
 use super::dto::mirror_enum;
 pub use super::dto::{CoordDto, coord_of};
-use super::error::ApiResult;
+use super::error::codes::*;
+use super::error::{ApiResult, Body, Paged, SignedAs};
 use super::fast_json::{self as fj, Prewritten};
 use super::media::PhotoUrl;
 use super::paging::{Page, PageRequest};
@@ -363,7 +364,7 @@ impl PlacesApi {
         /// 1 to 100 (default 20).
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
         limit: Query<Option<u32>>,
-    ) -> ApiResult<Prewritten<Page<NearbyPlace>>> {
+    ) -> ApiResult<Prewritten<Page<NearbyPlace>>, (InvalidParameter, InvalidInput)> {
         let coord: CoordSystem = coord_of(coord.0);
         let center = Gcj02::from_system(lat.0, lng.0, coord)?;
         let radius_m = radius_m.0.unwrap_or(3000);
@@ -395,7 +396,7 @@ impl PlacesApi {
         coord: Query<Option<CoordDto>>,
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<u32>>,
         #[oai(validator(max_length = 200))] cursor: Query<Option<String>>,
-    ) -> ApiResult<Json<Page<Place>>> {
+    ) -> ApiResult<Json<Page<Place>>, (Paged, DatabaseUnavailable)> {
         let coord: CoordSystem = coord_of(coord.0);
         let map = MapBox::parse(&bbox.0, coord, MAX_BBOX_DEGREES)?;
         let page = PageRequest::parse(limit.0, cursor.0)?;
@@ -415,7 +416,7 @@ impl PlacesApi {
         #[oai(validator(max_length = 64))] id: Path<String>,
         /// gcj02 (default) or wgs84.
         coord: Query<Option<CoordDto>>,
-    ) -> ApiResult<Json<Place>> {
+    ) -> ApiResult<Json<Place>, (InvalidParameter, NotFound, DatabaseUnavailable)> {
         let place = service::get(&state.places(), &id.0).await?;
         Ok(Json(detail_view(place, coord_of(coord.0), state.city.tz)))
     }
@@ -436,7 +437,7 @@ impl PlacesApi {
         #[oai(name = "Idempotency-Key", validator(max_length = 128))]
         idempotency_key: Header<Option<String>>,
         body: Json<CheckinRequest>,
-    ) -> ApiResult<CheckinResponse> {
+    ) -> ApiResult<CheckinResponse, (SignedAs, InvalidParameter, Body, InvalidInput, NotFound, CheckinConflict)> {
         let body = body.0;
         let spec = CheckinSpec {
             outcome: body.outcome.into(),
@@ -460,7 +461,7 @@ impl PlacesApi {
         StaffAuth(staff): StaffAuth,
         #[oai(validator(max_length = 64))] id: Path<String>,
         body: Json<PlaceChange>,
-    ) -> ApiResult<Json<Place>> {
+    ) -> ApiResult<Json<Place>, (SignedAs, InvalidParameter, Body, InvalidInput, NotFound)> {
         let coord: CoordSystem = body.0.coord.map(Into::into).unwrap_or_default();
         let patch = body.0.into_patch()?;
         let place = service::update(&state.places(), &staff, &id.0, patch).await?;
@@ -484,7 +485,7 @@ impl PlacesApi {
         failures_only: Query<Option<bool>>,
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<u32>>,
         #[oai(validator(max_length = 200))] cursor: Query<Option<String>>,
-    ) -> ApiResult<Json<Page<Checkin>>> {
+    ) -> ApiResult<Json<Page<Checkin>>, (SignedAs, Paged, NotFound)> {
         checkin_page(&state, &staff, CheckinScope::Place(&id.0), failures_only.0, limit.0, cursor.0).await
     }
 }

@@ -11,7 +11,8 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 use super::ApiTags;
 use super::dto::mirror_enum;
 pub use super::dto::{CoordDto, coord_of};
-use super::error::ApiResult;
+use super::error::codes::*;
+use super::error::{ApiResult, Body, Paged, Signed, SignedAs};
 use super::media::PhotoUrl;
 use super::paging::{Page, PageRequest};
 use super::security::{BearerAuth, RiderAuth};
@@ -362,7 +363,11 @@ pub struct ReportsApi;
 impl ReportsApi {
     /// Report categories with their names, hints and deadlines
     #[oai(path = "/reports/categories", method = "get", operation_id = "reports_categories")]
-    async fn categories(&self, state: Data<&AppState>, _auth: BearerAuth) -> ApiResult<Json<Vec<CategoryView>>> {
+    async fn categories(
+        &self,
+        state: Data<&AppState>,
+        _auth: BearerAuth,
+    ) -> ApiResult<Json<Vec<CategoryView>>, Signed> {
         let all = service::categories(&state.reports()).await?;
         Ok(Json(all.into_iter().map(CategoryView::from).collect()))
     }
@@ -377,7 +382,7 @@ impl ReportsApi {
         #[oai(validator(minimum(value = "-180"), maximum(value = "180")))] lng: Query<f64>,
         coord: Query<Option<CoordDto>>,
         category: Query<CategoryDto>,
-    ) -> ApiResult<Json<PreviewResponse>> {
+    ) -> ApiResult<Json<PreviewResponse>, (SignedAs, InvalidParameter, InvalidInput, NoUnit)> {
         let system = coord_of(coord.0);
         let point = Gcj02::from_system(lat.0, lng.0, system)?;
         let preview = service::preview(&state.reports(), point, category.0.into()).await?;
@@ -403,7 +408,10 @@ impl ReportsApi {
             Option<String>,
         >,
         body: Json<SubmitReportRequest>,
-    ) -> ApiResult<SubmitReply> {
+    ) -> ApiResult<
+        SubmitReply,
+        (SignedAs, InvalidParameter, Body, InvalidInput, RateLimited, IdempotencyKeyReused, NoUnit, ConcurrentUpdate),
+    > {
         let body = body.0;
         let system = coord_of(body.coord);
         let submission = Submission {
@@ -432,7 +440,7 @@ impl ReportsApi {
         coord: Query<Option<CoordDto>>,
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<u32>>,
         #[oai(validator(max_length = 200))] cursor: Query<Option<String>>,
-    ) -> ApiResult<Json<Page<ReportSummary>>> {
+    ) -> ApiResult<Json<Page<ReportSummary>>, (SignedAs, Paged)> {
         let page = PageRequest::parse(limit.0, cursor.0)?;
         let views = service::mine(&state.reports(), &rider, page.after.as_deref(), page.fetch_limit()).await?;
         let (views, next_cursor) = page.finish(views, |v| v.report.id.clone());
@@ -460,7 +468,7 @@ impl ReportsApi {
         radius_m: Query<Option<u32>>,
         category: Query<Option<CategoryDto>>,
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<u32>>,
-    ) -> ApiResult<Json<Page<NearbyReport>>> {
+    ) -> ApiResult<Json<Page<NearbyReport>>, (Signed, InvalidParameter, InvalidInput)> {
         let system = coord_of(coord.0);
         let center = Gcj02::from_system(lat.0, lng.0, system)?;
         let radius = f64::from(radius_m.0.unwrap_or(1000));
@@ -481,7 +489,7 @@ impl ReportsApi {
         RiderAuth(rider): RiderAuth,
         #[oai(validator(max_length = 64))] id: Path<String>,
         coord: Query<Option<CoordDto>>,
-    ) -> ApiResult<Json<ReportDetail>> {
+    ) -> ApiResult<Json<ReportDetail>, (SignedAs, InvalidParameter, NotFound)> {
         let report = service::rider_view(&state.reports(), &rider, &id.0).await?;
         Ok(Json(ReportDetail::of(report, coord_of(coord.0))))
     }
@@ -496,7 +504,10 @@ impl ReportsApi {
         state: Data<&AppState>,
         RiderAuth(rider): RiderAuth,
         #[oai(validator(max_length = 64))] id: Path<String>,
-    ) -> ApiResult<Json<ReportDetail>> {
+    ) -> ApiResult<
+        Json<ReportDetail>,
+        (SignedAs, InvalidParameter, NotFound, RateLimited, ReportNotOpen, ConcurrentUpdate),
+    > {
         let report = service::follow(&state.reports(), &rider, &id.0, Millis::now()).await?;
         Ok(Json(ReportDetail::of(report, CoordSystem::Gcj02)))
     }
@@ -509,7 +520,19 @@ impl ReportsApi {
         RiderAuth(rider): RiderAuth,
         #[oai(validator(max_length = 64))] id: Path<String>,
         body: Json<ReasonRequest>,
-    ) -> ApiResult<Json<ReportDetail>> {
+    ) -> ApiResult<
+        Json<ReportDetail>,
+        (
+            SignedAs,
+            InvalidParameter,
+            Body,
+            InvalidInput,
+            NotFound,
+            ReopenWindowPassed,
+            IllegalTransition,
+            ConcurrentUpdate,
+        ),
+    > {
         let action = Action::Reopen { reason: Note::required("reason", Some(&body.reason))? };
         let report = service::reporter_action(&state.reports(), &rider, &id.0, action, Millis::now()).await?;
         Ok(Json(ReportDetail::of(report, CoordSystem::Gcj02)))
@@ -522,7 +545,8 @@ impl ReportsApi {
         state: Data<&AppState>,
         RiderAuth(rider): RiderAuth,
         #[oai(validator(max_length = 64))] id: Path<String>,
-    ) -> ApiResult<Json<ReportDetail>> {
+    ) -> ApiResult<Json<ReportDetail>, (SignedAs, InvalidParameter, NotFound, IllegalTransition, ConcurrentUpdate)>
+    {
         let report = service::reporter_action(&state.reports(), &rider, &id.0, Action::Close, Millis::now()).await?;
         Ok(Json(ReportDetail::of(report, CoordSystem::Gcj02)))
     }
@@ -535,7 +559,10 @@ impl ReportsApi {
         RiderAuth(rider): RiderAuth,
         #[oai(validator(max_length = 64))] id: Path<String>,
         body: Json<RatingRequest>,
-    ) -> ApiResult<Json<ReportDetail>> {
+    ) -> ApiResult<
+        Json<ReportDetail>,
+        (SignedAs, InvalidParameter, Body, InvalidInput, NotFound, NotResolved, AlreadyRated, ConcurrentUpdate),
+    > {
         let score = parse_rating(body.score)?;
         let comment = Note::optional("comment", body.comment.as_deref())?;
         let report = service::rate(&state.reports(), &rider, &id.0, score, comment, Millis::now()).await?;

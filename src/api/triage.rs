@@ -9,7 +9,8 @@ use poem_openapi::payload::{Json, PlainText};
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 
 use super::ApiTags;
-use super::error::ApiResult;
+use super::error::codes::*;
+use super::error::{ApiResult, Body, Paged, SignedAs};
 use super::paging::{Page, PageRequest, encode_cursor};
 use super::reports::{ActorDto, CategoryDto, EventKindDto, ReportStatusDto, ReportSummary, RouteReasonDto, UnitRef};
 use super::security::StaffAuth;
@@ -252,7 +253,7 @@ impl TriageApi {
         office_id: Query<Option<String>>,
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<u32>>,
         #[oai(validator(max_length = 200))] cursor: Query<Option<String>>,
-    ) -> ApiResult<Json<Page<TriageSummary>>> {
+    ) -> ApiResult<Json<Page<TriageSummary>>, (SignedAs, Paged, NotFound)> {
         let filter = QueueFilter {
             office_id: office_id.0,
             status: status.0.map(Into::into),
@@ -282,7 +283,7 @@ impl TriageApi {
         state: Data<&AppState>,
         StaffAuth(staff): StaffAuth,
         #[oai(validator(max_length = 64))] id: Path<String>,
-    ) -> ApiResult<Json<TriageDetail>> {
+    ) -> ApiResult<Json<TriageDetail>, (SignedAs, InvalidParameter, NotFound)> {
         Ok(TriageDetail::of(service::staff_view(&state.reports(), &staff, &id.0, Millis::now()).await?))
     }
 
@@ -294,7 +295,10 @@ impl TriageApi {
         StaffAuth(staff): StaffAuth,
         #[oai(validator(max_length = 64))] id: Path<String>,
         body: Json<ActionRequest>,
-    ) -> ApiResult<Json<TriageDetail>> {
+    ) -> ApiResult<
+        Json<TriageDetail>,
+        (SignedAs, InvalidParameter, Body, InvalidInput, NotFound, IllegalTransition, ConcurrentUpdate, NoUnit),
+    > {
         let (action, notes) = body.parse()?;
         Ok(TriageDetail::of(service::act(&state.reports(), &staff, &id.0, action, notes, Millis::now()).await?))
     }
@@ -307,7 +311,8 @@ impl TriageApi {
         StaffAuth(staff): StaffAuth,
         #[oai(validator(max_length = 64))] id: Path<String>,
         body: Json<NoteRequest>,
-    ) -> ApiResult<Json<TriageDetail>> {
+    ) -> ApiResult<Json<TriageDetail>, (SignedAs, InvalidParameter, Body, InvalidInput, NotFound, ConcurrentUpdate)>
+    {
         let notes = Notes::parse(body.public_note.as_deref(), body.internal_note.as_deref())?;
         Ok(TriageDetail::of(service::annotate(&state.reports(), &staff, &id.0, notes, Millis::now()).await?))
     }
@@ -320,7 +325,8 @@ impl TriageApi {
         StaffAuth(staff): StaffAuth,
         #[oai(validator(max_length = 64))] id: Path<String>,
         body: Json<AssignRequest>,
-    ) -> ApiResult<Json<TriageDetail>> {
+    ) -> ApiResult<Json<TriageDetail>, (SignedAs, InvalidParameter, Body, InvalidInput, NotFound, ConcurrentUpdate)>
+    {
         let report = service::assign(&state.reports(), &staff, &id.0, &body.assignee_id, Millis::now()).await?;
         Ok(TriageDetail::of(report))
     }
@@ -336,7 +342,7 @@ impl TriageApi {
         from: Query<Option<DateTime<Utc>>>,
         /// Filed before (RFC 3339).
         to: Query<Option<DateTime<Utc>>>,
-    ) -> ApiResult<Json<MetricsView>> {
+    ) -> ApiResult<Json<MetricsView>, (SignedAs, InvalidParameter, InvalidInput, NotFound)> {
         let range = filed(from.0, to.0);
         let (office_id, r) = service::metrics(&state.reports(), &staff, office_id.0, range).await?;
         Ok(Json(MetricsView {
@@ -367,7 +373,7 @@ impl TriageApi {
         from: Query<Option<DateTime<Utc>>>,
         /// Filed before (RFC 3339).
         to: Query<Option<DateTime<Utc>>>,
-    ) -> ApiResult<CsvReply> {
+    ) -> ApiResult<CsvReply, (SignedAs, InvalidParameter, InvalidInput, NotFound)> {
         let csv = service::export_csv(&state.reports(), &staff, office_id.0, filed(from.0, to.0)).await?;
         Ok(CsvReply::Csv(PlainText(csv), "attachment; filename=\"reports.csv\"".to_string()))
     }

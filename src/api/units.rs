@@ -8,7 +8,8 @@ use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
 
 use super::ApiTags;
-use super::error::ApiResult;
+use super::error::codes::*;
+use super::error::{ApiResult, Body, Paged, SignedAs};
 use super::paging::{Page, PageRequest};
 use super::reports::{CategoryDto, CategoryView, CoordDto, UnitKindDto, UrgencyDto, coord_of};
 use super::security::AdminAuth;
@@ -95,7 +96,7 @@ impl UnitsApi {
         auth: AdminAuth,
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<u32>>,
         #[oai(validator(max_length = 200))] cursor: Query<Option<String>>,
-    ) -> ApiResult<Json<Page<Unit>>> {
+    ) -> ApiResult<Json<Page<Unit>>, (SignedAs, Paged)> {
         let page = PageRequest::parse(limit.0, cursor.0)?;
         let rows = units::list(&state.units(), &auth.0, page.after.as_deref(), page.fetch_limit()).await?;
         let (rows, next_cursor) = page.finish(rows, |u| u.id.clone());
@@ -109,7 +110,7 @@ impl UnitsApi {
         state: Data<&AppState>,
         auth: AdminAuth,
         body: Json<CreateUnitRequest>,
-    ) -> ApiResult<Json<Unit>> {
+    ) -> ApiResult<Json<Unit>, (SignedAs, Body, InvalidInput)> {
         Ok(Json(units::create(&state.units(), &auth.0, UnitKind::from(body.kind), &body.name).await?.into()))
     }
 
@@ -127,7 +128,7 @@ impl UnitsApi {
         #[oai(validator(max_length = 64))] id: Path<String>,
         coord: Query<Option<CoordDto>>,
         body: Json<serde_json::Value>,
-    ) -> ApiResult<Json<JurisdictionView>> {
+    ) -> ApiResult<Json<JurisdictionView>, (SignedAs, InvalidParameter, Body, InvalidInput, NotFound)> {
         let area = units::set_jurisdiction(&state.units(), &auth.0, &id.0, &body.0, coord_of(coord.0)).await?;
         let b = area.bbox();
         Ok(Json(JurisdictionView {
@@ -141,7 +142,11 @@ impl UnitsApi {
 
     /// Report categories with their deadlines and departments (city admins)
     #[oai(path = "/admin/categories", method = "get", operation_id = "admin_list_categories")]
-    async fn categories(&self, state: Data<&AppState>, auth: AdminAuth) -> ApiResult<Json<Vec<CategoryAdminView>>> {
+    async fn categories(
+        &self,
+        state: Data<&AppState>,
+        auth: AdminAuth,
+    ) -> ApiResult<Json<Vec<CategoryAdminView>>, SignedAs> {
         let all = units::categories(&state.units(), &auth.0).await?;
         Ok(Json(all.into_iter().map(CategoryAdminView::from).collect()))
     }
@@ -154,7 +159,7 @@ impl UnitsApi {
         auth: AdminAuth,
         code: Path<CategoryDto>,
         body: Json<CategoryUpdate>,
-    ) -> ApiResult<Json<CategoryAdminView>> {
+    ) -> ApiResult<Json<CategoryAdminView>, (SignedAs, InvalidParameter, Body, InvalidInput)> {
         let b = body.0;
         let settings = CategorySettings::parse(
             Category::from(code.0),
@@ -179,7 +184,7 @@ impl UnitsApi {
         auth: AdminAuth,
         code: Path<CategoryDto>,
         body: Json<CategoryDepartments>,
-    ) -> ApiResult<Json<CategoryAdminView>> {
+    ) -> ApiResult<Json<CategoryAdminView>, (SignedAs, InvalidParameter, Body, InvalidInput)> {
         let category = Category::from(code.0);
         Ok(Json(units::set_category_departments(&state.units(), &auth.0, category, &body.office_ids).await?.into()))
     }

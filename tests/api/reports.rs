@@ -292,6 +292,8 @@ async fn too_many_reports_in_an_hour_is_a_429_with_retry_after() {
     assert!((3500..=3600).contains(&retry), "{retry}");
     let body: Value = resp.json().await.unwrap();
     assert_eq!(error_code(&body), "rate_limited");
+    // As the spec says: the client can rely on the code and on when to come back.
+    crate::contract::assert_declared("reports_submit", StatusCode::TOO_MANY_REQUESTS, Some(&retry.to_string()), &body);
     c.app.stop().await;
 }
 

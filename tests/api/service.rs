@@ -154,7 +154,8 @@ async fn every_operation_has_a_summary_a_tag_and_error_responses() {
             assert!(op["summary"].is_string(), "{name} has no summary");
             assert!(op["tags"].as_array().is_some_and(|t| !t.is_empty()), "{name} has no tag");
             assert!(op["operationId"].is_string(), "{name} has no operation id");
-            assert!(op["responses"].get("400").is_some(), "{name} documents no errors");
+            let statuses = op["responses"].as_object().unwrap().keys();
+            assert!(statuses.filter(|s| s.starts_with('4')).count() > 0, "{name} documents no errors");
         }
     }
 }
