@@ -27,7 +27,9 @@ export async function nearestStations(lat: number, lng: number): Promise<Schemas
     query: { lat, lng, coord: "gcj02", radius_m: 3000, kind: ["station"], amenity: ["hot_water", "phone_charging"], open_now: true, limit: 20 },
   });
   if (!res.ok) {
-    if (res.status === 429) await new Promise<void>((r) => setTimeout(r, (res.retryAfterSecs ?? 1) * 1000));
+    // Only bad input can fail a search: the field at fault is in `details`.
+    const field: string | undefined = res.error.details?.field;
+    console.warn(`search refused (${res.error.code}): ${field ?? ""} ${res.error.message}`);
     return [];
   }
   const found: Schemas["NearbyPlace"][] = [];
@@ -62,8 +64,18 @@ export async function fileHazard(photoPath: string, lat: number, lng: number): P
     },
   });
   if (!res.ok) {
-    if (res.status === 409) return undefined;
-    return undefined;
+    switch (res.status) {
+      case 429: // Too many reports this hour: try again when the server says.
+        await new Promise<void>((r) => setTimeout(r, res.retryAfterSecs * 1000));
+        return undefined;
+      case 401:
+        if (res.error.code === "token_expired") await riderLogsIn();
+        return undefined;
+      case 409: // The same Idempotency-Key with a different report.
+        return res.error.code === "idempotency_key_reused" ? undefined : undefined;
+      default:
+        return undefined;
+    }
   }
   return res.data.report.id;
 }

@@ -36,8 +36,10 @@ export type Answer<O> = JsonOf<Responses<O>[Extract<keyof Responses<O>, SuccessS
 type ErrorStatuses<O> = Exclude<Extract<keyof Responses<O>, number>, SuccessStatus>;
 /** Each error status the operation documents, with its body. */
 export type Failure<O> = {
-  [S in ErrorStatuses<O>]: { ok: false; status: S; error: JsonOf<Responses<O>[S]>; retryAfterSecs?: number };
+  [S in ErrorStatuses<O>]: { ok: false; status: S; error: JsonOf<Responses<O>[S]> } & RetryAfter<Responses<O>[S]>;
 }[ErrorStatuses<O>];
+/** Where the spec declares `Retry-After` (every 429), the seconds to wait. */
+type RetryAfter<R> = R extends { headers: { "Retry-After": number } } ? { retryAfterSecs: number } : {};
 export type Outcome<O> = { ok: true; status: SuccessStatus; data: Answer<O> } | Failure<O>;
 
 /** Only the parts an operation has; required where the spec requires them. */

@@ -41,3 +41,4 @@ declare const wx: {
   previewImage(option: WechatMiniprogram.PreviewImageOption): void;
 };
 declare function setTimeout(callback: () => void, ms: number): number;
+declare const console: { warn(message: string): void };
