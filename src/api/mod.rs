@@ -16,6 +16,7 @@ pub mod place_admin;
 pub mod places;
 pub mod reports;
 pub mod security;
+pub mod text;
 pub mod triage;
 pub mod units;
 
