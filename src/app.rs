@@ -12,7 +12,7 @@ use bytes::Bytes;
 use poem::endpoint::make_sync;
 use poem::http::{HeaderValue, Method, StatusCode};
 use poem::middleware::{CatchPanic, Cors};
-use poem::web::Json;
+use poem::web::{Html, Json};
 use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response, Route, get, handler};
 use poem_openapi::OperationId;
 use serde_json::json;
@@ -20,6 +20,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tracing::Instrument;
 
+use crate::api::document::MethodTable;
 use crate::api::{self, error::ApiError, error::Lang};
 use crate::domain::error::{ErrorChain, ErrorCode};
 use crate::state::{AppState, StartError};
@@ -28,8 +29,9 @@ use crate::{server, telemetry};
 /// The whole HTTP surface.
 pub fn route(state: AppState) -> impl Endpoint {
     let api = api::service();
-    let docs = api.swagger_ui();
-    let spec = api.spec_endpoint();
+    let spec = api::document::spec_json();
+    let docs = api::document::docs_html();
+    let methods = Arc::new(allowed_methods());
     let body_idle = state.config.idle_timeout;
     let cors = (!state.config.cors_origins.is_empty()).then(|| {
         Cors::new()
@@ -42,8 +44,8 @@ pub fn route(state: AppState) -> impl Endpoint {
     Route::new()
         .nest(api::API_PREFIX, api)
         .nest("/open311/v2", api::open311::routes())
-        .nest("/docs", docs)
-        .at("/openapi.json", spec)
+        .at("/docs", get(make_sync(move |_| Html(docs.clone()))))
+        .at("/openapi.json", get(make_sync(move |_| spec.clone().with_content_type("application/json; charset=utf-8"))))
         .at("/healthz", get(healthz))
         .at("/readyz", get(readyz))
         .at("/metrics", get(metrics_text))
@@ -51,8 +53,23 @@ pub fn route(state: AppState) -> impl Endpoint {
         .with(CatchPanic::new())
         .with_if(cors.is_some(), cors.unwrap_or_default())
         .around(move |next, req| limit_body(next, req, body_idle))
-        .around(observe)
+        .around(move |next, req| observe(next, req, methods.clone()))
         .data(state)
+}
+
+/// Every route's methods, for the `Allow` header of a 405.
+fn allowed_methods() -> MethodTable {
+    let get = || vec![Method::GET];
+    MethodTable::of_api()
+        .with("/healthz", get())
+        .with("/readyz", get())
+        .with("/metrics", get())
+        .with("/docs", get())
+        .with("/openapi.json", get())
+        .with("/open311/v2/discovery.json", get())
+        .with("/open311/v2/services.json", get())
+        .with("/open311/v2/requests.json", vec![Method::GET, Method::POST])
+        .with("/open311/v2/requests/{id}", get())
 }
 
 #[handler]
@@ -173,7 +190,7 @@ fn guard_body(body: poem::Body, idle: Duration, cut: Arc<AtomicU8>) -> poem::Bod
 
 /// Every request: one error shape, a request id, a span, a log line and metrics.
 /// Logs carry the path only: query strings hold riders' locations, and bodies hold secrets.
-async fn observe<E: Endpoint>(next: E, req: Request) -> poem::Result<Response> {
+async fn observe<E: Endpoint>(next: E, req: Request, methods: Arc<MethodTable>) -> poem::Result<Response> {
     let started = Instant::now();
     let method = method_label(req.method());
     let path = req.uri().path().to_string();
@@ -212,6 +229,11 @@ async fn observe<E: Endpoint>(next: E, req: Request) -> poem::Result<Response> {
         resp.headers_mut().insert("x-request-id", value);
     }
     let status = resp.status();
+    if status == StatusCode::METHOD_NOT_ALLOWED
+        && let Some(allow) = methods.allow(&path).and_then(|a| HeaderValue::from_str(&a).ok())
+    {
+        resp.headers_mut().insert(poem::http::header::ALLOW, allow);
+    }
     let elapsed = started.elapsed();
     let route = operation.unwrap_or_else(|| fixed_route_label(&path, status));
     span.record("route", route);

@@ -83,6 +83,10 @@ pub struct Config {
     pub idle_timeout: Duration,
     /// The memory the photo decodes in progress may take together, by their estimated peaks.
     pub decode_memory_bytes: u64,
+    /// How long a signed URL of a report's or an upload's photo lasts at least (up to twice that).
+    pub photo_url_ttl: Duration,
+    /// How long a signed URL of a place's photo lasts at least (up to twice that).
+    pub place_photo_url_ttl: Duration,
 }
 
 /// Every setting but the secrets: the token secret, the WeChat app secret and the database
@@ -115,6 +119,8 @@ impl fmt::Debug for Config {
             header_read_timeout,
             idle_timeout,
             decode_memory_bytes,
+            photo_url_ttl,
+            place_photo_url_ttl,
         } = self;
         f.debug_struct("Config")
             .field("bind", bind)
@@ -142,6 +148,8 @@ impl fmt::Debug for Config {
             .field("header_read_timeout", header_read_timeout)
             .field("idle_timeout", idle_timeout)
             .field("decode_memory_bytes", decode_memory_bytes)
+            .field("photo_url_ttl", photo_url_ttl)
+            .field("place_photo_url_ttl", place_photo_url_ttl)
             .finish()
     }
 }
@@ -378,6 +386,8 @@ impl Config {
             header_read_timeout: s.seconds("header_read_timeout_secs", 20, 1)?,
             idle_timeout: s.seconds("idle_timeout_secs", 15, 1)?,
             decode_memory_bytes: decode_memory_mb * 1024 * 1024,
+            photo_url_ttl: url_lifetime(&s, "photo_url_secs", 3600)?,
+            place_photo_url_ttl: url_lifetime(&s, "place_photo_url_secs", 24 * 3600)?,
         })
     }
 
@@ -385,6 +395,15 @@ impl Config {
     pub fn demo_logins_enabled(&self) -> bool {
         self.demo && self.wechat.is_none()
     }
+}
+
+/// A signed URL's lifetime: at least a second, at most what `UrlSigner` takes (about 30 years).
+fn url_lifetime(s: &Sources, key: &'static str, default: u64) -> Result<Duration, ConfigError> {
+    let lifetime = s.seconds(key, default, 1)?;
+    if lifetime.as_secs() > crate::domain::photo_url::MAX_LIFETIME_SECS as u64 {
+        return Err(invalid(key, format!("must be at most {} seconds", crate::domain::photo_url::MAX_LIFETIME_SECS)));
+    }
+    Ok(lifetime)
 }
 
 fn read_toml(path: &str) -> Result<toml::Table, ConfigError> {
@@ -449,6 +468,16 @@ mod tests {
         assert!(c.idle_timeout <= c.header_read_timeout, "an idle keep-alive closes after the idle timeout");
         let err = Config::from_vars([("XHB_IDLE_TIMEOUT_SECS", "0")]).unwrap_err();
         assert!(err.to_string().contains("`idle_timeout_secs`"), "{err}");
+    }
+
+    #[test]
+    fn photo_urls_last_an_hour_and_place_photo_urls_a_day_by_default() {
+        let c = Config::from_vars(Vec::<(String, String)>::new()).unwrap();
+        assert_eq!((c.photo_url_ttl, c.place_photo_url_ttl), (Duration::from_secs(3600), Duration::from_secs(86400)));
+        for (key, value) in [("XHB_PHOTO_URL_SECS", "0"), ("XHB_PLACE_PHOTO_URL_SECS", "99999999999")] {
+            let err = Config::from_vars([(key, value)]).unwrap_err();
+            assert!(err.to_string().contains(&key[4..].to_lowercase()), "{err}");
+        }
     }
 
     #[test]

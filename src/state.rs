@@ -12,6 +12,7 @@ use std::time::Duration;
 use crate::config::Config;
 use crate::domain::DomainError;
 use crate::domain::city::City;
+use crate::domain::photo_url::{UrlKey, UrlSigner};
 use crate::index::PlaceIndex;
 use crate::integrations::wechat::WechatClient;
 use crate::metrics::Metrics;
@@ -41,6 +42,8 @@ pub struct AppState {
     pub routing: Arc<RoutingCache>,
     /// Bounds how many photos are decoded at once, and the memory they take.
     pub decoding: DecodeGate,
+    /// Signs and checks photo URLs; derived from the token secret.
+    pub url_key: Arc<UrlKey>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -81,6 +84,7 @@ impl AppState {
         crate::service::places::spawn_refresher(db.clone(), &places);
         let state = AppState {
             decoding: DecodeGate::per_core(config.decode_memory_bytes),
+            url_key: Arc::new(UrlKey::derive(&config.token_secret)),
             config: Arc::new(config),
             db,
             wechat,
@@ -98,7 +102,8 @@ impl AppState {
         Ok(state)
     }
 
-    /// What tap to report and triage use: the database, the city, routing and the limits.
+    /// What tap to report and triage use: the database, the city, routing, the limits and the
+    /// photo URL signer.
     pub fn reports(&self) -> ReportsContext {
         ReportsContext {
             db: self.db.clone(),
@@ -106,12 +111,24 @@ impl AppState {
             routing: self.routing.clone(),
             limits: ReportLimits { per_rider_per_hour: self.config.reports_per_rider_per_hour },
             notify_template_id: self.config.notify_report_template_id.clone(),
+            photo_urls: self.photo_urls(),
         }
     }
 
-    /// What place writes use: the database, the city and the in-memory index they keep fresh.
+    /// Signs URLs of report photos and uploads, which stay private: short-lived.
+    fn photo_urls(&self) -> UrlSigner {
+        UrlSigner::new(self.url_key.clone(), self.config.photo_url_ttl)
+    }
+
+    /// What place reads and writes use: the database, the city, the in-memory index they keep
+    /// fresh and the signer of place photo URLs.
     pub fn places(&self) -> PlacesContext {
-        PlacesContext { db: self.db.clone(), city: self.city.clone(), index: self.places.clone() }
+        PlacesContext {
+            db: self.db.clone(),
+            city: self.city.clone(),
+            index: self.places.clone(),
+            photo_urls: UrlSigner::new(self.url_key.clone(), self.config.place_photo_url_ttl),
+        }
     }
 
     /// What logging in uses: the database, the city riders join, WeChat and the session settings.
@@ -132,10 +149,15 @@ impl AppState {
         UnitsContext { db: self.db.clone(), city: self.city.clone(), routing: self.routing.clone() }
     }
 
-    /// What photo uploads and downloads use: the database, the media directory and the gate
-    /// that bounds decoding.
+    /// What photo uploads and downloads use: the database, the media directory, the gate that
+    /// bounds decoding and the photo URL signer.
     pub fn media(&self) -> MediaContext {
-        MediaContext { db: self.db.clone(), dir: self.config.media_dir.clone(), decoding: self.decoding.clone() }
+        MediaContext {
+            db: self.db.clone(),
+            dir: self.config.media_dir.clone(),
+            decoding: self.decoding.clone(),
+            urls: self.photo_urls(),
+        }
     }
 
     /// What a rider's copy and erasure of their data use: tap to report's context and the media

@@ -8,7 +8,8 @@ use poem_openapi::{Object, OpenApi, Union};
 
 use super::ApiTags;
 use super::auth::{NoContent, RoleDto};
-use super::error::ApiResult;
+use super::error::codes::*;
+use super::error::{ApiResult, Body, Paged, SignedAs};
 use super::paging::{Cursor, Page, PageRequest};
 use super::security::AdminAuth;
 use crate::domain::DomainError;
@@ -136,7 +137,7 @@ impl AdminApi {
         state: Data<&AppState>,
         auth: AdminAuth,
         body: Json<CreateStaffRequest>,
-    ) -> ApiResult<Json<Staff>> {
+    ) -> ApiResult<Json<Staff>, (SignedAs, Body, InvalidInput, UsernameTaken)> {
         let spec = body.0.into_spec()?;
         Ok(Json(staff::create(&state.db, &auth.0, spec).await?.into()))
     }
@@ -154,7 +155,7 @@ impl AdminApi {
         limit: Query<Option<u32>>,
         /// Where the page starts: the previous page's `next_cursor`; leave out for the first page.
         cursor: Query<Option<Cursor>>,
-    ) -> ApiResult<Json<Page<Staff>>> {
+    ) -> ApiResult<Json<Page<Staff>>, (SignedAs, Paged)> {
         let page = PageRequest::parse(limit.0, cursor.0)?;
         let rows = staff::list(&state.db, &auth.0, page.after.as_deref(), page.fetch_limit()).await?;
         let (rows, next_cursor) = page.finish(rows, |a| a.id.clone());
@@ -173,7 +174,7 @@ impl AdminApi {
         /// The staff account's id (`Staff.id`, from `GET /admin/staff`).
         #[oai(validator(max_length = 64))]
         id: Path<String>,
-    ) -> ApiResult<NoContent> {
+    ) -> ApiResult<NoContent, (SignedAs, InvalidParameter, CannotDisableSelf, NotFound)> {
         staff::set_disabled(&state.db, &auth.0, &id.0, true).await?;
         Ok(NoContent::Done)
     }
@@ -189,7 +190,7 @@ impl AdminApi {
         /// The staff account's id (`Staff.id`, from `GET /admin/staff`).
         #[oai(validator(max_length = 64))]
         id: Path<String>,
-    ) -> ApiResult<NoContent> {
+    ) -> ApiResult<NoContent, (SignedAs, InvalidParameter, NotFound)> {
         staff::set_disabled(&state.db, &auth.0, &id.0, false).await?;
         Ok(NoContent::Done)
     }

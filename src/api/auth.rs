@@ -7,7 +7,8 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 
 use super::ApiTags;
 use super::dto::mirror_enum;
-use super::error::ApiResult;
+use super::error::codes::*;
+use super::error::{ApiResult, Body, Signed, SignedAs};
 use super::security::{BearerAuth, RiderAuth};
 use crate::domain::identity::Role;
 use crate::domain::time::Millis;
@@ -102,7 +103,10 @@ impl AuthApi {
         &self,
         state: Data<&AppState>,
         body: Json<WechatLoginRequest>,
-    ) -> ApiResult<Json<LoginResponse>> {
+    ) -> ApiResult<
+        Json<LoginResponse>,
+        (Body, InvalidWechatCode, AccountDisabled, WechatUnavailable, DatabaseUnavailable),
+    > {
         Ok(Json(sessions::rider_login(&state.sessions(), &body.code).await?.into()))
     }
 
@@ -115,7 +119,7 @@ impl AuthApi {
         &self,
         state: Data<&AppState>,
         body: Json<StaffLoginRequest>,
-    ) -> ApiResult<Json<LoginResponse>> {
+    ) -> ApiResult<Json<LoginResponse>, (Body, BadCredentials, AccountDisabled, RateLimited, DatabaseUnavailable)> {
         Ok(Json(sessions::staff_login(&state.sessions(), &body.username, &body.password).await?.into()))
     }
 
@@ -124,7 +128,7 @@ impl AuthApi {
     /// The token stops working at once (401 `token_revoked` after); other sessions of the same
     /// account stay.
     #[oai(path = "/auth/logout", method = "post", operation_id = "auth_logout")]
-    async fn logout(&self, state: Data<&AppState>, auth: BearerAuth) -> ApiResult<NoContent> {
+    async fn logout(&self, state: Data<&AppState>, auth: BearerAuth) -> ApiResult<NoContent, Signed> {
         sessions::logout(&state.db, &auth.0).await?;
         Ok(NoContent::Done)
     }
@@ -134,7 +138,7 @@ impl AuthApi {
     /// The caller's account, role and city; a clerk's office, a station manager's places. The
     /// mini-program and the console call it after login to choose what to show.
     #[oai(path = "/me", method = "get", operation_id = "me")]
-    async fn me(&self, state: Data<&AppState>, auth: BearerAuth) -> ApiResult<Json<MeResponse>> {
+    async fn me(&self, state: Data<&AppState>, auth: BearerAuth) -> ApiResult<Json<MeResponse>, Signed> {
         Ok(Json(sessions::me(&state.db, auth.caller()).await?.into()))
     }
 
@@ -147,7 +151,11 @@ impl AuthApi {
     /// account instead. Logging in again later starts a new, empty account. `GET /me/data` first
     /// gives you a copy.
     #[oai(path = "/me", method = "delete", operation_id = "me_erase", tag = "ApiTags::Privacy")]
-    async fn erase_me(&self, state: Data<&AppState>, RiderAuth(rider): RiderAuth) -> ApiResult<NoContent> {
+    async fn erase_me(
+        &self,
+        state: Data<&AppState>,
+        RiderAuth(rider): RiderAuth,
+    ) -> ApiResult<NoContent, (SignedAs, NotFound)> {
         privacy::erase(&state.privacy(), &rider, Millis::now()).await?;
         Ok(NoContent::Done)
     }

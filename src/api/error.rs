@@ -3,18 +3,21 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::marker::PhantomData;
 
 use poem::error::ResponseError;
 use poem::http::{HeaderMap, StatusCode, header};
 use poem::{IntoResponse, Response};
-use poem_openapi::registry::{MetaMediaType, MetaResponse, MetaResponses, Registry};
-use poem_openapi::registry::{MetaSchema, MetaSchemaRef};
+use poem_openapi::registry::{MetaResponses, MetaSchema, MetaSchemaRef, Registry};
 use poem_openapi::types::{ParseError, ParseFromJSON, ParseResult, ToJSON, Type};
 use poem_openapi::{ApiResponse, Object};
 use serde_json::{Value, json};
 
+use super::error_codes;
 use crate::domain::DomainError;
-use crate::domain::error::{AuthFailure, ErrorChain, ErrorCode};
+pub use crate::domain::error::codes;
+use crate::domain::error::codes::*;
+use crate::domain::error::{AuthFailure, ErrorChain, ErrorCode, IsCode};
 
 /// The error body every endpoint answers with.
 #[derive(Debug, Clone, Object)]
@@ -178,36 +181,102 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// The error statuses every operation documents.
-const DOCUMENTED: [(u16, &str); 9] = [
-    (400, "Malformed or invalid input"),
-    (401, "Missing, invalid, expired or revoked token, or bad credentials"),
-    (403, "The caller may not do this"),
-    (404, "No such object within the caller's scope"),
-    (409, "Conflicts with the current state"),
-    (413, "Payload too large"),
-    (422, "Well-formed but refused by a rule"),
-    (429, "Too many requests; see Retry-After"),
-    (503, "A dependency (database, WeChat) is unavailable"),
-];
+/// A set of error codes an operation may answer with: one code (`codes::NotFound`), or a tuple
+/// of sets, so that groups (`Signed`, `Body`, …) compose.
+pub trait ErrorSet: 'static {
+    /// Appends the codes of the set, in declaration order (repeats allowed).
+    fn add_codes(out: &mut Vec<ErrorCode>);
 
-impl ApiResponse for ApiError {
-    fn meta() -> MetaResponses {
-        MetaResponses {
-            responses: DOCUMENTED
-                .iter()
-                .map(|(status, description)| MetaResponse {
-                    description,
-                    status: Some(*status),
-                    status_range: None,
-                    content: vec![MetaMediaType {
-                        content_type: "application/json; charset=utf-8",
-                        schema: ErrorBody::schema_ref(),
-                    }],
-                    headers: vec![],
-                })
-                .collect(),
+    fn codes() -> Vec<ErrorCode> {
+        let mut out = Vec::new();
+        Self::add_codes(&mut out);
+        out
+    }
+}
+
+impl<C: IsCode + 'static> ErrorSet for C {
+    fn add_codes(out: &mut Vec<ErrorCode>) {
+        out.push(C::CODE);
+    }
+}
+
+macro_rules! tuple_error_sets {
+    ($($set:ident),+) => {
+        impl<$($set: ErrorSet),+> ErrorSet for ($($set,)+) {
+            fn add_codes(out: &mut Vec<ErrorCode>) {
+                $($set::add_codes(out);)+
+            }
         }
+    };
+}
+
+tuple_error_sets!(A);
+tuple_error_sets!(A, B);
+tuple_error_sets!(A, B, C);
+tuple_error_sets!(A, B, C, D);
+tuple_error_sets!(A, B, C, D, E);
+tuple_error_sets!(A, B, C, D, E, F);
+tuple_error_sets!(A, B, C, D, E, F, G);
+tuple_error_sets!(A, B, C, D, E, F, G, H);
+tuple_error_sets!(A, B, C, D, E, F, G, H, I);
+tuple_error_sets!(A, B, C, D, E, F, G, H, I, J);
+tuple_error_sets!(A, B, C, D, E, F, G, H, I, J, K);
+tuple_error_sets!(A, B, C, D, E, F, G, H, I, J, K, L);
+
+/// Any Bearer token (`BearerAuth`), checked against the sessions in the database.
+pub type Signed = (MissingToken, InvalidToken, TokenExpired, TokenRevoked, AccountDisabled, DatabaseUnavailable);
+/// A token of one role (`RiderAuth`, `StaffAuth`, `AdminAuth`): another role is 403, as is what
+/// the service refuses that role or account.
+pub type SignedAs = (Signed, Forbidden);
+/// A request body: of another `Content-Type` (or none), not of the documented shape, over the
+/// size limit, or stalled on the way.
+pub type Body = (MalformedBody, UnsupportedContentType, PayloadTooLarge, RequestTimeout);
+/// A `multipart/form-data` upload.
+pub type Form = (MalformedMultipart, UnsupportedContentType, PayloadTooLarge, RequestTimeout);
+/// A page of a list: `limit` out of range or a `cursor` this API did not give.
+pub type Paged = (InvalidParameter, InvalidInput);
+
+/// An error of an operation that may answer with the codes of `E`, and the spec says exactly
+/// those, one response per status (`error_codes::responses`). Converts from `ApiError` and
+/// `DomainError`, so `?` works as with `ApiError`; a code the operation does not declare is logged
+/// as an error.
+pub struct Fails<E> {
+    error: ApiError,
+    codes: PhantomData<fn() -> E>,
+}
+
+impl<E> fmt::Debug for Fails<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.error.fmt(f)
+    }
+}
+
+impl<E: ErrorSet> From<ApiError> for Fails<E> {
+    fn from(error: ApiError) -> Self {
+        // The answer still goes out as it is (a client is better served by the true reason);
+        // the log, the spec-conformance tests and Schemathesis's schema check make it a bug.
+        if error.code != ErrorCode::Internal && !E::codes().contains(&error.code) {
+            tracing::error!(code = %error.code, declared = ?E::codes(), "an operation answered an error code its spec does not declare");
+        }
+        Fails { error, codes: PhantomData }
+    }
+}
+
+impl<E: ErrorSet> From<DomainError> for Fails<E> {
+    fn from(err: DomainError) -> Self {
+        ApiError::from(err).into()
+    }
+}
+
+impl<E> From<Fails<E>> for poem::Error {
+    fn from(fails: Fails<E>) -> Self {
+        fails.error.into()
+    }
+}
+
+impl<E: ErrorSet> ApiResponse for Fails<E> {
+    fn meta() -> MetaResponses {
+        MetaResponses { responses: error_codes::responses(&E::codes()) }
     }
 
     fn register(registry: &mut Registry) {
@@ -215,7 +284,8 @@ impl ApiResponse for ApiError {
     }
 }
 
-pub type ApiResult<T> = Result<T, ApiError>;
+/// What a handler returns: `T`, or an error with one of the codes of `E`.
+pub type ApiResult<T, E> = Result<T, Fails<E>>;
 
 impl From<DomainError> for ApiError {
     fn from(err: DomainError) -> Self {
@@ -408,6 +478,36 @@ impl ApiError {
         ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal, "服务器内部错误", "internal server error")
     }
 
+    fn malformed_body(reason: &str) -> ApiError {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::MalformedBody,
+            "请求体格式错误",
+            format!("malformed request body: {reason}"),
+        )
+        .with_details(json!({ "reason": reason }))
+    }
+
+    fn malformed_multipart(reason: &str) -> ApiError {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::MalformedMultipart,
+            "上传内容格式错误",
+            format!("malformed multipart body: {reason}"),
+        )
+        .with_details(json!({ "reason": reason }))
+    }
+
+    fn invalid_parameter(name: &str, reason: &str) -> ApiError {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::InvalidParameter,
+            invalid_zh(name, reason),
+            format!("invalid parameter `{name}`: {reason}"),
+        )
+        .with_details(json!({ "field": name, "reason": reason }))
+    }
+
     /// Turns any error poem or poem-openapi raised (routing, parsing, auth) into the one shape.
     pub fn from_poem(err: &poem::Error) -> ApiError {
         use poem_openapi::error as oai;
@@ -415,31 +515,28 @@ impl ApiError {
             return api.clone();
         }
         if let Some(e) = err.downcast_ref::<oai::ParseParamError>() {
-            return ApiError::new(
-                StatusCode::BAD_REQUEST,
-                ErrorCode::InvalidParameter,
-                invalid_zh(e.name, &e.reason),
-                format!("invalid parameter `{}`: {}", e.name, e.reason),
-            )
-            .with_details(json!({ "field": e.name, "reason": e.reason }));
+            return ApiError::invalid_parameter(e.name, &e.reason);
+        }
+        if let Some(e) = err.downcast_ref::<oai::ParsePathError>() {
+            return ApiError::invalid_parameter(e.name, &e.reason);
         }
         if let Some(e) = err.downcast_ref::<oai::ParseRequestPayloadError>() {
-            return ApiError::new(
-                StatusCode::BAD_REQUEST,
-                ErrorCode::MalformedBody,
-                "请求体格式错误",
-                format!("malformed request body: {}", e.reason),
-            )
-            .with_details(json!({ "reason": e.reason }));
+            return ApiError::malformed_body(&e.reason);
         }
         if let Some(e) = err.downcast_ref::<oai::ParseMultipartError>() {
-            return ApiError::new(
-                StatusCode::BAD_REQUEST,
-                ErrorCode::MalformedMultipart,
-                "上传内容格式错误",
-                format!("malformed multipart body: {}", e.reason),
-            )
-            .with_details(json!({ "reason": e.reason }));
+            return ApiError::malformed_multipart(&e.reason);
+        }
+        if let Some(e) = err.downcast_ref::<poem::error::ParseMultipartError>() {
+            use poem::error::ParseMultipartError as M;
+            if !matches!(e, M::InvalidContentType(_) | M::ContentTypeRequired) {
+                return ApiError::malformed_multipart(&e.to_string());
+            }
+        }
+        if let Some(e) = err.downcast_ref::<poem::error::ReadBodyError>() {
+            use poem::error::ReadBodyError as R;
+            if matches!(e, R::Utf8(_) | R::Io(_)) {
+                return ApiError::malformed_body(&e.to_string());
+            }
         }
         if err.is::<oai::ContentTypeError>() {
             return ApiError::new(
@@ -511,6 +608,62 @@ mod tests {
             assert_eq!(ErrorCode::parse_from_json(json).ok(), Some(*code));
         }
         assert!(ErrorCode::parse_from_json(Some(json!("no_such_code"))).is_err());
+    }
+
+    #[test]
+    fn every_answer_has_the_one_status_of_its_code() {
+        use crate::domain::error::Dependency;
+        use poem_openapi::error as oai;
+        let auth = [
+            AuthFailure::MissingToken,
+            AuthFailure::InvalidToken,
+            AuthFailure::ExpiredToken,
+            AuthFailure::RevokedToken,
+            AuthFailure::BadCredentials,
+            AuthFailure::AccountDisabled,
+            AuthFailure::InvalidWechatCode,
+        ];
+        let conflicts = ErrorCode::ALL.iter().filter(|c| c.status() == StatusCode::CONFLICT);
+        let unavailable = [Dependency::Wechat, Dependency::Database];
+        let domain = [
+            DomainError::invalid("limit", "1 to 100"),
+            DomainError::InvalidMany { summary: "1 bad row".into(), problems: json!({ "errors": [] }) },
+            DomainError::Forbidden("role"),
+            DomainError::NotFound("place"),
+            DomainError::RateLimited { retry_after_secs: 5 },
+            DomainError::TooLarge { limit_bytes: 10 },
+            DomainError::UnsupportedMedia("text".into()),
+            DomainError::ImageTooLarge("huge".into()),
+            DomainError::internal("bug"),
+        ]
+        .into_iter()
+        .chain(auth.map(DomainError::Unauthenticated))
+        .chain(conflicts.map(|c| DomainError::conflict(*c, "no")))
+        .chain(unavailable.map(|d| DomainError::Unavailable { dependency: d, source: "down".into() }));
+        let poem_errors: Vec<poem::Error> = vec![
+            oai::ParseParamError { name: "limit", reason: "bad".into() }.into(),
+            oai::ParsePathError { name: "id", reason: "bad".into() }.into(),
+            oai::ParseRequestPayloadError { reason: "bad".into() }.into(),
+            oai::ParseMultipartError { reason: "bad".into() }.into(),
+            oai::ContentTypeError::ExpectContentType.into(),
+            oai::AuthorizationError.into(),
+            poem::error::ParseMultipartError::ContentTypeRequired.into(),
+            poem::error::ParseMultipartError::Io(std::io::Error::other("cut")).into(),
+            poem::error::ReadBodyError::Io(std::io::Error::other("cut")).into(),
+            poem::error::ReadBodyError::PayloadTooLarge.into(),
+            poem::error::NotFoundError.into(),
+            poem::error::MethodNotAllowedError.into(),
+            poem::Error::from_status(StatusCode::PAYLOAD_TOO_LARGE),
+            poem::Error::from_status(StatusCode::UNSUPPORTED_MEDIA_TYPE),
+            poem::Error::from_status(StatusCode::BAD_REQUEST),
+        ];
+        let answers = domain.map(ApiError::from).chain(poem_errors.iter().map(ApiError::from_poem));
+        for e in answers {
+            assert_eq!(e.status, e.code.status(), "{e}");
+            assert_eq!(e.retry_after_secs.is_some(), e.status == StatusCode::TOO_MANY_REQUESTS, "{e}");
+        }
+        let path = ApiError::from_poem(&oai::ParsePathError { name: "code", reason: "bad".into() }.into());
+        assert_eq!(path.code, ErrorCode::InvalidParameter);
     }
 
     #[test]

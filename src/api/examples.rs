@@ -7,7 +7,7 @@ use poem_openapi::types::Example;
 
 use super::auth::{LoginResponse, RoleDto, StaffLoginRequest, WechatLoginRequest};
 use super::dto::{CoordDto, HoursText};
-use super::media::{Media, StoredImageType};
+use super::media::{Media, PhotoUrl, StoredImageType};
 use super::place_admin::{NewParkingZone, NewStation, PlaceBasics, PlaceChange};
 use super::places::{
     AmenityDto, Checkin, CheckinOutcomeDto, NearbyPlace, Place, PlaceKindDto, PlaceStatusDto, PublicCheckin,
@@ -26,8 +26,18 @@ const REPORT_ID: &str = "01a2183c-5e0a-7d44-9c1b-2f6f1d3e8a10";
 const OFFICE_ID: &str = "01a21801-7b2c-7a11-8e0f-5a9d4c3b2a19";
 const CLERK_ID: &str = "01a21802-1c4d-7e22-9f10-6b8e5d4c3b2a";
 
+const PHOTO_ID: &str = "01a21850-2b3c-7d4e-8f50-617283940a1b";
+
 fn at(rfc3339: &str) -> DateTime<Utc> {
     rfc3339.parse().unwrap_or_default()
+}
+
+fn photo_url() -> PhotoUrl {
+    PhotoUrl {
+        id: PHOTO_ID.into(),
+        url: format!("/api/v1/media/{PHOTO_ID}/signed?exp=1795680000&sig=q3Vx8kTz0bWm1RjY7pL2sN5cE4gH6iA9dF0uK3oB1eM"),
+        expires_at: at("2026-11-26T16:00:00Z"),
+    }
 }
 
 impl Example for WechatLoginRequest {
@@ -99,7 +109,8 @@ impl Example for Place {
             geohash: "wtmkq8xyz".into(),
             host_org: Some("区总工会".into()),
             contact_phone: Some("0571-8888 1234".into()),
-            photos: vec![],
+            photos: vec![PHOTO_ID.into()],
+            photo_urls: vec![photo_url()],
             amenities: vec![
                 AmenityDto::DrinkingWater,
                 AmenityDto::Microwave,
@@ -197,12 +208,14 @@ impl Example for Checkin {
 impl Example for Media {
     fn example() -> Self {
         Media {
-            id: "01a21850-2b3c-7d4e-8f50-617283940a1b".into(),
+            id: PHOTO_ID.into(),
             content_type: StoredImageType::Jpeg,
             width: 1920,
             height: 1440,
             bytes: 412_337,
             created_at: at("2026-11-26T07:50:02Z"),
+            url: photo_url().url,
+            url_expires_at: photo_url().expires_at,
         }
     }
 }
@@ -235,7 +248,8 @@ fn summary() -> ReportSummary {
         unit: office(),
         priority: 2,
         anonymous: false,
-        media_ids: vec!["01a21850-2b3c-7d4e-8f50-617283940a1b".into()],
+        media_ids: vec![PHOTO_ID.into()],
+        photo_urls: vec![photo_url()],
         created_at: at("2026-11-26T07:50:30Z"),
         updated_at: at("2026-11-26T08:10:00Z"),
         respond_by: at("2026-11-27T07:50:30Z"),

@@ -10,7 +10,8 @@ use poem_openapi::{Object, OpenApi};
 use super::ApiTags;
 use super::auth::RoleDto;
 use super::dto::{CoordDto, coord_of};
-use super::error::ApiResult;
+use super::error::codes::*;
+use super::error::{ApiResult, SignedAs};
 use super::media::Media;
 use super::places::Checkin;
 use super::reports::{ActorDto, EventKindDto, ReportSummary};
@@ -152,7 +153,7 @@ impl MeApi {
         RiderAuth(rider): RiderAuth,
         /// The system of the reports' locations: gcj02 (default) or wgs84.
         coord: Query<Option<CoordDto>>,
-    ) -> ApiResult<Json<MyDataResponse>> {
+    ) -> ApiResult<Json<MyDataResponse>, (SignedAs, InvalidParameter, NotFound)> {
         Ok(Json(MyDataResponse::of(service::my_data(&state.privacy(), &rider).await?, coord.0)))
     }
 }

@@ -3,8 +3,10 @@
 
 pub mod admin;
 pub mod auth;
+pub mod document;
 pub mod dto;
 pub mod error;
+pub mod error_codes;
 mod examples;
 pub mod fast_json;
 pub mod geojson;
@@ -16,6 +18,7 @@ pub mod place_admin;
 pub mod places;
 pub mod reports;
 pub mod security;
+pub mod text;
 pub mod triage;
 pub mod units;
 
@@ -64,12 +67,19 @@ pub fn service() -> OpenApiService<Apis, ()> {
         .description(
             "Backend of the xinhuoban (新伙伴) mini-program for delivery riders, couriers and drivers: \
          stations, parking zones, tap-to-report and governance points. Errors always have the shape \
-         {\"code\", \"message\", \"details\"}; every coordinate names its system (gcj02 or wgs84).",
+         {\"code\", \"message\", \"details\"}; every coordinate names its system (gcj02 or wgs84).\n\n\
+         Besides this API, the same reports are served as an Open311 GeoReport v2 facade at \
+         `/open311/v2` (outside this document, as that standard describes it): \
+         `GET /open311/v2/discovery.json`, `GET services.json`, `GET requests.json`, \
+         `GET requests/{id}.json` and `POST requests.json` (form-encoded; `api_key` is a rider's \
+         session token). It speaks GeoReport's conventions: WGS-84 coordinates, errors as \
+         `[{\"code\", \"description\"}]`, and only the public projection of each report \
+         (category, status, unit, times, a location rounded to about 100 m; never the reporter).",
         )
         .server(API_PREFIX)
 }
 
 /// The spec as YAML, exactly as `api-spec/openapi.yaml` holds it. Building it needs no database.
 pub fn spec_yaml() -> String {
-    service().spec_yaml()
+    document::spec_yaml()
 }

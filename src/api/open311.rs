@@ -4,6 +4,8 @@
 //! `[{"code", "description"}]`, and WGS-84 coordinates (converted to and from the GCJ-02 the
 //! service keeps).
 //!
+//! - `GET /open311/v2/discovery.json`: the GeoReport v2 discovery document: where the endpoint
+//!   is, which specification and formats it speaks, and how to get a key.
 //! - `GET /open311/v2/services.json`: the report categories (`service_code` = category code).
 //! - `GET /open311/v2/requests.json`: reports, newest first, at most 200; filters
 //!   `service_request_id` (comma-separated), `service_code`, `status` (`open`/`closed`),
@@ -39,9 +41,50 @@ use crate::state::AppState;
 /// The facade's routes, nested at `/open311/v2`.
 pub fn routes() -> Route {
     Route::new()
+        .at("/discovery.json", get(discovery))
         .at("/services.json", get(services))
         .at("/requests.json", get(list_requests).post(post_request))
         .at("/requests/:id", get(one_request))
+}
+
+/// When the facade last changed in a way a client would notice (GeoReport's `changeset`).
+const CHANGESET: &str = "2026-11-26T00:00:00Z";
+
+/// GeoReport v2 discovery: the one production endpoint, at the address the caller reached.
+#[handler]
+fn discovery(req: &poem::Request, state: Data<&AppState>) -> Response {
+    let url = match endpoint_url(req) {
+        Some(url) => url,
+        None => return error(StatusCode::BAD_REQUEST, "a Host header naming this server is required"),
+    };
+    Json(json!({
+        "changeset": CHANGESET,
+        "contact": format!("{} 城市管理员 (city administrators of {}); API reference: /docs", state.city.name, state.city.name),
+        "key_service": "api_key is a rider's session token: log in through the xinhuoban WeChat mini-program \
+                        (POST /api/v1/auth/wechat-login). Reading needs no key.",
+        "endpoints": [{
+            "specification": "http://wiki.open311.org/GeoReport_v2",
+            "url": url,
+            "changeset": CHANGESET,
+            "type": "production",
+            "formats": ["application/json"],
+        }],
+    }))
+    .into_response()
+}
+
+/// `scheme://host/open311/v2` as the caller addressed it (behind a proxy, `X-Forwarded-Proto`
+/// names the scheme). A Host that is not a plain host name and port is refused, not echoed.
+fn endpoint_url(req: &poem::Request) -> Option<String> {
+    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+    let host = header("host").filter(|h| {
+        !h.is_empty() && h.len() <= 255 && h.chars().all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c))
+    })?;
+    let scheme = match header("x-forwarded-proto") {
+        Some("https") => "https",
+        _ => "http",
+    };
+    Some(format!("{scheme}://{host}/open311/v2"))
 }
 
 /// A GeoReport error answer: the status, and `[{"code", "description"}]`.

@@ -14,7 +14,8 @@ use serde_json::Value;
 
 use super::ApiTags;
 use super::dto::{HoursText, not_null};
-use super::error::ApiResult;
+use super::error::codes::*;
+use super::error::{ApiResult, Body, ErrorSet, Paged, SignedAs};
 use super::geojson::{PlaceExportGeoJson, PlaceImportGeoJson, Shaped};
 use super::paging::{Cursor, Page, PageRequest};
 use super::places::{AmenityDto, Checkin, CoordDto, Place, PlaceStatusDto, amenity_set, place_view};
@@ -380,19 +381,20 @@ impl IntoResponse for ExportResponse {
 pub struct PlaceAdminApi;
 
 /// The view of places staff read: GCJ-02, without check-ins.
-fn staff_view(rows: Vec<PlaceRecord>, tz: chrono_tz::Tz) -> Vec<Place> {
+async fn staff_view(state: &AppState, rows: Vec<PlaceRecord>) -> crate::domain::DomainResult<Vec<Place>> {
+    let photos = service::photo_urls(&state.places(), &rows).await?;
     let now = Millis::now();
-    rows.into_iter().map(|r| place_view(r, CoordSystem::Gcj02, now, tz, &[])).collect()
+    Ok(rows.into_iter().map(|r| place_view(r, CoordSystem::Gcj02, now, state.city.tz, &[], &photos)).collect())
 }
 
-pub(super) async fn checkin_page(
+pub(super) async fn checkin_page<E: ErrorSet>(
     state: &AppState,
     staff: &Staff,
     scope: CheckinScope<'_>,
     failures_only: Option<bool>,
     limit: Option<u32>,
     cursor: Option<Cursor>,
-) -> ApiResult<Json<Page<Checkin>>> {
+) -> ApiResult<Json<Page<Checkin>>, E> {
     let page = PageRequest::parse(limit, cursor)?;
     let failures_only = failures_only.unwrap_or(false);
     let rows =
@@ -414,10 +416,11 @@ impl PlaceAdminApi {
         state: Data<&AppState>,
         AdminAuth(admin): AdminAuth,
         body: Json<NewPlace>,
-    ) -> ApiResult<Json<Place>> {
+    ) -> ApiResult<Json<Place>, (SignedAs, Body, InvalidInput)> {
         let draft = body.0.into_draft()?;
         let row = service::create(&state.places(), &admin, draft).await?;
-        Ok(Json(place_view(row, CoordSystem::Gcj02, Millis::now(), state.city.tz, &[])))
+        let photos = service::photo_urls(&state.places(), std::slice::from_ref(&row)).await?;
+        Ok(Json(place_view(row, CoordSystem::Gcj02, Millis::now(), state.city.tz, &[], &photos)))
     }
 
     /// Remove a place (city admins); it leaves search at once and stays in the history
@@ -432,7 +435,7 @@ impl PlaceAdminApi {
         /// The place's id (`Place.id`, from the map, a search or `GET /manager/places`).
         #[oai(validator(max_length = 64))]
         id: Path<String>,
-    ) -> ApiResult<super::auth::NoContent> {
+    ) -> ApiResult<super::auth::NoContent, (SignedAs, InvalidParameter, NotFound)> {
         service::remove(&state.places(), &admin, &id.0).await?;
         Ok(super::auth::NoContent::Done)
     }
@@ -451,7 +454,7 @@ impl PlaceAdminApi {
         #[oai(validator(max_length = 64))]
         id: Path<String>,
         body: Json<ManagersBody>,
-    ) -> ApiResult<Json<Managers>> {
+    ) -> ApiResult<Json<Managers>, (SignedAs, InvalidParameter, Body, InvalidInput, NotFound)> {
         let ids = service::set_managers(&state.places(), &admin, &id.0, body.0.account_ids).await?;
         Ok(Json(Managers { place_id: id.0, account_ids: ids }))
     }
@@ -473,7 +476,7 @@ impl PlaceAdminApi {
         limit: Query<Option<u32>>,
         /// Where the page starts: the previous page's `next_cursor`; leave out for the first page.
         cursor: Query<Option<Cursor>>,
-    ) -> ApiResult<Json<Page<HistoryEntry>>> {
+    ) -> ApiResult<Json<Page<HistoryEntry>>, (SignedAs, Paged, NotFound)> {
         let page = PageRequest::parse(limit.0, cursor.0)?;
         let rows = service::history(&state.places(), &admin, &id.0, page.after.as_deref(), page.fetch_limit()).await?;
         let (rows, next_cursor) = page.finish(rows, |r| r.id.clone());
@@ -491,7 +494,7 @@ impl PlaceAdminApi {
         state: Data<&AppState>,
         AdminAuth(admin): AdminAuth,
         body: ImportBody,
-    ) -> ApiResult<Json<ImportResult>> {
+    ) -> ApiResult<Json<ImportResult>, (SignedAs, Body, InvalidInput, InvalidRows)> {
         let drafts = match body {
             ImportBody::Csv(text) => place_files::read_csv(&text.0)?,
             ImportBody::GeoJson(doc) => place_files::read_geojson(&doc.0.value)?,
@@ -511,7 +514,7 @@ impl PlaceAdminApi {
         AdminAuth(admin): AdminAuth,
         /// `csv` (GCJ-02, every column) or `geojson` (a FeatureCollection in WGS-84).
         format: Query<FileFormat>,
-    ) -> ApiResult<ExportResponse> {
+    ) -> ApiResult<ExportResponse, (SignedAs, InvalidParameter)> {
         let rows = service::export(&state.places(), &admin).await?;
         let files = rows.iter().map(|r| FilePlace { id: &r.id, draft: &r.draft, status: r.status.kind() });
         Ok(match format.0 {
@@ -534,11 +537,11 @@ impl PlaceAdminApi {
         limit: Query<Option<u32>>,
         /// Where the page starts: the previous page's `next_cursor`; leave out for the first page.
         cursor: Query<Option<Cursor>>,
-    ) -> ApiResult<Json<Page<Place>>> {
+    ) -> ApiResult<Json<Page<Place>>, (SignedAs, Paged)> {
         let page = PageRequest::parse(limit.0, cursor.0)?;
         let rows = service::managed_places(&state.places(), &staff, page.after.as_deref(), page.fetch_limit()).await?;
         let (rows, next_cursor) = page.finish(rows, |r| r.id.clone());
-        Ok(Json(Page::new(staff_view(rows, state.city.tz), next_cursor)))
+        Ok(Json(Page::new(staff_view(&state, rows).await?, next_cursor)))
     }
 
     /// Riders' check-ins at the places I manage (station managers), newest first
@@ -556,7 +559,7 @@ impl PlaceAdminApi {
         limit: Query<Option<u32>>,
         /// Where the page starts: the previous page's `next_cursor`; leave out for the first page.
         cursor: Query<Option<Cursor>>,
-    ) -> ApiResult<Json<Page<Checkin>>> {
+    ) -> ApiResult<Json<Page<Checkin>>, (SignedAs, Paged)> {
         checkin_page(&state, &staff, CheckinScope::MyPlaces, failures_only.0, limit.0, cursor.0).await
     }
 }

@@ -14,8 +14,10 @@ use super::ApiTags;
 use super::dto::mirror_enum;
 pub use super::dto::{CoordDto, coord_of};
 use super::dto::{Tagged, TaggedBody, not_null};
-use super::error::ApiResult;
+use super::error::codes::*;
+use super::error::{ApiResult, Body, Paged, SignedAs};
 use super::fast_json::{self as fj, Prewritten};
+use super::media::PhotoUrl;
 use super::paging::{Cursor, Page, PageRequest};
 use super::place_admin::{PlaceChange, checkin_page};
 use super::security::{RiderAuth, StaffAuth};
@@ -25,7 +27,7 @@ use crate::domain::places::{
     StatusKind,
 };
 use crate::domain::time::Millis;
-use crate::service::places::{self as service, CheckinScope, CheckinSpec, PlaceDetail};
+use crate::service::places::{self as service, CheckinScope, CheckinSpec, PlaceDetail, PlacePhotos};
 use crate::state::AppState;
 
 mirror_enum!(
@@ -214,6 +216,9 @@ pub struct Place {
     pub contact_phone: Option<String>,
     /// Photo URLs or media ids.
     pub photos: Vec<String>,
+    /// Signed URLs, needing no token, of the place photos among `photos` (media ids of photos
+    /// staff uploaded), in the same order; outside URLs and other ids have none.
+    pub photo_urls: Vec<PhotoUrl>,
     pub amenities: Vec<AmenityDto>,
     /// Opening hours, e.g. `mon-fri 08:00-20:00; sat-sun 10:00-16:00; 2026-10-01 closed`, `24/7`,
     /// or overnight `mon-sun 22:00-06:00`.
@@ -243,8 +248,10 @@ pub fn place_view(
     now: Millis,
     tz: chrono_tz::Tz,
     recent: &[CheckinRecord],
+    photos: &PlacePhotos,
 ) -> Place {
     let seen = p.seen_at(now, tz);
+    let photo_urls = photos.of(&p).into_iter().map(PhotoUrl::from).collect();
     let d = p.draft;
     let (lat, lng) = d.location.in_system(coord);
     Place {
@@ -259,6 +266,7 @@ pub fn place_view(
         host_org: d.host_org,
         contact_phone: d.contact_phone,
         photos: d.photos,
+        photo_urls,
         amenities: amenities_dto(d.amenities),
         hours: d.hours.to_string(),
         open_now: seen.open_now,
@@ -277,7 +285,7 @@ pub fn place_view(
 
 /// A place with its latest check-ins, as its page shows it.
 pub fn detail_view(d: PlaceDetail, coord: CoordSystem, tz: chrono_tz::Tz) -> Place {
-    place_view(d.place, coord, Millis::now(), tz, &d.recent)
+    place_view(d.place, coord, Millis::now(), tz, &d.recent, &d.photos)
 }
 
 /// Declares the body of one check-in outcome: a note, and the amenity when the outcome names one.
@@ -486,7 +494,7 @@ impl PlacesApi {
         /// 1 to 100 (default 20).
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
         limit: Query<Option<u32>>,
-    ) -> ApiResult<Prewritten<Page<NearbyPlace>>> {
+    ) -> ApiResult<Prewritten<Page<NearbyPlace>>, (InvalidParameter, InvalidInput)> {
         let coord: CoordSystem = coord_of(coord.0);
         let center = Gcj02::from_system(lat.0, lng.0, coord)?;
         let radius_m = radius_m.0.unwrap_or(3000);
@@ -526,14 +534,15 @@ impl PlacesApi {
         limit: Query<Option<u32>>,
         /// Where the page starts: the previous page's `next_cursor`; leave out for the first page.
         cursor: Query<Option<Cursor>>,
-    ) -> ApiResult<Json<Page<Place>>> {
+    ) -> ApiResult<Json<Page<Place>>, (Paged, DatabaseUnavailable)> {
         let coord: CoordSystem = coord_of(coord.0);
         let map = MapBox::parse(&bbox.0, coord)?;
         let page = PageRequest::parse(limit.0, cursor.0)?;
         let rows = service::in_box(&state.places(), &map, page.after.clone(), page.fetch_limit()).await?;
         let (rows, next_cursor) = page.finish(rows, |r| r.id.clone());
+        let photos = service::photo_urls(&state.places(), &rows).await?;
         let now = Millis::now();
-        let items = rows.into_iter().map(|r| place_view(r, coord, now, state.city.tz, &[])).collect();
+        let items = rows.into_iter().map(|r| place_view(r, coord, now, state.city.tz, &[], &photos)).collect();
         Ok(Json(Page::new(items, next_cursor)))
     }
 
@@ -551,7 +560,7 @@ impl PlacesApi {
         id: Path<String>,
         /// The system of the answer's `lat`/`lng`: gcj02 (default) or wgs84.
         coord: Query<Option<CoordDto>>,
-    ) -> ApiResult<Json<Place>> {
+    ) -> ApiResult<Json<Place>, (InvalidParameter, NotFound, DatabaseUnavailable)> {
         let place = service::get(&state.places(), &id.0).await?;
         Ok(Json(detail_view(place, coord_of(coord.0), state.city.tz)))
     }
@@ -574,7 +583,7 @@ impl PlacesApi {
         #[oai(name = "Idempotency-Key", validator(max_length = 128))]
         idempotency_key: Header<Option<String>>,
         body: Json<Tagged<CheckinRequest>>,
-    ) -> ApiResult<CheckinResponse> {
+    ) -> ApiResult<CheckinResponse, (SignedAs, InvalidParameter, Body, InvalidInput, NotFound, CheckinConflict)> {
         let (outcome, amenity, note) = body.0.0.into_parts();
         let spec = CheckinSpec { outcome, amenity, note, idempotency_key: idempotency_key.0.filter(|k| !k.is_empty()) };
         let (checkin, created) = service::check_in(&state.places(), &rider, &id.0, spec).await?;
@@ -601,7 +610,7 @@ impl PlacesApi {
         #[oai(validator(max_length = 64))]
         id: Path<String>,
         body: Json<PlaceChange>,
-    ) -> ApiResult<Json<Place>> {
+    ) -> ApiResult<Json<Place>, (SignedAs, InvalidParameter, Body, InvalidInput, NotFound)> {
         let coord: CoordSystem = body.0.coord.map(Into::into).unwrap_or_default();
         let patch = body.0.into_patch()?;
         let place = service::update(&state.places(), &staff, &id.0, patch).await?;
@@ -631,7 +640,7 @@ impl PlacesApi {
         limit: Query<Option<u32>>,
         /// Where the page starts: the previous page's `next_cursor`; leave out for the first page.
         cursor: Query<Option<Cursor>>,
-    ) -> ApiResult<Json<Page<Checkin>>> {
+    ) -> ApiResult<Json<Page<Checkin>>, (SignedAs, Paged, NotFound)> {
         checkin_page(&state, &staff, CheckinScope::Place(&id.0), failures_only.0, limit.0, cursor.0).await
     }
 }

@@ -11,7 +11,9 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 use super::ApiTags;
 pub use super::dto::{CoordDto, coord_of};
 use super::dto::{mirror_enum, not_null};
-use super::error::ApiResult;
+use super::error::codes::*;
+use super::error::{ApiResult, Body, Paged, Signed, SignedAs};
+use super::media::PhotoUrl;
 use super::paging::{Cursor, Page, PageRequest};
 use super::security::{BearerAuth, RiderAuth};
 use crate::domain::geo::{CoordSystem, Gcj02};
@@ -144,6 +146,8 @@ pub struct ReportSummary {
     /// Ids of the attached photos (`GET /media/{id}`): all of them for staff of the report's
     /// unit, only the caller's own for a rider.
     pub media_ids: Vec<String>,
+    /// The same photos, in the same order, with signed URLs that need no token.
+    pub photo_urls: Vec<PhotoUrl>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub respond_by: DateTime<Utc>,
@@ -167,7 +171,8 @@ impl ReportSummary {
             unit: v.unit.into(),
             priority: f.priority,
             anonymous: r.anonymous,
-            media_ids: v.media_ids,
+            media_ids: v.photos.iter().map(|p| p.id.clone()).collect(),
+            photo_urls: v.photos.into_iter().map(PhotoUrl::from).collect(),
             created_at: r.created_at.to_utc(),
             updated_at: r.updated_at.to_utc(),
             respond_by: f.deadlines.respond_by.to_utc(),
@@ -379,7 +384,11 @@ impl ReportsApi {
     /// The categories a rider picks from when filing (`POST /reports`), in the city's order, each
     /// with its hint and the time its unit has to respond and to resolve. Any signed-in caller.
     #[oai(path = "/reports/categories", method = "get", operation_id = "reports_categories")]
-    async fn categories(&self, state: Data<&AppState>, _auth: BearerAuth) -> ApiResult<Json<Vec<CategoryView>>> {
+    async fn categories(
+        &self,
+        state: Data<&AppState>,
+        _auth: BearerAuth,
+    ) -> ApiResult<Json<Vec<CategoryView>>, Signed> {
         let all = service::categories(&state.reports()).await?;
         Ok(Json(all.into_iter().map(CategoryView::from).collect()))
     }
@@ -404,7 +413,7 @@ impl ReportsApi {
         coord: Query<Option<CoordDto>>,
         /// The category the rider is about to file.
         category: Query<CategoryDto>,
-    ) -> ApiResult<Json<PreviewResponse>> {
+    ) -> ApiResult<Json<PreviewResponse>, (SignedAs, InvalidParameter, InvalidInput, NoUnit)> {
         let system = coord_of(coord.0);
         let point = Gcj02::from_system(lat.0, lng.0, system)?;
         let preview = service::preview(&state.reports(), point, category.0.into()).await?;
@@ -431,7 +440,10 @@ impl ReportsApi {
         #[oai(name = "Idempotency-Key", validator(min_length = 1, max_length = 128))]
         idempotency_key: Header<Option<String>>,
         body: Json<SubmitReportRequest>,
-    ) -> ApiResult<SubmitReply> {
+    ) -> ApiResult<
+        SubmitReply,
+        (SignedAs, InvalidParameter, Body, InvalidInput, RateLimited, IdempotencyKeyReused, NoUnit, ConcurrentUpdate),
+    > {
         let body = body.0;
         let system = coord_of(body.coord);
         let submission = Submission {
@@ -467,7 +479,7 @@ impl ReportsApi {
         limit: Query<Option<u32>>,
         /// Where the page starts: the previous page's `next_cursor`; leave out for the first page.
         cursor: Query<Option<Cursor>>,
-    ) -> ApiResult<Json<Page<ReportSummary>>> {
+    ) -> ApiResult<Json<Page<ReportSummary>>, (SignedAs, Paged)> {
         let page = PageRequest::parse(limit.0, cursor.0)?;
         let views = service::mine(&state.reports(), &rider, page.after.as_deref(), page.fetch_limit()).await?;
         let (views, next_cursor) = page.finish(views, |v| v.report.id.clone());
@@ -503,7 +515,7 @@ impl ReportsApi {
         /// How many items a page holds: 1 to 100 (default 20).
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
         limit: Query<Option<u32>>,
-    ) -> ApiResult<Json<Page<NearbyReport>>> {
+    ) -> ApiResult<Json<Page<NearbyReport>>, (Signed, InvalidParameter, InvalidInput)> {
         let system = coord_of(coord.0);
         let center = Gcj02::from_system(lat.0, lng.0, system)?;
         let radius = f64::from(radius_m.0.unwrap_or(1000));
@@ -527,7 +539,7 @@ impl ReportsApi {
         id: Path<String>,
         /// The system of the report's location: gcj02 (default) or wgs84.
         coord: Query<Option<CoordDto>>,
-    ) -> ApiResult<Json<ReportDetail>> {
+    ) -> ApiResult<Json<ReportDetail>, (SignedAs, InvalidParameter, NotFound)> {
         let report = service::rider_view(&state.reports(), &rider, &id.0).await?;
         Ok(Json(ReportDetail::of(report, coord_of(coord.0))))
     }
@@ -544,7 +556,10 @@ impl ReportsApi {
         /// The report's id (`ReportSummary.id`, from `POST /reports` or `GET /reports/mine`).
         #[oai(validator(max_length = 64))]
         id: Path<String>,
-    ) -> ApiResult<Json<ReportDetail>> {
+    ) -> ApiResult<
+        Json<ReportDetail>,
+        (SignedAs, InvalidParameter, NotFound, RateLimited, ReportNotOpen, ConcurrentUpdate),
+    > {
         let report = service::follow(&state.reports(), &rider, &id.0, Millis::now()).await?;
         Ok(Json(ReportDetail::of(report, CoordSystem::Gcj02)))
     }
@@ -563,7 +578,19 @@ impl ReportsApi {
         #[oai(validator(max_length = 64))]
         id: Path<String>,
         body: Json<ReasonRequest>,
-    ) -> ApiResult<Json<ReportDetail>> {
+    ) -> ApiResult<
+        Json<ReportDetail>,
+        (
+            SignedAs,
+            InvalidParameter,
+            Body,
+            InvalidInput,
+            NotFound,
+            ReopenWindowPassed,
+            IllegalTransition,
+            ConcurrentUpdate,
+        ),
+    > {
         let action = Action::Reopen { reason: Note::required("reason", Some(&body.reason))? };
         let report = service::reporter_action(&state.reports(), &rider, &id.0, action, Millis::now()).await?;
         Ok(Json(ReportDetail::of(report, CoordSystem::Gcj02)))
@@ -581,7 +608,8 @@ impl ReportsApi {
         /// The report's id (`ReportSummary.id`, from `POST /reports` or `GET /reports/mine`).
         #[oai(validator(max_length = 64))]
         id: Path<String>,
-    ) -> ApiResult<Json<ReportDetail>> {
+    ) -> ApiResult<Json<ReportDetail>, (SignedAs, InvalidParameter, NotFound, IllegalTransition, ConcurrentUpdate)>
+    {
         let report = service::reporter_action(&state.reports(), &rider, &id.0, Action::Close, Millis::now()).await?;
         Ok(Json(ReportDetail::of(report, CoordSystem::Gcj02)))
     }
@@ -600,7 +628,10 @@ impl ReportsApi {
         #[oai(validator(max_length = 64))]
         id: Path<String>,
         body: Json<RatingRequest>,
-    ) -> ApiResult<Json<ReportDetail>> {
+    ) -> ApiResult<
+        Json<ReportDetail>,
+        (SignedAs, InvalidParameter, Body, InvalidInput, NotFound, NotResolved, AlreadyRated, ConcurrentUpdate),
+    > {
         let score = parse_rating(body.score)?;
         let comment = Note::optional("comment", body.comment.as_deref())?;
         let report = service::rate(&state.reports(), &rider, &id.0, score, comment, Millis::now()).await?;

@@ -15,7 +15,8 @@ use serde_json::Value;
 
 use super::ApiTags;
 use super::dto::{NOT_BLANK, Tagged, TaggedBody, not_null};
-use super::error::ApiResult;
+use super::error::codes::*;
+use super::error::{ApiResult, Body, Paged, SignedAs};
 use super::paging::{Cursor, Page, PageRequest, key_text};
 use super::reports::{ActorDto, CategoryDto, EventKindDto, ReportStatusDto, ReportSummary, RouteReasonDto, UnitRef};
 use super::security::StaffAuth;
@@ -415,7 +416,7 @@ impl TriageApi {
         limit: Query<Option<u32>>,
         /// Where the page starts: the previous page's `next_cursor`; leave out for the first page.
         cursor: Query<Option<Cursor>>,
-    ) -> ApiResult<Json<Page<TriageSummary>>> {
+    ) -> ApiResult<Json<Page<TriageSummary>>, (SignedAs, Paged, NotFound)> {
         let filter = QueueFilter {
             office_id: office_id.0,
             status: status.0.map(Into::into),
@@ -443,7 +444,7 @@ impl TriageApi {
         /// The report's id (`TriageSummary.id`, from the queue `GET /triage/reports`).
         #[oai(validator(max_length = 64))]
         id: Path<String>,
-    ) -> ApiResult<Json<TriageDetail>> {
+    ) -> ApiResult<Json<TriageDetail>, (SignedAs, InvalidParameter, NotFound)> {
         Ok(TriageDetail::of(service::staff_view(&state.reports(), &staff, &id.0, Millis::now()).await?))
     }
 
@@ -462,7 +463,10 @@ impl TriageApi {
         #[oai(validator(max_length = 64))]
         id: Path<String>,
         body: Json<Tagged<ActionBody>>,
-    ) -> ApiResult<Json<TriageDetail>> {
+    ) -> ApiResult<
+        Json<TriageDetail>,
+        (SignedAs, InvalidParameter, Body, InvalidInput, NotFound, IllegalTransition, ConcurrentUpdate, NoUnit),
+    > {
         let (action, notes) = body.0.0.parse()?;
         Ok(TriageDetail::of(service::act(&state.reports(), &staff, &id.0, action, notes, Millis::now()).await?))
     }
@@ -480,7 +484,8 @@ impl TriageApi {
         #[oai(validator(max_length = 64))]
         id: Path<String>,
         body: Json<NoteRequest>,
-    ) -> ApiResult<Json<TriageDetail>> {
+    ) -> ApiResult<Json<TriageDetail>, (SignedAs, InvalidParameter, Body, InvalidInput, NotFound, ConcurrentUpdate)>
+    {
         let notes = Notes::parse(body.0.0.public_note.as_deref(), body.0.0.internal_note.as_deref())?;
         Ok(TriageDetail::of(service::annotate(&state.reports(), &staff, &id.0, notes, Millis::now()).await?))
     }
@@ -498,7 +503,8 @@ impl TriageApi {
         #[oai(validator(max_length = 64))]
         id: Path<String>,
         body: Json<AssignRequest>,
-    ) -> ApiResult<Json<TriageDetail>> {
+    ) -> ApiResult<Json<TriageDetail>, (SignedAs, InvalidParameter, Body, InvalidInput, NotFound, ConcurrentUpdate)>
+    {
         let report = service::assign(&state.reports(), &staff, &id.0, &body.assignee_id, Millis::now()).await?;
         Ok(TriageDetail::of(report))
     }
@@ -521,7 +527,7 @@ impl TriageApi {
         from: Query<Option<DateTime<Utc>>>,
         /// Filed before (RFC 3339).
         to: Query<Option<DateTime<Utc>>>,
-    ) -> ApiResult<Json<MetricsView>> {
+    ) -> ApiResult<Json<MetricsView>, (SignedAs, InvalidParameter, InvalidInput, NotFound)> {
         let range = filed(from.0, to.0);
         let (office_id, r) = service::metrics(&state.reports(), &staff, office_id.0, range).await?;
         Ok(Json(MetricsView {
@@ -558,7 +564,7 @@ impl TriageApi {
         from: Query<Option<DateTime<Utc>>>,
         /// Filed before (RFC 3339).
         to: Query<Option<DateTime<Utc>>>,
-    ) -> ApiResult<CsvReply> {
+    ) -> ApiResult<CsvReply, (SignedAs, InvalidParameter, InvalidInput, NotFound)> {
         let csv = service::export_csv(&state.reports(), &staff, office_id.0, filed(from.0, to.0)).await?;
         Ok(CsvReply::Csv(PlainText(csv), "attachment; filename=\"reports.csv\"".to_string()))
     }

@@ -9,7 +9,8 @@ use poem_openapi::{Object, OpenApi};
 
 use super::ApiTags;
 use super::dto::not_null;
-use super::error::ApiResult;
+use super::error::codes::*;
+use super::error::{ApiResult, Body, Paged, SignedAs};
 use super::geojson::{JurisdictionGeoJson, Shaped};
 use super::paging::{Cursor, Page, PageRequest};
 use super::reports::{CategoryDto, CategoryView, CoordDto, UnitKindDto, UrgencyDto, coord_of};
@@ -110,7 +111,7 @@ impl UnitsApi {
         limit: Query<Option<u32>>,
         /// Where the page starts: the previous page's `next_cursor`; leave out for the first page.
         cursor: Query<Option<Cursor>>,
-    ) -> ApiResult<Json<Page<Unit>>> {
+    ) -> ApiResult<Json<Page<Unit>>, (SignedAs, Paged)> {
         let page = PageRequest::parse(limit.0, cursor.0)?;
         let rows = units::list(&state.units(), &auth.0, page.after.as_deref(), page.fetch_limit()).await?;
         let (rows, next_cursor) = page.finish(rows, |u| u.id.clone());
@@ -128,7 +129,7 @@ impl UnitsApi {
         state: Data<&AppState>,
         auth: AdminAuth,
         body: Json<CreateUnitRequest>,
-    ) -> ApiResult<Json<Unit>> {
+    ) -> ApiResult<Json<Unit>, (SignedAs, Body, InvalidInput)> {
         Ok(Json(units::create(&state.units(), &auth.0, UnitKind::from(body.kind), &body.name).await?.into()))
     }
 
@@ -149,7 +150,7 @@ impl UnitsApi {
         /// The system of the GeoJSON's positions: gcj02 (default) or wgs84 (converted to GCJ-02).
         coord: Query<Option<CoordDto>>,
         body: Json<Shaped<JurisdictionGeoJson>>,
-    ) -> ApiResult<Json<JurisdictionView>> {
+    ) -> ApiResult<Json<JurisdictionView>, (SignedAs, InvalidParameter, Body, InvalidInput, NotFound)> {
         let area = units::set_jurisdiction(&state.units(), &auth.0, &id.0, &body.0.value, coord_of(coord.0)).await?;
         let b = area.bbox();
         Ok(Json(JurisdictionView {
@@ -166,7 +167,11 @@ impl UnitsApi {
     /// Every category with its settings (the built-in defaults where the city never changed them)
     /// and the departments it is assigned to.
     #[oai(path = "/admin/categories", method = "get", operation_id = "admin_list_categories")]
-    async fn categories(&self, state: Data<&AppState>, auth: AdminAuth) -> ApiResult<Json<Vec<CategoryAdminView>>> {
+    async fn categories(
+        &self,
+        state: Data<&AppState>,
+        auth: AdminAuth,
+    ) -> ApiResult<Json<Vec<CategoryAdminView>>, SignedAs> {
         let all = units::categories(&state.units(), &auth.0).await?;
         Ok(Json(all.into_iter().map(CategoryAdminView::from).collect()))
     }
@@ -183,7 +188,7 @@ impl UnitsApi {
         /// The category.
         code: Path<CategoryDto>,
         body: Json<CategoryUpdate>,
-    ) -> ApiResult<Json<CategoryAdminView>> {
+    ) -> ApiResult<Json<CategoryAdminView>, (SignedAs, InvalidParameter, Body, InvalidInput)> {
         let b = body.0;
         let settings = CategorySettings::parse(
             Category::from(code.0),
@@ -213,7 +218,7 @@ impl UnitsApi {
         /// The category.
         code: Path<CategoryDto>,
         body: Json<CategoryDepartments>,
-    ) -> ApiResult<Json<CategoryAdminView>> {
+    ) -> ApiResult<Json<CategoryAdminView>, (SignedAs, InvalidParameter, Body, InvalidInput)> {
         let category = Category::from(code.0);
         Ok(Json(units::set_category_departments(&state.units(), &auth.0, category, &body.office_ids).await?.into()))
     }

@@ -22,7 +22,26 @@ macro_rules! error_codes {
                 match self { $(ErrorCode::$variant => $text),* }
             }
         }
+
+        /// A type per code, named as the code is, so that a signature can say which codes an
+        /// operation answers with (`api::error::ErrorSet`).
+        pub mod codes {
+            $(
+                $(#[$doc])*
+                #[derive(Debug, Clone, Copy)]
+                pub struct $variant;
+
+                impl super::IsCode for $variant {
+                    const CODE: super::ErrorCode = super::ErrorCode::$variant;
+                }
+            )*
+        }
     };
+}
+
+/// A type standing for one `ErrorCode` (see `codes`).
+pub trait IsCode {
+    const CODE: ErrorCode;
 }
 
 error_codes! {

@@ -10,6 +10,7 @@ pub mod identity;
 pub mod named_enum;
 pub mod notify;
 pub mod photo;
+pub mod photo_url;
 pub mod place_files;
 pub mod places;
 pub mod report;

@@ -139,6 +139,37 @@ pub struct CleanPhoto {
     pub height: u32,
 }
 
+/// What `clean` stores, as (file extension, content type): PNG stays PNG, the rest is JPEG.
+const STORED_JPEG: (&str, &str) = ("jpg", "image/jpeg");
+const STORED_PNG: (&str, &str) = ("png", "image/png");
+
+/// The file of photo `id` stored with `extension`, under the media directory:
+/// `YYYY/MM/DD/<id>.<extension>`, on the UTC day the id was made. Media ids are UUIDv7, whose
+/// first 48 bits are the time they were made, so the file is found from the id alone: a signed
+/// URL (`photo_url`) is served without reading the database. None for any other id.
+pub fn storage_key(id: &str, extension: &str) -> Option<String> {
+    storage_key_on(id, extension, 0)
+}
+
+/// Where the file of photo `id` may be, most likely first, each with the content type it holds:
+/// each stored format on the id's day, then on the next (files stored before the day came from
+/// the id were filed by the upload's clock, read a moment after the id was made).
+pub fn storage_candidates(id: &str) -> Vec<(String, &'static str)> {
+    [0, 1]
+        .into_iter()
+        .flat_map(|days| [STORED_JPEG, STORED_PNG].map(move |(ext, content_type)| (days, ext, content_type)))
+        .filter_map(|(days, ext, content_type)| Some((storage_key_on(id, ext, days)?, content_type)))
+        .collect()
+}
+
+fn storage_key_on(id: &str, extension: &str, days_later: u64) -> Option<String> {
+    let uuid = uuid::Uuid::parse_str(id).ok().filter(|u| u.hyphenated().to_string() == id)?;
+    let (secs, _) = uuid.get_timestamp()?.to_unix();
+    let made = chrono::DateTime::from_timestamp(i64::try_from(secs).ok()?, 0)?;
+    let day = made.checked_add_days(chrono::Days::new(days_later))?;
+    Some(format!("{}/{id}.{extension}", day.format("%Y/%m/%d")))
+}
+
 /// Checks an upload's size, format and header, without decoding pixels: refuses a file that is
 /// not a JPEG, PNG or WebP image, and an image whose pixels would take more than the pixel
 /// and byte budgets (`MAX_PIXELS`, `MAX_DECODED_BYTES`) once decoded.
@@ -163,9 +194,9 @@ pub fn clean(upload: &[u8]) -> Result<CleanPhoto, DomainError> {
     // would hold a 16-byte-a-pixel float copy of the image on the way.
     let image =
         if image.width().max(image.height()) > MAX_EDGE_PX { image.thumbnail(MAX_EDGE_PX, MAX_EDGE_PX) } else { image };
-    let (content_type, extension) = match header.format {
-        PhotoFormat::Png => ("image/png", "png"),
-        PhotoFormat::Jpeg | PhotoFormat::Webp => ("image/jpeg", "jpg"),
+    let (extension, content_type) = match header.format {
+        PhotoFormat::Png => STORED_PNG,
+        PhotoFormat::Jpeg | PhotoFormat::Webp => STORED_JPEG,
     };
     let mut image = match header.format {
         PhotoFormat::Png => eight_bit(image),
@@ -268,6 +299,27 @@ mod tests {
         let mut out = Vec::new();
         DynamicImage::new_rgb8(width, height).write_to(&mut Cursor::new(&mut out), ImageFormat::Png).unwrap();
         out
+    }
+
+    #[test]
+    fn a_photo_file_is_found_from_its_id_alone() {
+        // 2026-11-26T23:59:59.999Z, as `Uuid::now_v7` would have made it then.
+        let id = "01a21a4d-3fff-7000-8000-000000000000";
+        assert_eq!(storage_key(id, "jpg").as_deref(), Some("2026/11/26/01a21a4d-3fff-7000-8000-000000000000.jpg"));
+        let names: Vec<String> = storage_candidates(id).into_iter().map(|(name, _)| name).collect();
+        assert_eq!(names[..2], [format!("2026/11/26/{id}.jpg"), format!("2026/11/26/{id}.png")]);
+        assert_eq!(names[2..], [format!("2026/11/27/{id}.jpg"), format!("2026/11/27/{id}.png")]);
+        assert_eq!(storage_candidates(id)[1].1, "image/png");
+        // Nothing but a canonical UUIDv7 names a file: no other form, no path.
+        for other in [
+            "01A21A4D-3FFF-7000-8000-000000000000",
+            "{01a21a4d-3fff-7000-8000-000000000000}",
+            "../etc/passwd",
+            "2d6e1b0a-5c1f-4e0b-9a7e-0c1d2e3f4a5b",
+            "",
+        ] {
+            assert!(storage_candidates(other).is_empty(), "{other}");
+        }
     }
 
     #[test]

@@ -446,17 +446,19 @@ pub struct PhotoHolders<'a> {
 /// - its uploader, and city admins;
 /// - on a report: staff of a unit holding one of the reports it is attached to, and nobody
 ///   else. Following a report widens nothing: the public projection has no photos;
-/// - on no report: if staff uploaded it (a place's photo), anyone signed in, as places are
-///   public; if a rider did, nobody else (it is theirs until they attach it to a report).
+/// - on no report: if staff uploaded it (a place's photo), anyone (`photo_is_public`), as places
+///   are public; if a rider did, nobody else (it is theirs until they attach it to a report).
 pub fn may_see_photo(caller: &Caller, photo: PhotoHolders<'_>) -> bool {
-    if caller.account_id == photo.owner_id || caller.role == Role::CityAdmin {
+    if caller.account_id == photo.owner_id || caller.role == Role::CityAdmin || photo_is_public(photo) {
         return true;
     }
-    if !photo.report_units.is_empty() {
-        return caller.role == Role::Clerk
-            && caller.office_id.as_ref().is_some_and(|office| photo.report_units.contains(office));
-    }
-    !photo.uploaded_by_rider
+    caller.role == Role::Clerk && caller.office_id.as_ref().is_some_and(|office| photo.report_units.contains(office))
+}
+
+/// A place's photo: staff uploaded it and it is on no report. Anyone may see it, signed in or
+/// not, as the places it shows are public.
+pub fn photo_is_public(photo: PhotoHolders<'_>) -> bool {
+    photo.report_units.is_empty() && !photo.uploaded_by_rider
 }
 
 /// One thing that happens to a report.
@@ -1009,6 +1011,9 @@ mod tests {
             let seen = [on_report, loose, place].map(|p| may_see_photo(&who, p));
             assert_eq!(seen, expected, "{}", who.account_id);
         }
+        assert_eq!([on_report, loose, place].map(photo_is_public), [false, false, true]);
+        let staff_on_report = PhotoHolders { owner_id: "admin", uploaded_by_rider: false, report_units: &units };
+        assert!(!photo_is_public(staff_on_report), "a photo on a report is never public");
     }
 
     #[test]

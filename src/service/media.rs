@@ -9,18 +9,27 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::domain::identity::Caller;
 use crate::domain::photo::{self, CleanPhoto, StoredPhoto};
+use crate::domain::photo_url::{SignedPhoto, UrlSigner};
 use crate::domain::report::{PhotoHolders, may_see_photo};
 use crate::domain::time::Millis;
 use crate::domain::{DomainError, DomainResult};
 use crate::store::{self, Db};
 
-/// What photo uploads and downloads need: the database, the directory the files live in, and
-/// the gate that bounds decoding.
+/// What photo uploads and downloads need: the database, the directory the files live in, the
+/// gate that bounds decoding, and the signer of photo URLs (which also checks them).
 #[derive(Clone)]
 pub struct MediaContext {
     pub db: Db,
     pub dir: PathBuf,
     pub decoding: DecodeGate,
+    pub urls: UrlSigner,
+}
+
+/// A photo as its uploader sees it: the stored photo and a signed URL to load it by.
+#[derive(Debug, Clone)]
+pub struct OwnPhoto {
+    pub photo: StoredPhoto,
+    pub url: SignedPhoto,
 }
 
 const MIB: u64 = 1024 * 1024;
@@ -70,12 +79,12 @@ impl DecodeGate {
 }
 
 /// Cleans and stores an uploaded photo for `caller`, read from `upload` (at most
-/// `MAX_UPLOAD_BYTES`).
+/// `MAX_UPLOAD_BYTES`), and answers it with a signed URL.
 pub async fn upload(
     ctx: &MediaContext,
     caller: &Caller,
     upload: impl AsyncRead + Unpin + Send,
-) -> DomainResult<StoredPhoto> {
+) -> DomainResult<OwnPhoto> {
     let slot = ctx.decoding.slot().await?;
     let mut bytes = Vec::new();
     upload
@@ -94,8 +103,8 @@ pub async fn upload(
     .await?;
     let id = store::new_id();
     let now = Millis::now();
-    let day = now.to_utc().format("%Y/%m/%d").to_string();
-    let storage_key = format!("{day}/{id}.{}", cleaned.extension);
+    let storage_key = photo::storage_key(&id, cleaned.extension)
+        .ok_or_else(|| DomainError::internal(format!("media id {id} is not a UUIDv7")))?;
     write_atomically(&ctx.dir.join(&storage_key), &cleaned.bytes).await?;
     let row = StoredPhoto {
         id,
@@ -112,7 +121,7 @@ pub async fn upload(
         let _ = tokio::fs::remove_file(ctx.dir.join(&row.storage_key)).await;
         return Err(e);
     }
-    Ok(row)
+    Ok(OwnPhoto { url: ctx.urls.sign(&row.id, now), photo: row })
 }
 
 /// Runs CPU work off the async threads.
@@ -136,6 +145,27 @@ pub async fn download(ctx: &MediaContext, caller: &Caller, id: &str) -> DomainRe
         .await
         .map_err(|e| DomainError::internal_in(format!("reading media file {}", row.id), e))?;
     Ok((row, bytes))
+}
+
+/// A photo's content type and bytes by its signed URL. The signature is the authorization, so
+/// nothing but the file is read, never the database: 403 for a URL altered or expired, 404 when
+/// the file is gone (the photo of a rider who erased their account).
+pub async fn by_url(
+    ctx: &MediaContext,
+    id: &str,
+    expires: i64,
+    signature: &str,
+    now: Millis,
+) -> DomainResult<(&'static str, Vec<u8>)> {
+    ctx.urls.verify(id, expires, signature, now)?;
+    for (key, content_type) in photo::storage_candidates(id) {
+        match tokio::fs::read(ctx.dir.join(&key)).await {
+            Ok(bytes) => return Ok((content_type, bytes)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(DomainError::internal_in(format!("reading media file {key}"), e)),
+        }
+    }
+    Err(DomainError::NotFound("media"))
 }
 
 /// Writes to a temporary name, syncs, then renames: a crash leaves no half-written photo.

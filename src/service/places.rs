@@ -2,6 +2,7 @@
 //! trail and the in-memory index together (the change and its audit entry in one transaction);
 //! reads check who may see what; nearby search walks the index; and the index's load and refresh.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,10 +13,12 @@ use crate::domain::error::ErrorCode;
 use crate::domain::geo::{Gcj02, MapBox};
 use crate::domain::hours::OpeningHours;
 use crate::domain::identity::{Caller, CityAdmin, Rider, Role, Staff};
+use crate::domain::photo_url::{SignedPhoto, UrlSigner};
 use crate::domain::places::{
     Amenity, AmenitySet, CheckinOutcome, CheckinRecord, GEOHASH_PRECISION, HitRef, NearbyQuery, PlaceAction,
     PlaceChangeRecord, PlaceDraft, PlaceRecord, PlaceStatus, StatusKind,
 };
+use crate::domain::report::{PhotoHolders, photo_is_public};
 use crate::domain::time::Millis;
 use crate::domain::{DomainError, DomainResult};
 use crate::index::PlaceIndex;
@@ -23,12 +26,14 @@ use crate::store::audit::{self, AuditEntry};
 use crate::store::places::{self as store, CheckinFilter};
 use crate::store::{Db, new_id};
 
-/// What place writes need: the database, the city, and the in-memory index they keep fresh.
+/// What places need: the database, the city, the in-memory index writes keep fresh, and the
+/// signer of place photo URLs.
 #[derive(Clone)]
 pub struct PlacesContext {
     pub db: Db,
     pub city: Arc<City>,
     pub index: PlaceIndex,
+    pub photo_urls: UrlSigner,
 }
 
 /// How often each node asks the database for places changed through other nodes.
@@ -155,23 +160,62 @@ pub async fn in_box(
 /// How many of a place's latest check-ins its page shows.
 pub const RECENT_CHECKINS: u32 = 10;
 
-/// A place with its latest check-ins, newest first.
+/// A place with its latest check-ins, newest first, and its photos' URLs.
 #[derive(Debug, Clone)]
 pub struct PlaceDetail {
     pub place: PlaceRecord,
     pub recent: Vec<CheckinRecord>,
+    pub photos: PlacePhotos,
 }
 
-async fn detail(db: &Db, place: PlaceRecord) -> DomainResult<PlaceDetail> {
-    let recent = store::recent_checkins(db, &place.id, RECENT_CHECKINS).await?;
-    Ok(PlaceDetail { place, recent })
+async fn detail(ctx: &PlacesContext, place: PlaceRecord) -> DomainResult<PlaceDetail> {
+    let recent = store::recent_checkins(&ctx.db, &place.id, RECENT_CHECKINS).await?;
+    let photos = photo_urls(ctx, std::slice::from_ref(&place)).await?;
+    Ok(PlaceDetail { place, recent, photos })
+}
+
+/// Signed URLs of the photos some places show that anyone may see: place photos
+/// (`domain::report::photo_is_public`: staff uploaded them, on no report), as the places are
+/// public. A place's `photos` may also hold outside URLs, or ids of photos that are not place
+/// photos (a city admin may type any id): those get none.
+#[derive(Debug, Clone, Default)]
+pub struct PlacePhotos(HashMap<String, SignedPhoto>);
+
+impl PlacePhotos {
+    /// The URLs of a place's photos that have one, in the place's order.
+    pub fn of(&self, place: &PlaceRecord) -> Vec<SignedPhoto> {
+        place.draft.photos.iter().filter_map(|id| self.0.get(id).cloned()).collect()
+    }
+}
+
+/// The `PlacePhotos` of these places: two statements for them all, none when they show no photos.
+pub async fn photo_urls(ctx: &PlacesContext, places: &[PlaceRecord]) -> DomainResult<PlacePhotos> {
+    let mut ids: Vec<String> = places.iter().flat_map(|p| p.draft.photos.iter().cloned()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let holders = crate::store::media::holders_among(&ctx.db, &ctx.city.id, &ids).await?;
+    let now = Millis::now();
+    Ok(PlacePhotos(
+        holders
+            .iter()
+            .filter(|h| {
+                let photo = PhotoHolders {
+                    owner_id: &h.owner_id,
+                    uploaded_by_rider: h.uploaded_by_rider,
+                    report_units: &h.report_units,
+                };
+                photo_is_public(photo)
+            })
+            .map(|h| (h.id.clone(), ctx.photo_urls.sign(&h.id, now)))
+            .collect(),
+    ))
 }
 
 /// One place riders may see (not removed), with its latest check-ins.
 pub async fn get(ctx: &PlacesContext, id: &str) -> DomainResult<PlaceDetail> {
     let place = store::get(&ctx.db, &ctx.city.id, id).await?;
     let place = place.filter(|p| p.status != PlaceStatus::Removed).ok_or(DomainError::NotFound("place"))?;
-    detail(&ctx.db, place).await
+    detail(ctx, place).await
 }
 
 // ---- writes ----
@@ -291,7 +335,7 @@ pub async fn update(ctx: &PlacesContext, staff: &Staff, id: &str, patch: PlacePa
     let current = store::get(&ctx.db, &staff.city_id, id).await?.ok_or(DomainError::NotFound("place"))?;
     authorize_change(&ctx.db, staff, &current, &patch).await?;
     let place = write_change(ctx, staff, id, patch).await?;
-    detail(&ctx.db, place).await
+    detail(ctx, place).await
 }
 
 /// Removes a place: it leaves search at once and stays in the history.

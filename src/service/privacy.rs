@@ -11,10 +11,10 @@ use std::path::PathBuf;
 
 use serde_json::json;
 
+use super::media::OwnPhoto;
 use super::reports::{ReportView, ReportsContext, Units, views};
 use crate::domain::DomainResult;
 use crate::domain::identity::Rider;
-use crate::domain::photo::StoredPhoto;
 use crate::domain::places::CheckinRecord;
 use crate::domain::time::Millis;
 use crate::store::audit::{self, AuditEntry};
@@ -53,7 +53,8 @@ pub struct MyData {
     pub actions: Vec<EventRow>,
     pub follows: Vec<FollowRecord>,
     pub checkins: Vec<CheckinRecord>,
-    pub media: Vec<StoredPhoto>,
+    /// The photos they uploaded, each with a signed URL.
+    pub media: Vec<OwnPhoto>,
     pub sessions: Vec<SessionRecord>,
     /// False when a list held more than `MAX_EXPORT_ROWS` entries and shows the newest only.
     pub complete: bool,
@@ -90,12 +91,14 @@ pub async fn my_data(ctx: &PrivacyContext, rider: &Rider) -> DomainResult<MyData
     .iter()
     .all(|whole| *whole);
     let units = Units::load(db, &r.city.id, filed.iter().map(|f| f.office_id.as_str())).await?;
-    let mut reports = views(db, filed, &units).await?;
+    let mut reports = views(r, filed, &units).await?;
     // The photos listed are theirs: others' "me too" photos on their reports are not theirs to get.
     let own: std::collections::HashSet<&str> = media.iter().map(|m| m.id.as_str()).collect();
     for report in &mut reports {
-        report.media_ids.retain(|m| own.contains(m.as_str()));
+        report.photos.retain(|p| own.contains(p.id.as_str()));
     }
+    let now = Millis::now();
+    let media = media.into_iter().map(|photo| OwnPhoto { url: r.photo_urls.sign(&photo.id, now), photo }).collect();
     Ok(MyData { account, reports, actions, follows, checkins, media, sessions, complete })
 }
 

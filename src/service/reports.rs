@@ -19,6 +19,7 @@ use crate::domain::city::City;
 use crate::domain::error::ErrorCode;
 use crate::domain::geo::{Bbox, Gcj02};
 use crate::domain::identity::Rider;
+use crate::domain::photo_url::{SignedPhoto, UrlSigner};
 use crate::domain::report::{
     Action, Actor, Category, CategorySettings, EventKind, Note, Notes, PUBLIC_LOCATION_SLACK_M, PublicReport,
     ReportFacts, ReportParts, Step, Transition, public_location, transition,
@@ -52,6 +53,8 @@ pub struct ReportsContext {
     pub limits: ReportLimits,
     /// The report-progress subscribe message; followers hear nothing without one.
     pub notify_template_id: Option<String>,
+    /// Signs the URLs of the photos a view shows.
+    pub photo_urls: UrlSigner,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -180,25 +183,28 @@ impl Units {
 pub struct ReportView {
     pub report: ReportRow,
     pub unit: UnitRef,
-    /// Ids of the attached photos, in the order they were added.
-    pub media_ids: Vec<String>,
+    /// The attached photos, in the order they were added, each with its signed URL. A view
+    /// keeps only those its reader may see (`for_rider_eyes`): every URL here is theirs to have.
+    pub photos: Vec<SignedPhoto>,
 }
 
 impl ReportView {
-    fn of(report: ReportRow, units: &Units, media: &mut HashMap<String, Vec<String>>) -> ReportView {
+    fn of(report: ReportRow, units: &Units, media: &mut HashMap<String, Vec<String>>, urls: &UrlSigner) -> ReportView {
+        let now = Millis::now();
+        let ids = media.remove(&report.id).unwrap_or_default();
         ReportView {
             unit: units.get(&report.office_id),
-            media_ids: media.remove(&report.id).unwrap_or_default(),
+            photos: ids.iter().map(|id| urls.sign(id, now)).collect(),
             report,
         }
     }
 }
 
 /// Views of many reports: all their photos in one statement (`units` must hold their units).
-pub(crate) async fn views(db: &Db, rows: Vec<ReportRow>, units: &Units) -> DomainResult<Vec<ReportView>> {
+pub(crate) async fn views(ctx: &ReportsContext, rows: Vec<ReportRow>, units: &Units) -> DomainResult<Vec<ReportView>> {
     let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-    let mut media = store::reports::media_ids(db, &ids).await?;
-    Ok(rows.into_iter().map(|r| ReportView::of(r, units, &mut media)).collect())
+    let mut media = store::reports::media_ids(&ctx.db, &ids).await?;
+    Ok(rows.into_iter().map(|r| ReportView::of(r, units, &mut media, &ctx.photo_urls)).collect())
 }
 
 /// A timeline entry, its unit named.
@@ -210,19 +216,18 @@ pub struct Entry {
 
 /// One report's view and the given entries of its timeline, the units of both read at once.
 pub(crate) async fn with_timeline(
-    db: &Db,
-    city_id: &str,
+    ctx: &ReportsContext,
     report: ReportRow,
     events: Vec<EventRow>,
 ) -> DomainResult<(ReportView, Vec<Entry>)> {
     let unit_ids = events.iter().filter_map(|e| e.office_id.as_deref()).chain([report.office_id.as_str()]);
-    let units = Units::load(db, city_id, unit_ids).await?;
-    let mut media = store::reports::media_ids(db, std::slice::from_ref(&report.id)).await?;
+    let units = Units::load(&ctx.db, &ctx.city.id, unit_ids).await?;
+    let mut media = store::reports::media_ids(&ctx.db, std::slice::from_ref(&report.id)).await?;
     let timeline = events
         .into_iter()
         .map(|event| Entry { unit: event.office_id.as_deref().map(|id| units.get(id)), event })
         .collect();
-    Ok((ReportView::of(report, &units, &mut media), timeline))
+    Ok((ReportView::of(report, &units, &mut media, &ctx.photo_urls), timeline))
 }
 
 /// A rider's view of a report they filed or follow: public timeline entries only.
@@ -247,7 +252,7 @@ async fn rider_report(ctx: &ReportsContext, rider: &Rider, report: ReportRow) ->
             e
         })
         .collect();
-    let (report, timeline) = with_timeline(&ctx.db, &ctx.city.id, report, events).await?;
+    let (report, timeline) = with_timeline(ctx, report, events).await?;
     let mut views = for_rider_eyes(ctx, rider, vec![report]).await?;
     let report = views.pop().ok_or(DomainError::NotFound("report"))?;
     Ok(RiderReport { report, mine, timeline })
@@ -258,13 +263,13 @@ async fn rider_report(ctx: &ReportsContext, rider: &Rider, report: ReportRow) ->
 /// no description, rating or rating comment. Either way the photos listed are the ones this
 /// rider attached, the only ones `GET /media/{id}` serves them. One statement for all photos.
 async fn for_rider_eyes(ctx: &ReportsContext, rider: &Rider, views: Vec<ReportView>) -> DomainResult<Vec<ReportView>> {
-    let all: Vec<String> = views.iter().flat_map(|v| v.media_ids.iter().cloned()).collect();
+    let all: Vec<String> = views.iter().flat_map(|v| v.photos.iter().map(|p| p.id.clone())).collect();
     let own: std::collections::HashSet<String> =
         store::media::find_owned(&ctx.db, &rider.account_id, &all).await?.into_iter().map(|m| m.id).collect();
     Ok(views
         .into_iter()
         .map(|mut v| {
-            v.media_ids.retain(|id| own.contains(id));
+            v.photos.retain(|p| own.contains(&p.id));
             if v.report.reporter_id != rider.account_id {
                 let r = &mut v.report;
                 r.location = public_location(r.location);
@@ -506,7 +511,7 @@ pub async fn mine(
 ) -> DomainResult<Vec<ReportView>> {
     let rows = store::reports::followed_by(&ctx.db, &rider.account_id, after, limit).await?;
     let units = Units::load(&ctx.db, &ctx.city.id, rows.iter().map(|r| r.office_id.as_str())).await?;
-    let views = views(&ctx.db, rows, &units).await?;
+    let views = views(ctx, rows, &units).await?;
     for_rider_eyes(ctx, rider, views).await
 }
 

@@ -115,7 +115,7 @@ pub async fn queue(
     named.sort();
     named.dedup();
     let names = store::accounts::display_names(&ctx.db, &named).await?;
-    let views = views(&ctx.db, rows, &units).await?;
+    let views = views(ctx, rows, &units).await?;
     Ok(views
         .into_iter()
         .map(|view| {
@@ -144,7 +144,7 @@ async fn staff_report(ctx: &ReportsContext, report: ReportRow, now: Millis) -> D
         let ids = [report.reporter_id.clone()];
         store::accounts::display_names(&ctx.db, &ids).await?.remove(&report.reporter_id)
     };
-    let (view, timeline) = with_timeline(&ctx.db, &ctx.city.id, report, events).await?;
+    let (view, timeline) = with_timeline(ctx, report, events).await?;
     let overdue = is_overdue(view.report.facts.next_deadline, now);
     Ok(StaffReport { report: TriageView { report: view, overdue, reporter_name }, timeline })
 }

@@ -3,6 +3,8 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
+use std::collections::HashMap;
+
 use super::{Db, fetch_in};
 use crate::domain::DomainResult;
 use crate::domain::photo::StoredPhoto;
@@ -85,4 +87,51 @@ pub async fn owned_by(db: &Db, owner_id: &str, limit: u32) -> DomainResult<Vec<S
         .fetch_all(&db.pool)
         .await?;
     rows.iter().map(from_row).collect()
+}
+
+/// Who uploaded a photo and where it is attached: what `domain::report::may_see_photo` needs.
+#[derive(Debug, Clone)]
+pub struct Holders {
+    pub id: String,
+    pub owner_id: String,
+    /// A rider uploaded it (or an account since erased), not staff.
+    pub uploaded_by_rider: bool,
+    /// The units holding the reports it is attached to; empty when it is on none.
+    pub report_units: Vec<String>,
+}
+
+/// `Holders` of the photos of `city_id` among `ids` (others are left out): two statements,
+/// however many ids.
+pub async fn holders_among(db: &Db, city_id: &str, ids: &[String]) -> DomainResult<Vec<Holders>> {
+    let rows = fetch_in(
+        db,
+        "SELECT m.id, m.owner_id, a.role AS owner_role FROM media m LEFT JOIN accounts a ON a.id = m.owner_id \
+         WHERE m.city_id = $1 AND m.id IN ({ids})",
+        &[city_id],
+        ids,
+    )
+    .await?;
+    let units = fetch_in(
+        db,
+        "SELECT DISTINCT rm.media_id, r.office_id FROM report_media rm JOIN reports r ON r.id = rm.report_id \
+         WHERE rm.media_id IN ({ids}) ORDER BY r.office_id",
+        &[],
+        ids,
+    )
+    .await?;
+    let mut units_of: HashMap<String, Vec<String>> = HashMap::new();
+    for r in &units {
+        units_of.entry(r.try_get("media_id")?).or_default().push(r.try_get("office_id")?);
+    }
+    rows.iter()
+        .map(|r| {
+            let id: String = r.try_get("id")?;
+            Ok(Holders {
+                owner_id: r.try_get("owner_id")?,
+                uploaded_by_rider: r.try_get::<Option<String>, _>("owner_role")?.is_none_or(|role| role == "rider"),
+                report_units: units_of.remove(&id).unwrap_or_default(),
+                id,
+            })
+        })
+        .collect()
 }

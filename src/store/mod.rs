@@ -23,6 +23,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::{AnyConnection, AnyPool, AssertSqlSafe, Connection, Executor};
 
 use crate::domain::DomainError;
+use crate::domain::error::Dependency;
 
 /// Which engine is behind the pool, for the few statements that differ.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,8 +87,18 @@ pub enum ConnectError {
 
 impl From<sqlx::Error> for DomainError {
     fn from(err: sqlx::Error) -> Self {
+        if is_unreachable(&err) {
+            return DomainError::Unavailable { dependency: Dependency::Database, source: Box::new(err) };
+        }
         DomainError::Internal(Box::new(err))
     }
+}
+
+/// The database could not be reached (no connection free in time, the pool closed, the network
+/// or TLS failed): a 503 the client may retry, not a fault in what was asked.
+fn is_unreachable(err: &sqlx::Error) -> bool {
+    use sqlx::Error as E;
+    matches!(err, E::PoolTimedOut | E::PoolClosed | E::Io(_) | E::Tls(_) | E::WorkerCrashed)
 }
 
 /// True when the error is a unique-constraint violation (a duplicate).

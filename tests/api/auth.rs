@@ -230,6 +230,12 @@ async fn password_guessing_is_throttled_per_username_and_a_success_clears_it() {
     assert!((1..=900).contains(&retry_after));
     let body: serde_json::Value = resp.json().await.unwrap();
     assert_eq!(error_code(&body), "rate_limited");
+    crate::contract::assert_declared(
+        "auth_staff_login",
+        StatusCode::TOO_MANY_REQUESTS,
+        Some(&retry_after.to_string()),
+        &body,
+    );
 
     // Another username is not affected.
     app.create_staff("qian.manager", Role::StationManager, None).await;

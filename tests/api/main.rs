@@ -3,6 +3,7 @@
 mod admin;
 mod auth;
 mod cli;
+mod contract;
 mod errors;
 mod helpers;
 mod hostile;

@@ -265,3 +265,213 @@ async fn a_photo_that_would_take_more_than_the_decoding_budget_is_refused_and_sm
     assert_eq!(status, StatusCode::CREATED, "{body}");
     app.stop().await;
 }
+
+// Signed photo URLs: what `<image src>` and `wx.previewImage` load, with no token.
+
+/// A small honest JPEG.
+fn jpeg() -> Vec<u8> {
+    encode(DynamicImage::new_rgb8(64, 48), ImageFormat::Jpeg)
+}
+
+/// Uploads a photo as `token` and returns its answer (id, url, url_expires_at…).
+async fn uploaded(app: &TestApp, token: &str) -> serde_json::Value {
+    let (status, media) = upload(app, token, jpeg(), "p.jpg").await;
+    assert_eq!(status, StatusCode::CREATED, "{media}");
+    media
+}
+
+/// GETs a signed URL as `<image src>` would: no token, a client of its own.
+async fn load(app: &TestApp, url: &str) -> reqwest::Response {
+    assert!(url.starts_with("/api/v1/media/"), "an absolute path: {url}");
+    reqwest::Client::new().get(app.url(url)).send().await.expect("request reaches the app")
+}
+
+/// `url` with the query parameter `key` set to `value`.
+fn with_param(url: &str, key: &str, value: &str) -> String {
+    let mut parsed = reqwest::Url::parse(&format!("http://x{url}")).unwrap();
+    let pairs: Vec<(String, String)> = parsed
+        .query_pairs()
+        .map(|(k, v)| (k.to_string(), if k == key { value.to_string() } else { v.to_string() }))
+        .collect();
+    parsed.query_pairs_mut().clear().extend_pairs(pairs);
+    format!("{}?{}", parsed.path(), parsed.query().unwrap())
+}
+
+fn param(url: &str, key: &str) -> String {
+    let parsed = reqwest::Url::parse(&format!("http://x{url}")).unwrap();
+    parsed.query_pairs().find(|(k, _)| k == key).map(|(_, v)| v.to_string()).unwrap()
+}
+
+fn expires_at(value: &serde_json::Value) -> chrono::DateTime<chrono::Utc> {
+    value.as_str().and_then(|t| t.parse().ok()).unwrap_or_else(|| panic!("not a time: {value}"))
+}
+
+async fn refused(app: &TestApp, url: &str) -> (StatusCode, serde_json::Value) {
+    let resp = load(app, url).await;
+    let status = resp.status();
+    (status, resp.json().await.expect("an error body"))
+}
+
+#[tokio::test]
+async fn a_photo_url_loads_without_a_token_until_it_expires_and_is_refused_after() {
+    let app = spawn_app_with(Options { extra: vec![("XHB_PHOTO_URL_SECS", "1".into())] }).await;
+    let rider = app.rider_token("openid-url").await;
+    let media = uploaded(&app, &rider).await;
+    let url = media["url"].as_str().unwrap();
+    let expires = expires_at(&media["url_expires_at"]);
+    let left = expires - chrono::Utc::now();
+    assert!(left <= chrono::Duration::seconds(2), "a 1 s URL lasts at most 2 s: {left}");
+
+    let resp = load(&app, url).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.headers()["content-type"], "image/jpeg");
+    let cache = resp.headers()["cache-control"].to_str().unwrap().to_string();
+    assert!(cache.starts_with("private, max-age=") && cache.ends_with(", immutable"), "{cache}");
+    let max_age: i64 = cache["private, max-age=".len()..].split(',').next().unwrap().parse().unwrap();
+    assert!((0..=2).contains(&max_age), "cached no longer than the URL lives: {cache}");
+    let by_url = resp.bytes().await.unwrap();
+    let id = media["id"].as_str().unwrap();
+    let by_token = app.client.get(app.url(&format!("/api/v1/media/{id}"))).bearer_auth(&rider).send().await.unwrap();
+    assert_eq!(by_url, by_token.bytes().await.unwrap(), "the same photo either way");
+
+    let wait = (expires - chrono::Utc::now()).to_std().unwrap_or_default() + std::time::Duration::from_millis(50);
+    assert!(wait <= std::time::Duration::from_millis(2100), "{wait:?}");
+    tokio::time::sleep(wait).await;
+    let (status, body) = refused(&app, url).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(error_code(&body), "forbidden");
+    assert_eq!(body["details"]["reason"], "the photo URL has expired");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_tampered_signature_another_id_or_another_expiry_is_refused_and_a_lost_file_is_404() {
+    let app = spawn_app().await;
+    let rider = app.rider_token("openid-tamper").await;
+    let first = uploaded(&app, &rider).await;
+    let second = uploaded(&app, &rider).await;
+    let url = first["url"].as_str().unwrap();
+    let (id, other) = (first["id"].as_str().unwrap(), second["id"].as_str().unwrap());
+    assert_eq!(load(&app, url).await.status(), StatusCode::OK);
+
+    let sig = param(url, "sig");
+    let flipped = format!("{}{}", &sig[..sig.len() - 2], if sig.ends_with("AA") { "BA" } else { "AA" });
+    let exp: i64 = param(url, "exp").parse().unwrap();
+    let tampered = [
+        ("another signature", with_param(url, "sig", &flipped)),
+        ("another photo", url.replace(id, other)),
+        ("a later expiry", with_param(url, "exp", &(exp + 3600).to_string())),
+        ("an earlier expiry", with_param(url, "exp", &(exp - 1).to_string())),
+        ("no signature", with_param(url, "sig", "")),
+    ];
+    for (what, bad) in tampered {
+        let (status, body) = refused(&app, &bad).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{what}: {body}");
+        assert_eq!(error_code(&body), "forbidden", "{what}");
+        assert_eq!(body["details"]["reason"], "the photo URL's signature does not match it", "{what}");
+    }
+    let (status, body) = refused(&app, &with_param(url, "exp", "soon")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+
+    // A URL signed for a photo whose file is gone (an erased rider's) finds nothing.
+    let key: String = sqlx::query_scalar("SELECT storage_key FROM media WHERE id = $1")
+        .bind(id)
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap();
+    std::fs::remove_file(app.state.config.media_dir.join(key)).unwrap();
+    let (status, body) = refused(&app, url).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    assert_eq!(error_code(&body), "not_found");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn photo_urls_go_only_to_those_who_may_see_the_photo() {
+    let c = crate::reports::city().await;
+    let app = &c.app;
+    let (reporter, follower) = (app.rider_token("openid-reporter").await, app.rider_token("openid-follower").await);
+    let photo = uploaded(app, &reporter).await;
+    let photo_id = photo["id"].as_str().unwrap();
+    let mut body = crate::reports::report_at("facility_damage", 30.27, 120.16);
+    body["media_ids"] = serde_json::json!([photo_id]);
+    let report = crate::reports::file_ok(app, &reporter, body).await;
+
+    // The reporter and the clerk of the unit holding it: a URL that loads with no token.
+    let (_, mine) = app.get(&format!("/api/v1/reports/{report}"), Some(&reporter)).await;
+    let (_, triage) = app.get(&format!("/api/v1/triage/reports/{report}"), Some(&c.clerks[1])).await;
+    let (_, queue) = app.get("/api/v1/triage/reports", Some(&c.clerks[1])).await;
+    for view in [&mine, &triage, &queue["items"][0]] {
+        assert_eq!(view["media_ids"], serde_json::json!([photo_id]), "{view}");
+        let urls = view["photo_urls"].as_array().unwrap();
+        assert_eq!(urls.len(), 1, "{view}");
+        assert_eq!(urls[0]["id"], photo_id);
+        let left = expires_at(&urls[0]["expires_at"]) - chrono::Utc::now();
+        assert!(left > chrono::Duration::minutes(59) && left <= chrono::Duration::hours(2), "{left}");
+        assert_eq!(load(app, urls[0]["url"].as_str().unwrap()).await.status(), StatusCode::OK);
+    }
+    // The same photo keeps the same URL (until the next hour), so caches hit.
+    assert_eq!(mine["photo_urls"], triage["photo_urls"]);
+
+    // A rider who follows the report sees no photo of the reporter's, so gets no URL for it.
+    let (status, followed) =
+        app.post(&format!("/api/v1/reports/{report}/follow"), Some(&follower), serde_json::json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{followed}");
+    let (_, list) = app.get("/api/v1/reports/mine", Some(&follower)).await;
+    let (_, detail) = app.get(&format!("/api/v1/reports/{report}"), Some(&follower)).await;
+    for view in [&followed, &list["items"][0], &detail] {
+        assert_eq!(
+            (&view["media_ids"], &view["photo_urls"]),
+            (&serde_json::json!([]), &serde_json::json!([])),
+            "{view}"
+        );
+    }
+    // Nor does another unit's clerk: the report does not exist for them.
+    let (status, _) = app.get(&format!("/api/v1/triage/reports/{report}"), Some(&c.clerks[0])).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    for view in [&followed, &list, &detail] {
+        assert!(!view.to_string().contains("/signed?"), "{view}");
+    }
+
+    // The uploader's own copy of their data carries URLs of their photos.
+    let (_, data) = app.get("/api/v1/me/data", Some(&reporter)).await;
+    let listed = &data["media"][0];
+    assert_eq!(listed["id"], photo_id);
+    assert_eq!(load(app, listed["url"].as_str().unwrap()).await.status(), StatusCode::OK);
+    c.app.stop().await;
+}
+
+#[tokio::test]
+async fn place_photos_have_urls_anyone_may_load_and_other_ids_have_none() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let rider = app.rider_token("openid-place-photo").await;
+    let staff_photo = uploaded(&app, &admin).await["id"].as_str().unwrap().to_string();
+    let rider_photo = uploaded(&app, &rider).await["id"].as_str().unwrap().to_string();
+    let body = serde_json::json!({
+        "kind": "station", "name": "新伙伴驿站(照片)", "address": "西湖区某路1号", "lat": 30.27, "lng": 120.15,
+        "amenities": [], "hours": "24/7",
+        "photos": [staff_photo, "https://example.com/outside.jpg", rider_photo],
+    });
+    let (status, created) = app.post("/api/v1/admin/places", Some(&admin), body).await;
+    assert_eq!(status, StatusCode::OK, "{created}");
+    let place = created["id"].as_str().unwrap();
+
+    // No login: the place's page and the map box carry the place photo's URL, and it loads.
+    let (_, page) = app.get(&format!("/api/v1/places/{place}"), None).await;
+    let (_, map) = app.get("/api/v1/places?bbox=120.14,30.26,120.16,30.28", None).await;
+    assert_eq!(map["items"][0]["id"], place, "{map}");
+    for view in [&created, &page, &map["items"][0]] {
+        let urls = view["photo_urls"].as_array().unwrap();
+        let ids: Vec<&str> = urls.iter().map(|u| u["id"].as_str().unwrap()).collect();
+        // A rider's photo typed into a place is not a place photo: no URL, as `GET /media` shows it to nobody.
+        assert_eq!(ids, [staff_photo.as_str()], "{view}");
+        let left = expires_at(&urls[0]["expires_at"]) - chrono::Utc::now();
+        assert!(left > chrono::Duration::hours(23), "place photo URLs last longer: {left}");
+        let resp = load(&app, urls[0]["url"].as_str().unwrap()).await;
+        assert_eq!(resp.status(), StatusCode::OK);
+        assert_eq!(resp.headers()["content-type"], "image/jpeg");
+    }
+    assert!(!page.to_string().contains(&format!("{rider_photo}/signed")), "{page}");
+    app.stop().await;
+}

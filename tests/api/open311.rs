@@ -115,3 +115,29 @@ async fn open311_errors_are_in_the_standards_shape() {
     assert_eq!(status, StatusCode::FORBIDDEN);
     c.app.stop().await;
 }
+
+#[tokio::test]
+async fn a_civic_tech_client_discovers_the_endpoint_it_reached() {
+    let app = spawn_app().await;
+    let (status, discovery) = app.get("/open311/v2/discovery.json", None).await;
+    assert_eq!(status, StatusCode::OK, "{discovery}");
+    let endpoint = &discovery["endpoints"][0];
+    assert_eq!(endpoint["specification"], "http://wiki.open311.org/GeoReport_v2");
+    assert_eq!(endpoint["url"], format!("http://{}/open311/v2", app.addr));
+    assert_eq!(endpoint["type"], "production");
+    assert_eq!(endpoint["formats"], json!(["application/json"]));
+    assert!(discovery["changeset"].is_string() && discovery["key_service"].is_string());
+
+    // The endpoint it names answers.
+    let services = app.client.get(format!("{}/services.json", endpoint["url"].as_str().unwrap())).send().await.unwrap();
+    assert_eq!(services.status(), StatusCode::OK);
+
+    // Behind a TLS proxy the scheme follows X-Forwarded-Proto; a forged Host is not echoed.
+    let req = app.client.get(app.url("/open311/v2/discovery.json")).header("x-forwarded-proto", "https");
+    let (_, behind_proxy) = app.send(req).await;
+    assert!(behind_proxy["endpoints"][0]["url"].as_str().unwrap().starts_with("https://"));
+    let req = app.client.get(app.url("/open311/v2/discovery.json")).header("host", "evil.example/<script>");
+    let (status, _) = app.send(req).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    app.stop().await;
+}

@@ -292,6 +292,8 @@ async fn too_many_reports_in_an_hour_is_a_429_with_retry_after() {
     assert!((3500..=3600).contains(&retry), "{retry}");
     let body: Value = resp.json().await.unwrap();
     assert_eq!(error_code(&body), "rate_limited");
+    // As the spec says: the client can rely on the code and on when to come back.
+    crate::contract::assert_declared("reports_submit", StatusCode::TOO_MANY_REQUESTS, Some(&retry.to_string()), &body);
     c.app.stop().await;
 }
 
@@ -379,7 +381,11 @@ async fn rejecting_marking_duplicate_and_transferring_need_what_they_name() {
         assert!(reason.contains(&format!("field `{field}` is required with action `{action}`")), "{body}");
     }
     let (status, body) = act(app, clerk, &copy, json!({ "action": "reject", "reason": "  " })).await;
-    assert_eq!((status, body["details"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("reason")), "{body}");
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(
+        body["details"]["reason"].as_str().unwrap_or_default().contains("field `reason`"),
+        "a blank reason: {body}"
+    );
     assert_eq!(
         act(app, clerk, &copy, json!({ "action": "mark_duplicate", "duplicate_of": copy })).await.0,
         StatusCode::BAD_REQUEST
