@@ -13,7 +13,7 @@ use poem_openapi::{ApiRequest, ApiResponse, Enum, Object, OpenApi, Union};
 use serde_json::Value;
 
 use super::ApiTags;
-use super::dto::{HoursText, not_null};
+use super::dto::{HoursText, Tagged, TaggedBody, not_null};
 use super::error::codes::*;
 use super::error::{ApiResult, Body, ErrorSet, Paged, SignedAs};
 use super::geojson::{PlaceExportGeoJson, PlaceImportGeoJson, Shaped};
@@ -133,6 +133,14 @@ pub enum NewPlace {
     #[oai(mapping = "friendly_site")]
     FriendlySite(NewFriendlySite),
 }
+
+impl TaggedBody for NewPlace {
+    const TAG: &'static str = "kind";
+    const REQUIRED: &'static [(&'static str, &'static [&'static str])] =
+        &[("station", BASICS), ("parking_zone", BASICS), ("friendly_site", BASICS)];
+}
+
+const BASICS: &[&str] = &["name", "address", "lat", "lng"];
 
 fn parse_hours(text: Option<&HoursText>) -> DomainResult<Option<OpeningHours>> {
     text.map(HoursText::parse).transpose()
@@ -291,9 +299,9 @@ pub struct HistoryEntry {
     /// The staff account that made the change.
     pub actor_id: Option<String>,
     pub at: DateTime<Utc>,
-    /// The place before the change (GCJ-02), or null.
+    /// The place before the change (GCJ-02); absent when there was none (a new place).
     pub before: Option<Value>,
-    /// The place after the change (GCJ-02), or null.
+    /// The place after the change (GCJ-02); absent when the entry kept none.
     pub after: Option<Value>,
 }
 
@@ -416,9 +424,9 @@ impl PlaceAdminApi {
         &self,
         state: Data<&AppState>,
         AdminAuth(admin): AdminAuth,
-        body: Json<NewPlace>,
+        body: Json<Tagged<NewPlace>>,
     ) -> ApiResult<Json<Place>, (SignedAs, Body, InvalidInput)> {
-        let draft = body.0.into_draft()?;
+        let draft = body.0.0.into_draft()?;
         let row = service::create(&state.places(), &admin, draft).await?;
         let photos = service::photo_urls(&state.places(), std::slice::from_ref(&row)).await?;
         Ok(Json(place_view(row, CoordSystem::Gcj02, Millis::now(), state.city.tz, &[], &photos)))
