@@ -3,7 +3,7 @@
 use crate::domain::DomainResult;
 use crate::domain::geo::{CoordSystem, Gcj02};
 use crate::domain::identity::{Account, CityAdmin, NewPassword, Rider, Role, Username};
-use crate::domain::places::PlaceDraft;
+use crate::domain::places::{PlaceAction, PlaceDraft};
 use crate::domain::report::Category;
 use crate::domain::routing::{Area, Unit, UnitKind};
 use crate::domain::time::Millis;
@@ -105,7 +105,7 @@ async fn seed_places(state: &AppState, admin: &CityAdmin, manager: &Account) -> 
             entry_instructions: (kind == K::FriendlySite).then(|| "出示骑手证或美团/饿了么骑手App即可进入".to_string()),
         });
     }
-    let rows = places_service::create_many(&state.places(), admin, drafts, "place.create").await?;
+    let rows = places_service::create_many(&state.places(), admin, drafts, PlaceAction::Create).await?;
     for row in rows.iter().take(4) {
         places_service::set_managers(&state.places(), admin, &row.id, vec![manager.id.clone()]).await?;
     }

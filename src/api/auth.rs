@@ -22,6 +22,7 @@ mirror_enum!(
 );
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none, example)]
 pub struct WechatLoginRequest {
     /// The one-time code from `wx.login()`.
     #[oai(validator(min_length = 1, max_length = 128))]
@@ -29,6 +30,7 @@ pub struct WechatLoginRequest {
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none, example)]
 pub struct StaffLoginRequest {
     #[oai(validator(min_length = 1, max_length = 64))]
     pub username: String,
@@ -38,6 +40,7 @@ pub struct StaffLoginRequest {
 
 /// A new session. Send the token as `Authorization: Bearer <token>`.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none, example)]
 pub struct LoginResponse {
     pub token: String,
     pub expires_at: DateTime<Utc>,
@@ -52,6 +55,7 @@ impl From<IssuedSession> for LoginResponse {
 
 /// Who the caller is and what they may reach.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct MeResponse {
     pub account_id: String,
     pub role: RoleDto,
@@ -120,6 +124,9 @@ impl AuthApi {
     }
 
     /// Log out: revoke the token this request carries
+    ///
+    /// The token stops working at once (401 `token_revoked` after); other sessions of the same
+    /// account stay.
     #[oai(path = "/auth/logout", method = "post", operation_id = "auth_logout")]
     async fn logout(&self, state: Data<&AppState>, auth: BearerAuth) -> ApiResult<NoContent, Signed> {
         sessions::logout(&state.db, &auth.0).await?;
@@ -127,6 +134,9 @@ impl AuthApi {
     }
 
     /// Who am I
+    ///
+    /// The caller's account, role and city; a clerk's office, a station manager's places. The
+    /// mini-program and the console call it after login to choose what to show.
     #[oai(path = "/me", method = "get", operation_id = "me")]
     async fn me(&self, state: Data<&AppState>, auth: BearerAuth) -> ApiResult<Json<MeResponse>, Signed> {
         Ok(Json(sessions::me(&state.db, auth.caller()).await?.into()))

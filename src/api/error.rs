@@ -21,11 +21,12 @@ use crate::domain::error::{AuthFailure, ErrorChain, ErrorCode, IsCode};
 
 /// The error body every endpoint answers with.
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct ErrorBody {
     pub code: ErrorCode,
     /// For people: Chinese by default, English when `Accept-Language` prefers `en`.
     pub message: String,
-    /// Structured detail (the field at fault, the rows of an import), or null.
+    /// Structured detail (the field at fault, the rows of an import); absent when there is none.
     pub details: Option<Value>,
 }
 
@@ -137,9 +138,14 @@ impl ApiError {
     }
 
     /// The body as JSON: what every error answer carries, including those written below poem.
+    /// `details` is left out when there are none, like every absent field.
     pub fn json(&self, lang: Lang) -> Value {
         let body = self.body(lang);
-        json!({ "code": body.code.as_str(), "message": body.message, "details": body.details })
+        let mut json = json!({ "code": body.code.as_str(), "message": body.message });
+        if let Some(details) = body.details {
+            json["details"] = details;
+        }
+        json
     }
 
     pub fn to_response(&self, lang: Lang) -> Response {

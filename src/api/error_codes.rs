@@ -347,29 +347,41 @@ fn retry_after() -> MetaHeader {
 /// `{code, message, details}` with `code` one of `group` (all of one status).
 fn error_schema(group: &[ErrorCode]) -> MetaSchema {
     let first = group[0].doc();
+    let mut properties = vec![
+        (
+            "code",
+            inline(MetaSchema {
+                description: Some("Stable, machine-readable reason; never changes meaning."),
+                enum_items: group.iter().map(|c| Value::String(c.as_str().to_string())).collect(),
+                ..MetaSchema::new("string")
+            }),
+        ),
+        (
+            "message",
+            inline(MetaSchema {
+                description: Some("For people: Chinese by default, English when `Accept-Language` prefers `en`."),
+                ..MetaSchema::new("string")
+            }),
+        ),
+    ];
+    if let Some(details) = details_schema(group) {
+        properties.push(("details", inline(details)));
+    }
     MetaSchema {
         required: vec!["code", "message"],
-        properties: vec![
-            (
-                "code",
-                inline(MetaSchema {
-                    description: Some("Stable, machine-readable reason; never changes meaning."),
-                    enum_items: group.iter().map(|c| Value::String(c.as_str().to_string())).collect(),
-                    ..MetaSchema::new("string")
-                }),
-            ),
-            (
-                "message",
-                inline(MetaSchema {
-                    description: Some("For people: Chinese by default, English when `Accept-Language` prefers `en`."),
-                    ..MetaSchema::new("string")
-                }),
-            ),
-            ("details", inline(details_schema(group))),
-        ],
-        example: Some(json!({ "code": group[0].as_str(), "message": first.zh, "details": first.example })),
+        properties,
+        example: Some(example(group[0].as_str(), first.zh, first.example)),
         ..MetaSchema::new("object")
     }
+}
+
+/// An error body as the server writes it: `details` left out when there are none.
+fn example(code: &str, message: &str, details: Value) -> Value {
+    let mut body = json!({ "code": code, "message": message });
+    if !details.is_null() {
+        body["details"] = details;
+    }
+    body
 }
 
 /// A field of `details`.
@@ -418,9 +430,10 @@ fn field_schema(field: Field) -> MetaSchema {
     }
 }
 
-/// `details` for the codes of one status: null, or an object with the fields of every code that
-/// has some, required where every such code has them.
-fn details_schema(group: &[ErrorCode]) -> MetaSchema {
+/// `details` for the codes of one status: an object with the fields of every code that has some,
+/// required where every such code has them; none when no code has any (then `details` is never
+/// sent, not even null).
+fn details_schema(group: &[ErrorCode]) -> Option<MetaSchema> {
     let shapes: Vec<&'static [(&'static str, Field)]> =
         group.iter().map(|c| details_fields(c.doc().details)).filter(|f| !f.is_empty()).collect();
     let mut properties: Vec<(&'static str, MetaSchemaRef)> = Vec::new();
@@ -435,20 +448,14 @@ fn details_schema(group: &[ErrorCode]) -> MetaSchema {
         }
     }
     if properties.is_empty() {
-        return MetaSchema {
-            description: Some("Always null for these codes."),
-            nullable: true,
-            enum_items: vec![Value::Null],
-            ..MetaSchema::new("object")
-        };
+        return None;
     }
-    MetaSchema {
-        description: Some("Structured detail, or null."),
-        nullable: true,
+    Some(MetaSchema {
+        description: Some("Structured detail; absent for the codes that have none."),
         required,
         properties,
         ..MetaSchema::new("object")
-    }
+    })
 }
 
 fn inline(schema: MetaSchema) -> MetaSchemaRef {
@@ -508,21 +515,20 @@ mod tests {
 
     #[test]
     fn details_are_merged_across_the_codes_of_a_status() {
-        let schema = details_schema(&[C::InvalidParameter, C::MalformedBody]);
+        let schema = details_schema(&[C::InvalidParameter, C::MalformedBody]).expect("details");
         let names: Vec<&str> = schema.properties.iter().map(|(n, _)| *n).collect();
         assert_eq!(names, ["field", "reason"]);
         assert_eq!(schema.required, ["reason"], "every code with details has a reason; not every one a field");
-        assert!(schema.nullable);
-        let rows = details_schema(&[C::InvalidRows]);
+        let rows = details_schema(&[C::InvalidRows]).expect("details");
         assert_eq!(rows.required, ["errors"]);
-        assert!(details_schema(&[C::NotFound]).properties.is_empty());
+        assert!(details_schema(&[C::NotFound]).is_none(), "no details, not even null");
     }
 
     #[test]
     fn the_example_is_the_first_code_said_in_chinese() {
         let responses = responses(&[C::MissingToken, C::TokenExpired]);
         let MetaSchemaRef::Inline(schema) = &responses[0].content[0].schema else { panic!("a reference") };
-        assert_eq!(schema.example, Some(json!({ "code": "missing_token", "message": "请先登录", "details": null })));
+        assert_eq!(schema.example, Some(json!({ "code": "missing_token", "message": "请先登录" })));
     }
 
     #[test]

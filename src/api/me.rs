@@ -22,6 +22,7 @@ use crate::state::AppState;
 
 /// The account as the service holds it.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct MyAccount {
     pub account_id: String,
     pub role: RoleDto,
@@ -38,6 +39,7 @@ pub struct MyAccount {
 
 /// Something you did on a report's timeline.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct MyAction {
     pub report_id: String,
     pub kind: EventKindDto,
@@ -50,6 +52,7 @@ pub struct MyAction {
 
 /// A report you follow (your own included), and since when.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct MyFollow {
     pub report_id: String,
     pub since: DateTime<Utc>,
@@ -57,6 +60,7 @@ pub struct MyFollow {
 
 /// A login session: its times only (tokens are stored only as keyed hashes, never shown).
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct MySession {
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
@@ -66,6 +70,7 @@ pub struct MySession {
 /// Everything the service holds about you. Every list is newest first and holds at most 10,000
 /// entries.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct MyDataResponse {
     pub account: MyAccount,
     /// The reports you filed, whole: description, exact location, rating, the photos you attached.

@@ -8,7 +8,7 @@ use poem_openapi::payload::{Binary, Json, Payload};
 use poem_openapi::registry::{MetaHeader, MetaMediaType, MetaResponse, MetaResponses, Registry};
 use poem_openapi::types::Type;
 use poem_openapi::types::multipart::Upload;
-use poem_openapi::{ApiResponse, Multipart, Object, OpenApi};
+use poem_openapi::{ApiResponse, Enum, Multipart, Object, OpenApi};
 
 use super::ApiTags;
 use super::error::codes::*;
@@ -29,10 +29,11 @@ pub struct UploadForm {
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none, example)]
 pub struct Media {
     pub id: String,
-    /// `image/jpeg` or `image/png`: what the server stored after re-encoding.
-    pub content_type: String,
+    /// What the server stored after re-encoding: PNG stays PNG, JPEG and WebP become JPEG.
+    pub content_type: StoredImageType,
     pub width: i32,
     pub height: i32,
     pub bytes: i64,
@@ -43,13 +44,29 @@ pub struct Media {
     pub url_expires_at: DateTime<Utc>,
 }
 
+/// The type of a stored photo.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+pub enum StoredImageType {
+    #[oai(rename = "image/jpeg")]
+    Jpeg,
+    #[oai(rename = "image/png")]
+    Png,
+}
+
+impl StoredImageType {
+    /// The store holds only what `domain::photo::clean` writes: PNG, or else JPEG.
+    fn of(content_type: &str) -> Self {
+        if content_type == "image/png" { StoredImageType::Png } else { StoredImageType::Jpeg }
+    }
+}
+
 impl From<OwnPhoto> for Media {
     fn from(OwnPhoto { photo: m, url }: OwnPhoto) -> Self {
         Media {
             url: signed_path(&url),
             url_expires_at: url.expires_at().to_utc(),
             id: m.id,
-            content_type: m.content_type,
+            content_type: StoredImageType::of(&m.content_type),
             width: m.width,
             height: m.height,
             bytes: m.bytes,
@@ -174,7 +191,9 @@ impl MediaApi {
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
-        #[oai(validator(max_length = 64))] id: Path<String>,
+        /// The photo's id (`Media.id` from `POST /media`, a report's `media_ids`, or a place's `photos`).
+        #[oai(validator(max_length = 64))]
+        id: Path<String>,
     ) -> ApiResult<Photo, (Signed, InvalidParameter, NotFound)> {
         let (row, bytes) = service::download(&state.media(), auth.caller(), &id.0).await?;
         Ok(Photo { bytes, content_type: row.content_type, cache_control: PHOTO_CACHE.to_string() })

@@ -9,81 +9,155 @@ use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::{Json, PlainText};
 use poem_openapi::registry::{MetaMediaType, MetaResponse, MetaResponses, Registry};
 use poem_openapi::types::Type;
-use poem_openapi::{ApiRequest, ApiResponse, Enum, Object, OpenApi};
+use poem_openapi::{ApiRequest, ApiResponse, Enum, Object, OpenApi, Union};
 use serde_json::Value;
 
 use super::ApiTags;
+use super::dto::{HoursText, not_null};
 use super::error::codes::*;
 use super::error::{ApiResult, Body, ErrorSet, Paged, SignedAs};
-use super::paging::{Page, PageRequest};
-use super::places::{AmenityDto, Checkin, CoordDto, Place, PlaceKindDto, PlaceStatusDto, amenity_set, place_view};
+use super::geojson::{PlaceExportGeoJson, PlaceImportGeoJson, Shaped};
+use super::paging::{Cursor, Page, PageRequest};
+use super::places::{AmenityDto, Checkin, CoordDto, Place, PlaceStatusDto, amenity_set, place_view};
 use super::security::{AdminAuth, StaffAuth};
 use crate::domain::geo::{CoordSystem, Gcj02};
 use crate::domain::hours::OpeningHours;
 use crate::domain::identity::Staff;
 use crate::domain::place_files::{self, FilePlace};
-use crate::domain::places::{PlaceChangeRecord, PlaceDraft, PlaceRecord};
+use crate::domain::places::{PlaceAction, PlaceChangeRecord, PlaceDraft, PlaceKind, PlaceRecord};
 use crate::domain::time::Millis;
 use crate::domain::{DomainError, DomainResult};
 use crate::service::places::{self as service, CheckinScope, PlacePatch};
 use crate::state::AppState;
 
+/// What every new place has, whatever its kind.
 #[derive(Debug, Object)]
-pub struct NewPlace {
-    pub kind: PlaceKindDto,
-    #[oai(validator(min_length = 1, max_length = 100))]
+#[oai(skip_serializing_if_is_none)]
+pub struct PlaceBasics {
+    /// What riders see on the map, e.g. `西湖驿站`; not blank (spaces around it are dropped).
+    #[oai(validator(
+        max_length = 100,
+        pattern = r"[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+    ))]
     pub name: String,
-    #[oai(validator(min_length = 1, max_length = 200))]
+    /// Street address; not blank.
+    #[oai(validator(
+        max_length = 200,
+        pattern = r"[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+    ))]
     pub address: String,
+    /// Latitude in `coord`.
     #[oai(validator(minimum(value = "-90"), maximum(value = "90")))]
     pub lat: f64,
+    /// Longitude in `coord`.
     #[oai(validator(minimum(value = "-180"), maximum(value = "180")))]
     pub lng: f64,
-    /// The system of `lat`/`lng`: gcj02 (default) or wgs84.
+    /// The system of `lat`/`lng`: gcj02 (default) or wgs84. Places are kept and shown to staff in
+    /// GCJ-02.
+    #[oai(deserialize_with = "not_null")]
     pub coord: Option<CoordDto>,
-    #[oai(validator(max_length = 100))]
+    /// The organisation that hosts the place (a union branch, a company); blank counts as none.
+    #[oai(deserialize_with = "not_null", validator(max_length = 100))]
     pub host_org: Option<String>,
-    #[oai(validator(max_length = 32))]
+    /// Digits, spaces and `+ - ( )`; blank counts as none.
+    #[oai(
+        deserialize_with = "not_null",
+        validator(
+            max_length = 32,
+            pattern = r"^[\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[0-9+() -]*[\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
+        )
+    )]
     pub contact_phone: Option<String>,
-    /// Photo URLs or media ids, at most 9.
-    #[oai(default, validator(max_items = 9))]
-    pub photos: Vec<String>,
-    #[oai(default, validator(max_items = 18))]
-    pub amenities: Vec<AmenityDto>,
-    /// Opening hours (see `Place.hours`); default `24/7`.
-    #[oai(validator(max_length = 2000))]
-    pub hours: Option<String>,
-    /// Parking zones only.
-    #[oai(validator(minimum(value = "1"), maximum(value = "100000")))]
+    /// Photo URLs or media ids (`POST /media`), at most 9, none blank.
+    #[oai(
+        deserialize_with = "not_null",
+        validator(
+            max_items = 9,
+            max_length = 512,
+            pattern = r"[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+        )
+    )]
+    pub photos: Option<Vec<String>>,
+    /// What riders find there (none when left out).
+    #[oai(deserialize_with = "not_null", validator(max_items = 18))]
+    pub amenities: Option<Vec<AmenityDto>>,
+    /// Opening hours; `24/7` when left out.
+    #[oai(deserialize_with = "not_null")]
+    pub hours: Option<HoursText>,
+}
+
+/// A new 新伙伴驿站 (station).
+#[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none, example)]
+pub struct NewStation {
+    #[oai(flatten)]
+    pub basics: PlaceBasics,
+}
+
+/// A new parking zone (停车区/临时驻留点), with its bays and longest stay if known.
+#[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none, example)]
+pub struct NewParkingZone {
+    #[oai(flatten)]
+    pub basics: PlaceBasics,
+    /// Bays.
+    #[oai(deserialize_with = "not_null", validator(minimum(value = "1"), maximum(value = "100000")))]
     pub capacity: Option<i32>,
-    /// Parking zones only.
-    #[oai(validator(minimum(value = "1"), maximum(value = "1440")))]
+    /// Longest stay in minutes.
+    #[oai(deserialize_with = "not_null", validator(minimum(value = "1"), maximum(value = "1440")))]
     pub max_stay_minutes: Option<i32>,
-    /// Friendly sites only.
-    #[oai(validator(max_length = 500))]
+}
+
+/// A new friendly site (友好场景): a mall, a residential compound or an office park that lets
+/// riders in, with how they get in.
+#[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct NewFriendlySite {
+    #[oai(flatten)]
+    pub basics: PlaceBasics,
+    /// How riders get in, e.g. `出示骑手证，走东门`; blank counts as none.
+    #[oai(deserialize_with = "not_null", validator(max_length = 500))]
     pub entry_instructions: Option<String>,
 }
 
-fn parse_hours(text: Option<&str>) -> DomainResult<Option<OpeningHours>> {
-    text.map(str::parse).transpose()
+/// A new place, by `kind`: only parking zones have `capacity` and `max_stay_minutes`, only
+/// friendly sites `entry_instructions`.
+#[derive(Debug, Union)]
+#[oai(discriminator_name = "kind", one_of)]
+pub enum NewPlace {
+    #[oai(mapping = "station")]
+    Station(NewStation),
+    #[oai(mapping = "parking_zone")]
+    ParkingZone(NewParkingZone),
+    #[oai(mapping = "friendly_site")]
+    FriendlySite(NewFriendlySite),
+}
+
+fn parse_hours(text: Option<&HoursText>) -> DomainResult<Option<OpeningHours>> {
+    text.map(HoursText::parse).transpose()
 }
 
 impl NewPlace {
     fn into_draft(self) -> DomainResult<PlaceDraft> {
-        let coord: CoordSystem = self.coord.map(Into::into).unwrap_or_default();
+        let (kind, basics, capacity, max_stay_minutes, entry_instructions) = match self {
+            NewPlace::Station(p) => (PlaceKind::Station, p.basics, None, None, None),
+            NewPlace::ParkingZone(p) => (PlaceKind::ParkingZone, p.basics, p.capacity, p.max_stay_minutes, None),
+            NewPlace::FriendlySite(p) => (PlaceKind::FriendlySite, p.basics, None, None, p.entry_instructions),
+        };
+        let coord: CoordSystem = basics.coord.map(Into::into).unwrap_or_default();
         PlaceDraft {
-            kind: self.kind.into(),
-            name: self.name,
-            address: self.address,
-            location: Gcj02::from_system(self.lat, self.lng, coord)?,
-            host_org: self.host_org,
-            contact_phone: self.contact_phone,
-            photos: self.photos,
-            amenities: amenity_set(&self.amenities),
-            hours: parse_hours(self.hours.as_deref())?.unwrap_or_else(OpeningHours::always),
-            capacity: self.capacity,
-            max_stay_minutes: self.max_stay_minutes,
-            entry_instructions: self.entry_instructions,
+            kind,
+            name: basics.name,
+            address: basics.address,
+            location: Gcj02::from_system(basics.lat, basics.lng, coord)?,
+            host_org: basics.host_org,
+            contact_phone: basics.contact_phone,
+            photos: basics.photos.unwrap_or_default(),
+            amenities: amenity_set(&basics.amenities.unwrap_or_default()),
+            hours: parse_hours(basics.hours.as_ref())?.unwrap_or_else(OpeningHours::always),
+            capacity,
+            max_stay_minutes,
+            entry_instructions,
         }
         .checked()
     }
@@ -92,40 +166,44 @@ impl NewPlace {
 /// A change to a place: only the fields given change. Station managers may send `amenities`,
 /// `hours` and `status` (with `status_reason`, `status_until`) only.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none, example)]
 pub struct PlaceChange {
-    #[oai(validator(min_length = 1, max_length = 100))]
+    #[oai(deserialize_with = "not_null", validator(min_length = 1, max_length = 100))]
     pub name: Option<String>,
-    #[oai(validator(min_length = 1, max_length = 200))]
+    #[oai(deserialize_with = "not_null", validator(min_length = 1, max_length = 200))]
     pub address: Option<String>,
     /// A new location: `lat` and `lng` together, in `coord` (default gcj02).
-    #[oai(validator(minimum(value = "-90"), maximum(value = "90")))]
+    #[oai(deserialize_with = "not_null", validator(minimum(value = "-90"), maximum(value = "90")))]
     pub lat: Option<f64>,
-    #[oai(validator(minimum(value = "-180"), maximum(value = "180")))]
+    #[oai(deserialize_with = "not_null", validator(minimum(value = "-180"), maximum(value = "180")))]
     pub lng: Option<f64>,
+    #[oai(deserialize_with = "not_null")]
     pub coord: Option<CoordDto>,
-    #[oai(validator(max_length = 100))]
+    #[oai(deserialize_with = "not_null", validator(max_length = 100))]
     pub host_org: Option<String>,
-    #[oai(validator(max_length = 32))]
+    #[oai(deserialize_with = "not_null", validator(max_length = 32))]
     pub contact_phone: Option<String>,
-    #[oai(validator(max_items = 9))]
+    #[oai(deserialize_with = "not_null", validator(max_items = 9))]
     pub photos: Option<Vec<String>>,
-    #[oai(validator(minimum(value = "1"), maximum(value = "100000")))]
+    #[oai(deserialize_with = "not_null", validator(minimum(value = "1"), maximum(value = "100000")))]
     pub capacity: Option<i32>,
-    #[oai(validator(minimum(value = "1"), maximum(value = "1440")))]
+    #[oai(deserialize_with = "not_null", validator(minimum(value = "1"), maximum(value = "1440")))]
     pub max_stay_minutes: Option<i32>,
-    #[oai(validator(max_length = 500))]
+    #[oai(deserialize_with = "not_null", validator(max_length = 500))]
     pub entry_instructions: Option<String>,
     /// The full new set of amenities.
-    #[oai(validator(max_items = 18))]
+    #[oai(deserialize_with = "not_null", validator(max_items = 18))]
     pub amenities: Option<Vec<AmenityDto>>,
-    /// The new opening hours (see `Place.hours`).
-    #[oai(validator(max_length = 2000))]
-    pub hours: Option<String>,
+    /// The new opening hours.
+    #[oai(deserialize_with = "not_null")]
+    pub hours: Option<HoursText>,
+    #[oai(deserialize_with = "not_null")]
     pub status: Option<PlaceStatusDto>,
     /// Required with temporarily_closed.
-    #[oai(validator(max_length = 200))]
+    #[oai(deserialize_with = "not_null", validator(max_length = 200))]
     pub status_reason: Option<String>,
     /// With temporarily_closed: when it opens again (none = until further notice).
+    #[oai(deserialize_with = "not_null")]
     pub status_until: Option<DateTime<Utc>>,
 }
 
@@ -148,7 +226,7 @@ impl PlaceChange {
             max_stay_minutes: self.max_stay_minutes,
             entry_instructions: self.entry_instructions,
             amenities: self.amenities.as_deref().map(amenity_set),
-            hours: parse_hours(self.hours.as_deref())?,
+            hours: parse_hours(self.hours.as_ref())?,
             status: self.status.map(Into::into),
             status_reason: self.status_reason,
             status_until: self.status_until.map(|t| Millis::from_datetime(&t)),
@@ -157,6 +235,7 @@ impl PlaceChange {
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct ManagersBody {
     /// Station manager account ids; replaces the current managers.
     #[oai(validator(max_items = 20))]
@@ -164,17 +243,50 @@ pub struct ManagersBody {
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct Managers {
     pub place_id: String,
     pub account_ids: Vec<String>,
 }
 
+/// What a change did: `place.create` (one place), `place.import` (a file), `place.update`,
+/// `place.remove` or `place.managers` (its managers named); `place.generate` for load tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename = "PlaceAction")]
+pub enum PlaceActionDto {
+    #[oai(rename = "place.create")]
+    Create,
+    #[oai(rename = "place.import")]
+    Import,
+    #[oai(rename = "place.update")]
+    Update,
+    #[oai(rename = "place.remove")]
+    Remove,
+    #[oai(rename = "place.managers")]
+    Managers,
+    #[oai(rename = "place.generate")]
+    Generate,
+}
+
+impl From<PlaceAction> for PlaceActionDto {
+    fn from(a: PlaceAction) -> Self {
+        match a {
+            PlaceAction::Create => PlaceActionDto::Create,
+            PlaceAction::Import => PlaceActionDto::Import,
+            PlaceAction::Update => PlaceActionDto::Update,
+            PlaceAction::Remove => PlaceActionDto::Remove,
+            PlaceAction::Managers => PlaceActionDto::Managers,
+            PlaceAction::Generate => PlaceActionDto::Generate,
+        }
+    }
+}
+
 /// One recorded change.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct HistoryEntry {
     pub id: String,
-    /// place.create, place.import, place.update, place.remove or place.managers.
-    pub action: String,
+    pub action: PlaceActionDto,
     /// The staff account that made the change.
     pub actor_id: Option<String>,
     pub at: DateTime<Utc>,
@@ -188,7 +300,7 @@ impl From<PlaceChangeRecord> for HistoryEntry {
     fn from(h: PlaceChangeRecord) -> Self {
         HistoryEntry {
             id: h.id,
-            action: h.action,
+            action: h.action.into(),
             actor_id: h.actor_id,
             at: h.at.to_utc(),
             before: h.before,
@@ -198,6 +310,7 @@ impl From<PlaceChangeRecord> for HistoryEntry {
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct ImportResult {
     /// How many places were created.
     pub created: u32,
@@ -210,9 +323,10 @@ pub enum ImportBody {
     /// CSV with a header row (columns in `domain::place_files`; GCJ-02 unless a row's `coord` says wgs84).
     #[oai(content_type = "text/csv")]
     Csv(PlainText<String>),
-    /// A GeoJSON FeatureCollection of points (WGS-84, as RFC 7946 says).
+    /// A GeoJSON FeatureCollection of points (WGS-84, as RFC 7946 says, unless a feature's
+    /// `coord` property says gcj02).
     #[oai(content_type = "application/geo+json")]
-    GeoJson(Json<Value>),
+    GeoJson(Json<Shaped<PlaceImportGeoJson>>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
@@ -241,7 +355,7 @@ impl ApiResponse for ExportResponse {
                 status_range: None,
                 content: vec![
                     MetaMediaType { content_type: CSV_TYPE, schema: String::schema_ref() },
-                    MetaMediaType { content_type: GEOJSON_TYPE, schema: Value::schema_ref() },
+                    MetaMediaType { content_type: GEOJSON_TYPE, schema: Shaped::<PlaceExportGeoJson>::schema_ref() },
                 ],
                 headers: vec![],
             }],
@@ -250,7 +364,7 @@ impl ApiResponse for ExportResponse {
 
     fn register(registry: &mut Registry) {
         String::register(registry);
-        Value::register(registry);
+        Shaped::<PlaceExportGeoJson>::register(registry);
     }
 }
 
@@ -279,7 +393,7 @@ pub(super) async fn checkin_page<E: ErrorSet>(
     scope: CheckinScope<'_>,
     failures_only: Option<bool>,
     limit: Option<u32>,
-    cursor: Option<String>,
+    cursor: Option<Cursor>,
 ) -> ApiResult<Json<Page<Checkin>>, E> {
     let page = PageRequest::parse(limit, cursor)?;
     let failures_only = failures_only.unwrap_or(false);
@@ -293,6 +407,9 @@ pub(super) async fn checkin_page<E: ErrorSet>(
 #[OpenApi(tag = "ApiTags::PlaceManagement")]
 impl PlaceAdminApi {
     /// Create a place (city admins)
+    ///
+    /// A station, a parking zone or a friendly site, by `kind`; it is open and in search at once.
+    /// Answers the place in GCJ-02 (whatever system `coord` named for the new location).
     #[oai(path = "/admin/places", method = "post", operation_id = "admin_create_place")]
     async fn create(
         &self,
@@ -307,24 +424,35 @@ impl PlaceAdminApi {
     }
 
     /// Remove a place (city admins); it leaves search at once and stays in the history
+    ///
+    /// The place's status becomes `removed`: riders no longer find it, its page answers 404 to
+    /// them, and its history keeps the change.
     #[oai(path = "/admin/places/:id", method = "delete", operation_id = "admin_remove_place")]
     async fn remove(
         &self,
         state: Data<&AppState>,
         AdminAuth(admin): AdminAuth,
-        #[oai(validator(max_length = 64))] id: Path<String>,
+        /// The place's id (`Place.id`, from the map, a search or `GET /manager/places`).
+        #[oai(validator(max_length = 64))]
+        id: Path<String>,
     ) -> ApiResult<super::auth::NoContent, (SignedAs, InvalidParameter, NotFound)> {
         service::remove(&state.places(), &admin, &id.0).await?;
         Ok(super::auth::NoContent::Done)
     }
 
     /// Name the managers of a place (city admins)
+    ///
+    /// Replaces the place's managers with these station manager accounts of the city (an empty
+    /// list leaves it without managers). Managers keep its amenities, hours and status true and
+    /// read its check-ins.
     #[oai(path = "/admin/places/:id/managers", method = "put", operation_id = "admin_set_place_managers")]
     async fn set_managers(
         &self,
         state: Data<&AppState>,
         AdminAuth(admin): AdminAuth,
-        #[oai(validator(max_length = 64))] id: Path<String>,
+        /// The place's id (`Place.id`, from the map, a search or `GET /manager/places`).
+        #[oai(validator(max_length = 64))]
+        id: Path<String>,
         body: Json<ManagersBody>,
     ) -> ApiResult<Json<Managers>, (SignedAs, InvalidParameter, Body, InvalidInput, NotFound)> {
         let ids = service::set_managers(&state.places(), &admin, &id.0, body.0.account_ids).await?;
@@ -332,14 +460,22 @@ impl PlaceAdminApi {
     }
 
     /// The change history of a place (city admins), oldest first
+    ///
+    /// Every recorded change with who made it and the place before and after (GCJ-02), one page
+    /// at a time.
     #[oai(path = "/admin/places/:id/history", method = "get", operation_id = "admin_place_history")]
     async fn history(
         &self,
         state: Data<&AppState>,
         AdminAuth(admin): AdminAuth,
-        #[oai(validator(max_length = 64))] id: Path<String>,
-        #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<u32>>,
-        #[oai(validator(max_length = 200))] cursor: Query<Option<String>>,
+        /// The place's id (`Place.id`, from the map, a search or `GET /manager/places`).
+        #[oai(validator(max_length = 64))]
+        id: Path<String>,
+        /// How many items a page holds: 1 to 100 (default 20).
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
+        limit: Query<Option<u32>>,
+        /// Where the page starts: the previous page's `next_cursor`; leave out for the first page.
+        cursor: Query<Option<Cursor>>,
     ) -> ApiResult<Json<Page<HistoryEntry>>, (SignedAs, Paged, NotFound)> {
         let page = PageRequest::parse(limit.0, cursor.0)?;
         let rows = service::history(&state.places(), &admin, &id.0, page.after.as_deref(), page.fetch_limit()).await?;
@@ -361,19 +497,22 @@ impl PlaceAdminApi {
     ) -> ApiResult<Json<ImportResult>, (SignedAs, Body, InvalidInput, InvalidRows)> {
         let drafts = match body {
             ImportBody::Csv(text) => place_files::read_csv(&text.0)?,
-            ImportBody::GeoJson(doc) => place_files::read_geojson(&doc.0)?,
+            ImportBody::GeoJson(doc) => place_files::read_geojson(&doc.0.value)?,
         };
         let rows = service::import(&state.places(), &admin, drafts).await?;
         Ok(Json(ImportResult { created: rows.len() as u32, ids: rows.into_iter().map(|r| r.id).collect() }))
     }
 
     /// Export every place (city admins) as CSV (GCJ-02) or GeoJSON (WGS-84), in the import's format
+    ///
+    /// Every place that is not removed, with its id and status (which the import ignores), so an
+    /// export imports again as new places.
     #[oai(path = "/admin/places/export", method = "get", operation_id = "admin_export_places")]
     async fn export(
         &self,
         state: Data<&AppState>,
         AdminAuth(admin): AdminAuth,
-        /// csv or geojson.
+        /// `csv` (GCJ-02, every column) or `geojson` (a FeatureCollection in WGS-84).
         format: Query<FileFormat>,
     ) -> ApiResult<ExportResponse, (SignedAs, InvalidParameter)> {
         let rows = service::export(&state.places(), &admin).await?;
@@ -385,13 +524,19 @@ impl PlaceAdminApi {
     }
 
     /// The places I manage (station managers)
+    ///
+    /// The places a city admin named the caller a manager of, in GCJ-02, one page at a time;
+    /// other roles get 403.
     #[oai(path = "/manager/places", method = "get", operation_id = "manager_places")]
     async fn my_places(
         &self,
         state: Data<&AppState>,
         StaffAuth(staff): StaffAuth,
-        #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<u32>>,
-        #[oai(validator(max_length = 200))] cursor: Query<Option<String>>,
+        /// How many items a page holds: 1 to 100 (default 20).
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
+        limit: Query<Option<u32>>,
+        /// Where the page starts: the previous page's `next_cursor`; leave out for the first page.
+        cursor: Query<Option<Cursor>>,
     ) -> ApiResult<Json<Page<Place>>, (SignedAs, Paged)> {
         let page = PageRequest::parse(limit.0, cursor.0)?;
         let rows = service::managed_places(&state.places(), &staff, page.after.as_deref(), page.fetch_limit()).await?;
@@ -409,8 +554,11 @@ impl PlaceAdminApi {
         StaffAuth(staff): StaffAuth,
         /// Only failures (broken, missing, closed, full, refused, not found).
         failures_only: Query<Option<bool>>,
-        #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<u32>>,
-        #[oai(validator(max_length = 200))] cursor: Query<Option<String>>,
+        /// How many items a page holds: 1 to 100 (default 20).
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
+        limit: Query<Option<u32>>,
+        /// Where the page starts: the previous page's `next_cursor`; leave out for the first page.
+        cursor: Query<Option<Cursor>>,
     ) -> ApiResult<Json<Page<Checkin>>, (SignedAs, Paged)> {
         checkin_page(&state, &staff, CheckinScope::MyPlaces, failures_only.0, limit.0, cursor.0).await
     }

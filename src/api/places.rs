@@ -8,22 +8,23 @@ use chrono::{DateTime, Utc};
 use poem::web::Data;
 use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
-use poem_openapi::{ApiResponse, Object, OpenApi};
+use poem_openapi::{ApiResponse, Object, OpenApi, Union};
 
 use super::ApiTags;
 use super::dto::mirror_enum;
 pub use super::dto::{CoordDto, coord_of};
+use super::dto::{Tagged, TaggedBody, not_null};
 use super::error::codes::*;
 use super::error::{ApiResult, Body, Paged, SignedAs};
 use super::fast_json::{self as fj, Prewritten};
 use super::media::PhotoUrl;
-use super::paging::{Page, PageRequest};
+use super::paging::{Cursor, Page, PageRequest};
 use super::place_admin::{PlaceChange, checkin_page};
 use super::security::{RiderAuth, StaffAuth};
 use crate::domain::geo::{CoordSystem, Gcj02, MapBox};
 use crate::domain::places::{
-    Amenity, AmenitySet, CheckinOutcome, CheckinRecord, Hit, HitRef, KindSet, MAX_BBOX_DEGREES, NearbyQuery, PlaceKind,
-    PlaceRecord, StatusKind,
+    Amenity, AmenitySet, CheckinOutcome, CheckinRecord, Hit, HitRef, KindSet, NearbyQuery, PlaceKind, PlaceRecord,
+    StatusKind,
 };
 use crate::domain::time::Millis;
 use crate::service::places::{self as service, CheckinScope, CheckinSpec, PlaceDetail, PlacePhotos};
@@ -69,6 +70,7 @@ fn utc(m: Option<Millis>) -> Option<DateTime<Utc>> {
 
 /// One place found by a nearby search.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none, example)]
 pub struct NearbyPlace {
     pub id: String,
     pub kind: PlaceKindDto,
@@ -93,8 +95,8 @@ fn round7(v: f64) -> f64 {
     (v * 1e7).round() / 1e7
 }
 
-/// Writes a nearby page straight from the index's hits, as poem-openapi would write
-/// `Page<NearbyPlace>` (nearest first; `next_cursor` always null).
+/// Writes a nearby page straight from the index's hits, byte for byte as poem-openapi would write
+/// `Page<NearbyPlace>` (nearest first; never a `next_cursor`).
 pub struct NearbyWriter {
     body: Vec<u8>,
     coord: CoordSystem,
@@ -108,6 +110,8 @@ impl NearbyWriter {
         NearbyWriter { body, coord, count: 0 }
     }
 
+    /// Writes one place, its keys in the order poem-openapi writes them (sorted), an absent
+    /// `last_confirmed_at` left out.
     pub fn push(&mut self, h: &HitRef<'_>) {
         let out = &mut self.body;
         if self.count > 0 {
@@ -115,38 +119,41 @@ impl NearbyWriter {
         }
         self.count += 1;
         let (lat, lng) = h.location.in_system(self.coord);
-        out.extend_from_slice(b"{\"id\":");
-        fj::plain(out, uuid::Uuid::from_u128(h.id).hyphenated().encode_lower(&mut uuid::Uuid::encode_buffer()));
-        out.extend_from_slice(b",\"kind\":");
-        fj::plain(out, h.kind.as_str());
-        out.extend_from_slice(b",\"name\":");
-        fj::text(out, h.name);
-        out.extend_from_slice(b",\"lat\":");
-        fj::number(out, round7(lat));
-        out.extend_from_slice(b",\"lng\":");
-        fj::number(out, round7(lng));
-        out.extend_from_slice(b",\"coord\":");
-        fj::plain(out, self.coord.as_str());
-        out.extend_from_slice(b",\"distance_m\":");
-        fj::number(out, h.distance_m.round() as u32);
-        out.extend_from_slice(b",\"open_now\":");
-        fj::boolean(out, h.open_now);
-        out.extend_from_slice(b",\"status\":");
-        fj::plain(out, h.status.as_str());
-        out.extend_from_slice(b",\"amenities\":[");
+        out.extend_from_slice(b"{\"amenities\":[");
         for (j, a) in h.amenities.iter().enumerate() {
             if j > 0 {
                 out.push(b',');
             }
             fj::plain(out, a.as_str());
         }
-        out.extend_from_slice(b"],\"last_confirmed_at\":");
-        fj::time(out, h.last_confirmed_at.map(Millis::to_utc).as_ref());
+        out.extend_from_slice(b"],\"coord\":");
+        fj::plain(out, self.coord.as_str());
+        out.extend_from_slice(b",\"distance_m\":");
+        fj::number(out, h.distance_m.round() as u32);
+        out.extend_from_slice(b",\"id\":");
+        fj::plain(out, uuid::Uuid::from_u128(h.id).hyphenated().encode_lower(&mut uuid::Uuid::encode_buffer()));
+        out.extend_from_slice(b",\"kind\":");
+        fj::plain(out, h.kind.as_str());
+        if let Some(at) = h.last_confirmed_at {
+            out.extend_from_slice(b",\"last_confirmed_at\":");
+            fj::time(out, &at.to_utc());
+        }
+        out.extend_from_slice(b",\"lat\":");
+        fj::number(out, round7(lat));
+        out.extend_from_slice(b",\"lng\":");
+        fj::number(out, round7(lng));
+        out.extend_from_slice(b",\"name\":");
+        fj::text(out, h.name);
+        out.extend_from_slice(b",\"open_now\":");
+        fj::boolean(out, h.open_now);
+        out.extend_from_slice(b",\"status\":");
+        fj::plain(out, h.status.as_str());
         out.push(b'}');
     }
 
+    /// Closes the page: one page only, so no `next_cursor`.
     pub fn finish(mut self) -> Prewritten<Page<NearbyPlace>> {
-        self.body.extend_from_slice(b"],\"next_cursor\":null}");
+        self.body.extend_from_slice(b"]}");
         Prewritten::new(self.body)
     }
 }
@@ -172,6 +179,7 @@ pub fn nearby_item(h: Hit, coord: CoordSystem) -> NearbyPlace {
 
 /// A recent check-in as every rider sees it: what was found, never who found it.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none, example)]
 pub struct PublicCheckin {
     pub outcome: CheckinOutcomeDto,
     pub amenity: Option<AmenityDto>,
@@ -192,6 +200,7 @@ impl From<&CheckinRecord> for PublicCheckin {
 
 /// A place with everything riders and staff see.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none, example)]
 pub struct Place {
     pub id: String,
     pub kind: PlaceKindDto,
@@ -279,18 +288,139 @@ pub fn detail_view(d: PlaceDetail, coord: CoordSystem, tz: chrono_tz::Tz) -> Pla
     place_view(d.place, coord, Millis::now(), tz, &d.recent, &d.photos)
 }
 
-#[derive(Debug, Object)]
-pub struct CheckinRequest {
-    pub outcome: CheckinOutcomeDto,
-    /// Required with used_amenity, amenity_broken and amenity_missing; refused otherwise.
-    pub amenity: Option<AmenityDto>,
-    /// A short remark for the manager.
-    #[oai(validator(max_length = 200))]
-    pub note: Option<String>,
+/// Declares the body of one check-in outcome: a note, and the amenity when the outcome names one.
+macro_rules! checkin_body {
+    ($(#[$meta:meta])* $name:ident) => {
+        $(#[$meta])*
+        #[derive(Debug, Object)]
+        #[oai(skip_serializing_if_is_none)]
+        pub struct $name {
+            /// A short remark for the place's manager.
+            #[oai(deserialize_with = "not_null", validator(max_length = 200))]
+            pub note: Option<String>,
+        }
+    };
+    ($(#[$meta:meta])* $name:ident with amenity) => {
+        $(#[$meta])*
+        #[derive(Debug, Object)]
+        #[oai(skip_serializing_if_is_none)]
+        pub struct $name {
+            /// The amenity.
+            pub amenity: AmenityDto,
+            /// A short remark for the place's manager.
+            #[oai(deserialize_with = "not_null", validator(max_length = 200))]
+            pub note: Option<String>,
+        }
+    };
+}
+
+checkin_body!(
+    /// Everything as the place says.
+    AllGoodCheckin
+);
+checkin_body!(
+    /// Used an amenity ("got water").
+    UsedAmenityCheckin with amenity
+);
+checkin_body!(
+    /// Parked in the zone.
+    ParkedCheckin
+);
+checkin_body!(
+    /// Got into the friendly site.
+    GotInCheckin
+);
+checkin_body!(
+    /// An amenity is broken ("microwave broken"); the place's manager hears of it.
+    AmenityBrokenCheckin with amenity
+);
+checkin_body!(
+    /// An amenity the place lists is missing.
+    AmenityMissingCheckin with amenity
+);
+checkin_body!(
+    /// Closed when it should be open.
+    ClosedCheckin
+);
+checkin_body!(
+    /// The parking zone was full.
+    ZoneFullCheckin
+);
+checkin_body!(
+    /// The rider was not let in.
+    EntryRefusedCheckin
+);
+checkin_body!(
+    /// The place is not where the map shows it.
+    NotFoundCheckin
+);
+
+/// What a rider found, by `outcome`: `used_amenity`, `amenity_broken` and `amenity_missing` name
+/// the amenity, the others do not.
+#[derive(Debug, Union)]
+#[oai(discriminator_name = "outcome", one_of)]
+pub enum CheckinRequest {
+    #[oai(mapping = "all_good")]
+    AllGood(AllGoodCheckin),
+    #[oai(mapping = "used_amenity")]
+    UsedAmenity(UsedAmenityCheckin),
+    #[oai(mapping = "parked")]
+    Parked(ParkedCheckin),
+    #[oai(mapping = "got_in")]
+    GotIn(GotInCheckin),
+    #[oai(mapping = "amenity_broken")]
+    AmenityBroken(AmenityBrokenCheckin),
+    #[oai(mapping = "amenity_missing")]
+    AmenityMissing(AmenityMissingCheckin),
+    #[oai(mapping = "closed")]
+    Closed(ClosedCheckin),
+    #[oai(mapping = "zone_full")]
+    ZoneFull(ZoneFullCheckin),
+    #[oai(mapping = "entry_refused")]
+    EntryRefused(EntryRefusedCheckin),
+    #[oai(mapping = "not_found")]
+    NotFound(NotFoundCheckin),
+}
+
+impl TaggedBody for CheckinRequest {
+    const TAG: &'static str = "outcome";
+    const REQUIRED: &'static [(&'static str, &'static [&'static str])] = &[
+        ("all_good", &[]),
+        ("used_amenity", &["amenity"]),
+        ("parked", &[]),
+        ("got_in", &[]),
+        ("amenity_broken", &["amenity"]),
+        ("amenity_missing", &["amenity"]),
+        ("closed", &[]),
+        ("zone_full", &[]),
+        ("entry_refused", &[]),
+        ("not_found", &[]),
+    ];
+}
+
+impl CheckinRequest {
+    /// The outcome, the amenity it names, and the note.
+    fn into_parts(self) -> (CheckinOutcome, Option<Amenity>, Option<String>) {
+        use CheckinOutcome as O;
+        use CheckinRequest as R;
+        match self {
+            R::AllGood(c) => (O::AllGood, None, c.note),
+            R::UsedAmenity(c) => (O::UsedAmenity, Some(c.amenity.into()), c.note),
+            R::Parked(c) => (O::Parked, None, c.note),
+            R::GotIn(c) => (O::GotIn, None, c.note),
+            R::AmenityBroken(c) => (O::AmenityBroken, Some(c.amenity.into()), c.note),
+            R::AmenityMissing(c) => (O::AmenityMissing, Some(c.amenity.into()), c.note),
+            R::Closed(c) => (O::Closed, None, c.note),
+            R::ZoneFull(c) => (O::ZoneFull, None, c.note),
+            R::EntryRefused(c) => (O::EntryRefused, None, c.note),
+            R::NotFound(c) => (O::NotFound, None, c.note),
+        }
+    }
 }
 
 /// A check-in as its rider and the place's staff see it.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none, example)]
 pub struct Checkin {
     pub id: String,
     pub place_id: String,
@@ -336,7 +466,7 @@ impl PlacesApi {
     /// Nearest places around a point
     ///
     /// Nearest first, within `radius_m`, with every filter applied during the walk. No token needed.
-    /// One page: `next_cursor` is always null; ask with a larger `limit` or `radius_m`.
+    /// One page: there is never a `next_cursor`; ask with a larger `limit` or `radius_m`.
     #[oai(path = "/places/nearby", method = "get", tag = "ApiTags::Places", operation_id = "places_nearby")]
     #[allow(clippy::too_many_arguments)]
     async fn nearby(
@@ -355,10 +485,10 @@ impl PlacesApi {
         radius_m: Query<Option<u32>>,
         /// Only these kinds (repeatable; default every kind).
         #[oai(validator(max_items = 3))]
-        kind: Query<Vec<PlaceKindDto>>,
+        kind: Query<Option<Vec<PlaceKindDto>>>,
         /// Only places with every one of these amenities (repeatable).
         #[oai(validator(max_items = 18))]
-        amenity: Query<Vec<AmenityDto>>,
+        amenity: Query<Option<Vec<AmenityDto>>>,
         /// Only places open now.
         open_now: Query<Option<bool>>,
         /// 1 to 100 (default 20).
@@ -372,8 +502,8 @@ impl PlacesApi {
         let query = NearbyQuery {
             center,
             radius_m: f64::from(radius_m),
-            kinds: kind.0.iter().map(|k| PlaceKind::from(*k)).collect::<KindSet>(),
-            amenities: amenity_set(&amenity.0),
+            kinds: kind.0.unwrap_or_default().iter().map(|k| PlaceKind::from(*k)).collect::<KindSet>(),
+            amenities: amenity_set(&amenity.0.unwrap_or_default()),
             open_now: open_now.0.unwrap_or(false),
             limit: limit as usize,
         };
@@ -389,16 +519,24 @@ impl PlacesApi {
     async fn in_bbox(
         &self,
         state: Data<&AppState>,
-        /// `minLng,minLat,maxLng,maxLat` in `coord`, at most 0.5° a side.
-        #[oai(validator(max_length = 200))]
+        /// The box: `minLng,minLat,maxLng,maxLat` in `coord`, four decimal numbers (longitudes
+        /// -180 to 180, latitudes -90 to 90) without spaces, e.g. `120.10,30.25,120.20,30.30`.
+        /// Any two opposite corners in either order name the same box; any size.
+        #[oai(validator(
+            max_length = 200,
+            pattern = r"^-?(180(\.0+)?|(1[0-7][0-9]|[1-9]?[0-9])(\.[0-9]+)?),-?(90(\.0+)?|[1-8]?[0-9](\.[0-9]+)?),-?(180(\.0+)?|(1[0-7][0-9]|[1-9]?[0-9])(\.[0-9]+)?),-?(90(\.0+)?|[1-8]?[0-9](\.[0-9]+)?)$"
+        ))]
         bbox: Query<String>,
         /// gcj02 (default) or wgs84, for the box and the results.
         coord: Query<Option<CoordDto>>,
-        #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<u32>>,
-        #[oai(validator(max_length = 200))] cursor: Query<Option<String>>,
+        /// How many items a page holds: 1 to 100 (default 20).
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
+        limit: Query<Option<u32>>,
+        /// Where the page starts: the previous page's `next_cursor`; leave out for the first page.
+        cursor: Query<Option<Cursor>>,
     ) -> ApiResult<Json<Page<Place>>, (Paged, DatabaseUnavailable)> {
         let coord: CoordSystem = coord_of(coord.0);
-        let map = MapBox::parse(&bbox.0, coord, MAX_BBOX_DEGREES)?;
+        let map = MapBox::parse(&bbox.0, coord)?;
         let page = PageRequest::parse(limit.0, cursor.0)?;
         let rows = service::in_box(&state.places(), &map, page.after.clone(), page.fetch_limit()).await?;
         let (rows, next_cursor) = page.finish(rows, |r| r.id.clone());
@@ -409,12 +547,18 @@ impl PlacesApi {
     }
 
     /// One place, with its recent check-ins
+    ///
+    /// Everything riders and staff see of a place: its kind's details, hours, whether it is open
+    /// now (in the city's time zone), the status its manager declared, and the latest 10
+    /// check-ins (what riders found, never who they are). No token needed.
     #[oai(path = "/places/:id", method = "get", tag = "ApiTags::Places", operation_id = "place_get")]
     async fn get(
         &self,
         state: Data<&AppState>,
-        #[oai(validator(max_length = 64))] id: Path<String>,
-        /// gcj02 (default) or wgs84.
+        /// The place's id (`Place.id` or `NearbyPlace.id`, from the map or a search).
+        #[oai(validator(max_length = 64))]
+        id: Path<String>,
+        /// The system of the answer's `lat`/`lng`: gcj02 (default) or wgs84.
         coord: Query<Option<CoordDto>>,
     ) -> ApiResult<Json<Place>, (InvalidParameter, NotFound, DatabaseUnavailable)> {
         let place = service::get(&state.places(), &id.0).await?;
@@ -432,19 +576,16 @@ impl PlacesApi {
         &self,
         state: Data<&AppState>,
         RiderAuth(rider): RiderAuth,
-        #[oai(validator(max_length = 64))] id: Path<String>,
+        /// The place's id (`Place.id` or `NearbyPlace.id`, from the map or a search).
+        #[oai(validator(max_length = 64))]
+        id: Path<String>,
         /// The same key from the same rider returns the first result.
         #[oai(name = "Idempotency-Key", validator(max_length = 128))]
         idempotency_key: Header<Option<String>>,
-        body: Json<CheckinRequest>,
+        body: Json<Tagged<CheckinRequest>>,
     ) -> ApiResult<CheckinResponse, (SignedAs, InvalidParameter, Body, InvalidInput, NotFound, CheckinConflict)> {
-        let body = body.0;
-        let spec = CheckinSpec {
-            outcome: body.outcome.into(),
-            amenity: body.amenity.map(Into::into),
-            note: body.note,
-            idempotency_key: idempotency_key.0.filter(|k| !k.is_empty()),
-        };
+        let (outcome, amenity, note) = body.0.0.into_parts();
+        let spec = CheckinSpec { outcome, amenity, note, idempotency_key: idempotency_key.0.filter(|k| !k.is_empty()) };
         let (checkin, created) = service::check_in(&state.places(), &rider, &id.0, spec).await?;
         Ok(if created {
             CheckinResponse::Created(Json(checkin.into()))
@@ -454,12 +595,20 @@ impl PlacesApi {
     }
 
     /// Change a place (city admins: any field; station managers: amenities, hours and status of their own places)
+    ///
+    /// Only the fields sent change. A station manager sending any other field, or changing a
+    /// place they do not manage, gets 403; only city admins remove places (status `removed`).
+    /// Capacity and maximum stay belong to parking zones, entry instructions to friendly sites,
+    /// and `full` to parking zones. Answers the place as its page shows it (`coord` of the body
+    /// names the system of the answer too). Every change lands in the place's history.
     #[oai(path = "/places/:id", method = "patch", tag = "ApiTags::PlaceManagement", operation_id = "place_update")]
     async fn update(
         &self,
         state: Data<&AppState>,
         StaffAuth(staff): StaffAuth,
-        #[oai(validator(max_length = 64))] id: Path<String>,
+        /// The place's id (`Place.id` or `NearbyPlace.id`, from the map or a search).
+        #[oai(validator(max_length = 64))]
+        id: Path<String>,
         body: Json<PlaceChange>,
     ) -> ApiResult<Json<Place>, (SignedAs, InvalidParameter, Body, InvalidInput, NotFound)> {
         let coord: CoordSystem = body.0.coord.map(Into::into).unwrap_or_default();
@@ -481,10 +630,16 @@ impl PlacesApi {
         &self,
         state: Data<&AppState>,
         StaffAuth(staff): StaffAuth,
-        #[oai(validator(max_length = 64))] id: Path<String>,
+        /// The place's id (`Place.id` or `NearbyPlace.id`, from the map or a search).
+        #[oai(validator(max_length = 64))]
+        id: Path<String>,
+        /// Only failures (broken, missing, closed, full, refused, not found).
         failures_only: Query<Option<bool>>,
-        #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<u32>>,
-        #[oai(validator(max_length = 200))] cursor: Query<Option<String>>,
+        /// How many items a page holds: 1 to 100 (default 20).
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
+        limit: Query<Option<u32>>,
+        /// Where the page starts: the previous page's `next_cursor`; leave out for the first page.
+        cursor: Query<Option<Cursor>>,
     ) -> ApiResult<Json<Page<Checkin>>, (SignedAs, Paged, NotFound)> {
         checkin_page(&state, &staff, CheckinScope::Place(&id.0), failures_only.0, limit.0, cursor.0).await
     }
@@ -497,7 +652,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn nearby_json_is_what_poem_openapi_would_write() {
+    fn nearby_json_is_byte_for_byte_what_poem_openapi_would_write() {
         let hit = |name: &'static str, confirmed: Option<Millis>| HitRef {
             id: 0x01a2_1135_da3c_771f_a32f_1125_151a_3e94,
             kind: PlaceKind::ParkingZone,
@@ -514,9 +669,10 @@ mod tests {
             for n in [0, 2] {
                 let mut page = NearbyWriter::new(coord, 20);
                 hits[..n].iter().for_each(|h| page.push(h));
-                let written: serde_json::Value = serde_json::from_slice(&page.finish().into_body_bytes()).unwrap();
+                let written = String::from_utf8(page.finish().into_body_bytes()).unwrap();
                 let items = hits[..n].iter().map(|h| nearby_item(h.to_hit(), coord)).collect();
-                assert_eq!(written, Page::<NearbyPlace>::new(items, None).to_json().unwrap());
+                let typed = serde_json::to_string(&Page::<NearbyPlace>::new(items, None).to_json()).unwrap();
+                assert_eq!(written, typed);
             }
         }
     }

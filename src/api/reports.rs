@@ -9,12 +9,12 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 
 use super::ApiTags;
-use super::dto::mirror_enum;
 pub use super::dto::{CoordDto, coord_of};
+use super::dto::{mirror_enum, not_null};
 use super::error::codes::*;
 use super::error::{ApiResult, Body, Paged, Signed, SignedAs};
 use super::media::PhotoUrl;
-use super::paging::{Page, PageRequest};
+use super::paging::{Cursor, Page, PageRequest};
 use super::security::{BearerAuth, RiderAuth};
 use crate::domain::geo::{CoordSystem, Gcj02};
 use crate::domain::report::{
@@ -69,6 +69,7 @@ mirror_enum!(
 
 /// A point in the system the client asked for.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct Location {
     pub lat: f64,
     pub lng: f64,
@@ -84,6 +85,7 @@ impl Location {
 
 /// A category as riders pick it and admins configure it.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct CategoryView {
     pub code: CategoryDto,
     pub name: String,
@@ -110,6 +112,7 @@ impl From<CategorySettings> for CategoryView {
 
 /// The unit a report is with.
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct UnitRef {
     pub id: String,
     pub name: String,
@@ -126,6 +129,7 @@ impl From<service::UnitRef> for UnitRef {
 /// identity. A rider who follows a report without having filed it (`mine: false`) sees its public
 /// projection here: the location rounded, `description` empty, no rating or rating comment.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct ReportSummary {
     pub id: String,
     pub category: CategoryDto,
@@ -185,6 +189,7 @@ impl ReportSummary {
 /// a role: `reporter`, `rider` (a "me too"), `staff` or `system`. A rider who follows a report
 /// without having filed it reads staff's notes only, not the reporter's.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none, example)]
 pub struct PublicEntry {
     pub at: DateTime<Utc>,
     /// Never `assigned` or `note`: those are for staff.
@@ -211,6 +216,7 @@ impl From<Entry> for PublicEntry {
 
 /// A rider's view of a report they filed or follow.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none, example)]
 pub struct ReportDetail {
     #[oai(flatten)]
     pub report: ReportSummary,
@@ -235,6 +241,7 @@ impl ReportDetail {
 /// photos (nothing is cleared for publication). The location is the exact spot rounded to
 /// 0.001° in GCJ-02 (within about 75 m of it), then given in the system the request asked for.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct PublicReportView {
     pub id: String,
     pub category: CategoryDto,
@@ -273,6 +280,7 @@ impl PublicReportView {
 
 /// An open report near a point: its public projection, and how far its (rounded) point is.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct NearbyReport {
     #[oai(flatten)]
     pub report: PublicReportView,
@@ -290,6 +298,7 @@ fn nearby_view(list: Vec<Nearby>, system: CoordSystem) -> Vec<NearbyReport> {
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct PreviewResponse {
     /// The unit that would receive the report.
     pub unit: UnitRef,
@@ -300,23 +309,25 @@ pub struct PreviewResponse {
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none, example)]
 pub struct SubmitReportRequest {
     pub category: CategoryDto,
-    /// What is wrong, at most 500 characters.
-    #[oai(default, validator(max_length = 500))]
-    pub description: String,
+    /// What is wrong, at most 500 characters (none when left out: a photo may say it all).
+    #[oai(deserialize_with = "not_null", validator(max_length = 500))]
+    pub description: Option<String>,
     #[oai(validator(minimum(value = "-90"), maximum(value = "90")))]
     pub lat: f64,
     #[oai(validator(minimum(value = "-180"), maximum(value = "180")))]
     pub lng: f64,
     /// The system of `lat`/`lng`; gcj02 when left out.
+    #[oai(deserialize_with = "not_null")]
     pub coord: Option<CoordDto>,
     /// Up to 9 photos uploaded by this rider through `POST /media`.
-    #[oai(default, validator(max_items = 9, unique_items, max_length = 64))]
-    pub media_ids: Vec<String>,
-    /// Hide the reporter's name from the unit too.
-    #[oai(default)]
-    pub anonymous: bool,
+    #[oai(deserialize_with = "not_null", validator(max_items = 9, unique_items, max_length = 64))]
+    pub media_ids: Option<Vec<String>>,
+    /// Hide the reporter's name from the unit too (false when left out).
+    #[oai(deserialize_with = "not_null")]
+    pub anonymous: Option<bool>,
 }
 
 mirror_enum!(
@@ -326,6 +337,7 @@ mirror_enum!(
 );
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none, example)]
 pub struct SubmitReportResponse {
     pub outcome: OutcomeDto,
     pub report: ReportDetail,
@@ -342,17 +354,23 @@ pub enum SubmitReply {
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct ReasonRequest {
-    #[oai(validator(min_length = 1, max_length = 500))]
+    /// Why the report is not resolved, for its unit; not blank.
+    #[oai(validator(
+        max_length = 500,
+        pattern = r"[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+    ))]
     pub reason: String,
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct RatingRequest {
     /// 1 (bad) to 5 (good).
     #[oai(validator(minimum(value = "1"), maximum(value = "5")))]
     pub score: i64,
-    #[oai(validator(max_length = 500))]
+    #[oai(deserialize_with = "not_null", validator(max_length = 500))]
     pub comment: Option<String>,
 }
 
@@ -362,6 +380,9 @@ pub struct ReportsApi;
 #[OpenApi(tag = "ApiTags::Reports")]
 impl ReportsApi {
     /// Report categories with their names, hints and deadlines
+    ///
+    /// The categories a rider picks from when filing (`POST /reports`), in the city's order, each
+    /// with its hint and the time its unit has to respond and to resolve. Any signed-in caller.
     #[oai(path = "/reports/categories", method = "get", operation_id = "reports_categories")]
     async fn categories(
         &self,
@@ -373,14 +394,24 @@ impl ReportsApi {
     }
 
     /// Where a report here would go, and open reports of the category nearby
+    ///
+    /// Before filing, the mini-program shows which unit would receive the report and why, and up
+    /// to 5 open reports of the same category within 250 m (their public projection), so the
+    /// rider can follow one ("me too") instead of filing again. Nothing is stored.
     #[oai(path = "/reports/preview", method = "get", operation_id = "reports_preview")]
     async fn preview(
         &self,
         state: Data<&AppState>,
         _auth: RiderAuth,
-        #[oai(validator(minimum(value = "-90"), maximum(value = "90")))] lat: Query<f64>,
-        #[oai(validator(minimum(value = "-180"), maximum(value = "180")))] lng: Query<f64>,
+        /// Latitude of the spot, in `coord`.
+        #[oai(validator(minimum(value = "-90"), maximum(value = "90")))]
+        lat: Query<f64>,
+        /// Longitude of the spot, in `coord`.
+        #[oai(validator(minimum(value = "-180"), maximum(value = "180")))]
+        lng: Query<f64>,
+        /// The system of `lat`/`lng` and of the answer's locations: gcj02 (default) or wgs84.
         coord: Query<Option<CoordDto>>,
+        /// The category the rider is about to file.
         category: Query<CategoryDto>,
     ) -> ApiResult<Json<PreviewResponse>, (SignedAs, InvalidParameter, InvalidInput, NoUnit)> {
         let system = coord_of(coord.0);
@@ -404,9 +435,10 @@ impl ReportsApi {
         &self,
         state: Data<&AppState>,
         RiderAuth(rider): RiderAuth,
-        #[oai(name = "Idempotency-Key", validator(min_length = 1, max_length = 128))] idempotency_key: Header<
-            Option<String>,
-        >,
+        /// Any unique text per submission (a UUID): a retry with the same key returns the first
+        /// answer instead of filing twice; the same key with a different report is a 409.
+        #[oai(name = "Idempotency-Key", validator(min_length = 1, max_length = 128))]
+        idempotency_key: Header<Option<String>>,
         body: Json<SubmitReportRequest>,
     ) -> ApiResult<
         SubmitReply,
@@ -416,10 +448,10 @@ impl ReportsApi {
         let system = coord_of(body.coord);
         let submission = Submission {
             category: body.category.into(),
-            description: parse_description(&body.description)?,
+            description: parse_description(body.description.as_deref().unwrap_or_default())?,
             location: Gcj02::from_system(body.lat, body.lng, system)?,
-            media_ids: parse_media_ids(&body.media_ids)?,
-            anonymous: body.anonymous,
+            media_ids: parse_media_ids(body.media_ids.as_deref().unwrap_or_default())?,
+            anonymous: body.anonymous.unwrap_or(false),
         };
         let (outcome, report) =
             service::submit_and_view(&state.reports(), &rider, submission, idempotency_key.0.as_deref(), Millis::now())
@@ -432,14 +464,21 @@ impl ReportsApi {
     }
 
     /// The reports I filed or follow, newest first
+    ///
+    /// One page at a time. Reports the rider only follows show their public projection (location
+    /// rounded, no description or rating).
     #[oai(path = "/reports/mine", method = "get", operation_id = "reports_mine")]
     async fn mine(
         &self,
         state: Data<&AppState>,
         RiderAuth(rider): RiderAuth,
+        /// The system of the reports' locations: gcj02 (default) or wgs84.
         coord: Query<Option<CoordDto>>,
-        #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<u32>>,
-        #[oai(validator(max_length = 200))] cursor: Query<Option<String>>,
+        /// How many items a page holds: 1 to 100 (default 20).
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
+        limit: Query<Option<u32>>,
+        /// Where the page starts: the previous page's `next_cursor`; leave out for the first page.
+        cursor: Query<Option<Cursor>>,
     ) -> ApiResult<Json<Page<ReportSummary>>, (SignedAs, Paged)> {
         let page = PageRequest::parse(limit.0, cursor.0)?;
         let views = service::mine(&state.reports(), &rider, page.after.as_deref(), page.fetch_limit()).await?;
@@ -453,21 +492,29 @@ impl ReportsApi {
     /// Each report is its public projection (`PublicReportView`, the same Open311's
     /// `requests.json` shows): never who filed it, no description, notes or photos, and its
     /// location rounded to 0.001° (about 100 m); the radius and `distance_m` are measured to that
-    /// rounded point. The nearest `limit` reports are one page: `next_cursor` is always null.
+    /// rounded point. The nearest `limit` reports are one page: there is never a `next_cursor`.
     #[oai(path = "/reports/nearby", method = "get", operation_id = "reports_nearby")]
     #[allow(clippy::too_many_arguments)]
     async fn nearby(
         &self,
         state: Data<&AppState>,
         _auth: BearerAuth,
-        #[oai(validator(minimum(value = "-90"), maximum(value = "90")))] lat: Query<f64>,
-        #[oai(validator(minimum(value = "-180"), maximum(value = "180")))] lng: Query<f64>,
+        /// Latitude of the centre, in `coord`.
+        #[oai(validator(minimum(value = "-90"), maximum(value = "90")))]
+        lat: Query<f64>,
+        /// Longitude of the centre, in `coord`.
+        #[oai(validator(minimum(value = "-180"), maximum(value = "180")))]
+        lng: Query<f64>,
+        /// The system of `lat`/`lng` and of the answer's locations: gcj02 (default) or wgs84.
         coord: Query<Option<CoordDto>>,
         /// Metres, 1 to 5000 (default 1000).
         #[oai(validator(minimum(value = "1"), maximum(value = "5000")))]
         radius_m: Query<Option<u32>>,
+        /// Only reports of this category (default every category).
         category: Query<Option<CategoryDto>>,
-        #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<u32>>,
+        /// How many items a page holds: 1 to 100 (default 20).
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
+        limit: Query<Option<u32>>,
     ) -> ApiResult<Json<Page<NearbyReport>>, (Signed, InvalidParameter, InvalidInput)> {
         let system = coord_of(coord.0);
         let center = Gcj02::from_system(lat.0, lng.0, system)?;
@@ -487,7 +534,10 @@ impl ReportsApi {
         &self,
         state: Data<&AppState>,
         RiderAuth(rider): RiderAuth,
-        #[oai(validator(max_length = 64))] id: Path<String>,
+        /// The report's id (`ReportSummary.id`, from `POST /reports` or `GET /reports/mine`).
+        #[oai(validator(max_length = 64))]
+        id: Path<String>,
+        /// The system of the report's location: gcj02 (default) or wgs84.
         coord: Query<Option<CoordDto>>,
     ) -> ApiResult<Json<ReportDetail>, (SignedAs, InvalidParameter, NotFound)> {
         let report = service::rider_view(&state.reports(), &rider, &id.0).await?;
@@ -503,7 +553,9 @@ impl ReportsApi {
         &self,
         state: Data<&AppState>,
         RiderAuth(rider): RiderAuth,
-        #[oai(validator(max_length = 64))] id: Path<String>,
+        /// The report's id (`ReportSummary.id`, from `POST /reports` or `GET /reports/mine`).
+        #[oai(validator(max_length = 64))]
+        id: Path<String>,
     ) -> ApiResult<
         Json<ReportDetail>,
         (SignedAs, InvalidParameter, NotFound, RateLimited, ReportNotOpen, ConcurrentUpdate),
@@ -513,12 +565,18 @@ impl ReportsApi {
     }
 
     /// Reopen my resolved report within 7 days, with a reason
+    ///
+    /// Only the reporter, only a resolved report, and only within 7 days of its resolution (409
+    /// `reopen_window_passed` after, `illegal_transition` in another status). The report goes back
+    /// to its unit with new deadlines; the reason is for the unit, not for followers.
     #[oai(path = "/reports/:id/reopen", method = "post", operation_id = "reports_reopen")]
     async fn reopen(
         &self,
         state: Data<&AppState>,
         RiderAuth(rider): RiderAuth,
-        #[oai(validator(max_length = 64))] id: Path<String>,
+        /// The report's id (`ReportSummary.id`, from `POST /reports` or `GET /reports/mine`).
+        #[oai(validator(max_length = 64))]
+        id: Path<String>,
         body: Json<ReasonRequest>,
     ) -> ApiResult<
         Json<ReportDetail>,
@@ -539,12 +597,17 @@ impl ReportsApi {
     }
 
     /// Confirm my resolved report closed
+    ///
+    /// Only the reporter, only a resolved report (409 otherwise). A resolved report the reporter
+    /// neither closes nor reopens closes by itself after 7 days.
     #[oai(path = "/reports/:id/close", method = "post", operation_id = "reports_close")]
     async fn close(
         &self,
         state: Data<&AppState>,
         RiderAuth(rider): RiderAuth,
-        #[oai(validator(max_length = 64))] id: Path<String>,
+        /// The report's id (`ReportSummary.id`, from `POST /reports` or `GET /reports/mine`).
+        #[oai(validator(max_length = 64))]
+        id: Path<String>,
     ) -> ApiResult<Json<ReportDetail>, (SignedAs, InvalidParameter, NotFound, IllegalTransition, ConcurrentUpdate)>
     {
         let report = service::reporter_action(&state.reports(), &rider, &id.0, Action::Close, Millis::now()).await?;
@@ -552,12 +615,18 @@ impl ReportsApi {
     }
 
     /// Rate the outcome of my report once, 1 to 5
+    ///
+    /// Only the reporter, once a report is resolved or closed (409 `not_resolved` before,
+    /// `already_rated` the second time). Ratings of 4 and 5 count as satisfied in the unit's
+    /// satisfaction rate.
     #[oai(path = "/reports/:id/rating", method = "post", operation_id = "reports_rate")]
     async fn rate(
         &self,
         state: Data<&AppState>,
         RiderAuth(rider): RiderAuth,
-        #[oai(validator(max_length = 64))] id: Path<String>,
+        /// The report's id (`ReportSummary.id`, from `POST /reports` or `GET /reports/mine`).
+        #[oai(validator(max_length = 64))]
+        id: Path<String>,
         body: Json<RatingRequest>,
     ) -> ApiResult<
         Json<ReportDetail>,

@@ -2,16 +2,22 @@
 //! another unit's report is a 404), the lifecycle actions, assignment, public replies and internal
 //! notes, and the three rates with a CSV export. City admins reach every unit.
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, Utc};
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::{Json, PlainText};
-use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
+use poem_openapi::registry::{MetaSchema, MetaSchemaRef, Registry};
+use poem_openapi::types::{IsObjectType, ParseError, ParseFromJSON, ParseResult, ToJSON, Type};
+use poem_openapi::{ApiResponse, Object, OpenApi, Union};
+use serde_json::Value;
 
 use super::ApiTags;
+use super::dto::{NOT_BLANK, Tagged, TaggedBody, not_null};
 use super::error::codes::*;
 use super::error::{ApiResult, Body, Paged, SignedAs};
-use super::paging::{Page, PageRequest, encode_cursor};
+use super::paging::{Cursor, Page, PageRequest, key_text};
 use super::reports::{ActorDto, CategoryDto, EventKindDto, ReportStatusDto, ReportSummary, RouteReasonDto, UnitRef};
 use super::security::StaffAuth;
 use crate::domain::DomainError;
@@ -25,6 +31,7 @@ use crate::state::AppState;
 
 /// A report in a unit's queue.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none, example)]
 pub struct TriageSummary {
     #[oai(flatten)]
     pub report: ReportSummary,
@@ -57,6 +64,7 @@ impl TriageSummary {
 
 /// A timeline entry as staff see it: who acted, and internal notes too.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none, example)]
 pub struct StaffEntry {
     pub at: DateTime<Utc>,
     pub kind: EventKindDto,
@@ -88,6 +96,7 @@ impl From<Entry> for StaffEntry {
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none, example)]
 pub struct TriageDetail {
     #[oai(flatten)]
     pub report: TriageSummary,
@@ -103,77 +112,218 @@ impl TriageDetail {
     }
 }
 
-/// A lifecycle action.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
-#[oai(rename_all = "snake_case")]
-pub enum ActionKind {
-    Accept,
-    Start,
-    Resolve,
-    /// Needs `reason` (shown to the reporter).
-    Reject,
-    /// Needs `duplicate_of`, a report of the same unit; followers move to it.
-    MarkDuplicate,
-    /// Needs `reason`; goes to `to_office_id`, or wherever routing sends it next without this unit.
-    Transfer,
-}
-
+/// Notes any lifecycle action may carry.
 #[derive(Debug, Object)]
-pub struct ActionRequest {
-    pub action: ActionKind,
-    #[oai(validator(max_length = 500))]
-    pub reason: Option<String>,
-    #[oai(validator(max_length = 64))]
-    pub duplicate_of: Option<String>,
-    #[oai(validator(max_length = 64))]
-    pub to_office_id: Option<String>,
-    /// Shown to riders following the report.
-    #[oai(validator(max_length = 500))]
+#[oai(skip_serializing_if_is_none)]
+pub struct ActionNotes {
+    /// Shown to riders following the report (and sent to them as the unit's word).
+    #[oai(deserialize_with = "not_null", validator(max_length = 500))]
     pub public_note: Option<String>,
     /// Staff only.
-    #[oai(validator(max_length = 500))]
+    #[oai(deserialize_with = "not_null", validator(max_length = 500))]
     pub internal_note: Option<String>,
 }
 
-impl ActionRequest {
+/// Accept a report: the unit takes it on (the first response, if none came before).
+#[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none, example)]
+pub struct AcceptAction {
+    #[oai(flatten)]
+    pub notes: ActionNotes,
+}
+
+/// Start work on an accepted report.
+#[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct StartAction {
+    #[oai(flatten)]
+    pub notes: ActionNotes,
+}
+
+/// Resolve a report: the reporter may confirm it closed, or reopen it within 7 days.
+#[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct ResolveAction {
+    #[oai(flatten)]
+    pub notes: ActionNotes,
+}
+
+/// Reject a report, saying why.
+#[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none, example)]
+pub struct RejectAction {
+    /// Why, shown to the reporter and followers; not blank.
+    #[oai(validator(
+        max_length = 500,
+        pattern = r"[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+    ))]
+    pub reason: String,
+    #[oai(flatten)]
+    pub notes: ActionNotes,
+}
+
+/// Mark a report a duplicate of another report of the same unit; its followers move there.
+#[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none, example)]
+pub struct MarkDuplicateAction {
+    /// The report this one repeats (an id from the queue).
+    #[oai(validator(min_length = 1, max_length = 64))]
+    pub duplicate_of: String,
+    #[oai(flatten)]
+    pub notes: ActionNotes,
+}
+
+/// Transfer a report away from this unit, saying why.
+#[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none, example)]
+pub struct TransferAction {
+    /// Why, shown to the reporter and followers; not blank.
+    #[oai(validator(
+        max_length = 500,
+        pattern = r"[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+    ))]
+    pub reason: String,
+    /// The unit to send it to (`GET /admin/units`); left out or empty, routing picks the next
+    /// unit that covers the spot, other than this one.
+    #[oai(deserialize_with = "not_null", validator(max_length = 64))]
+    pub to_office_id: Option<String>,
+    #[oai(flatten)]
+    pub notes: ActionNotes,
+}
+
+/// A lifecycle action, named by `action`, with the fields that action needs.
+#[derive(Debug, Union)]
+#[oai(discriminator_name = "action", one_of)]
+pub enum ActionBody {
+    #[oai(mapping = "accept")]
+    Accept(AcceptAction),
+    #[oai(mapping = "start")]
+    Start(StartAction),
+    #[oai(mapping = "resolve")]
+    Resolve(ResolveAction),
+    #[oai(mapping = "reject")]
+    Reject(RejectAction),
+    #[oai(mapping = "mark_duplicate")]
+    MarkDuplicate(MarkDuplicateAction),
+    #[oai(mapping = "transfer")]
+    Transfer(TransferAction),
+}
+
+impl TaggedBody for ActionBody {
+    const TAG: &'static str = "action";
+    const REQUIRED: &'static [(&'static str, &'static [&'static str])] = &[
+        ("accept", &[]),
+        ("start", &[]),
+        ("resolve", &[]),
+        ("reject", &["reason"]),
+        ("mark_duplicate", &["duplicate_of"]),
+        ("transfer", &["reason"]),
+    ];
+}
+
+impl ActionBody {
     fn parse(&self) -> Result<(Action, Notes), DomainError> {
-        let reason = || Note::required("reason", self.reason.as_deref());
-        let action = match self.action {
-            ActionKind::Accept => Action::Accept,
-            ActionKind::Start => Action::Start,
-            ActionKind::Resolve => Action::Resolve,
-            ActionKind::Reject => Action::Reject { reason: reason()? },
-            ActionKind::MarkDuplicate => Action::MarkDuplicate {
-                target: self
-                    .duplicate_of
-                    .clone()
-                    .filter(|t| !t.is_empty())
-                    .ok_or_else(|| DomainError::invalid("duplicate_of", "required"))?,
-            },
-            ActionKind::Transfer => Action::Transfer {
-                to: self
+        let (action, notes) = match self {
+            ActionBody::Accept(a) => (Action::Accept, &a.notes),
+            ActionBody::Start(a) => (Action::Start, &a.notes),
+            ActionBody::Resolve(a) => (Action::Resolve, &a.notes),
+            ActionBody::Reject(a) => (Action::Reject { reason: Note::required("reason", Some(&a.reason))? }, &a.notes),
+            ActionBody::MarkDuplicate(a) => (Action::MarkDuplicate { target: a.duplicate_of.clone() }, &a.notes),
+            ActionBody::Transfer(a) => {
+                let to = a
                     .to_office_id
                     .clone()
                     .filter(|t| !t.is_empty())
-                    .map_or(TransferTarget::Reroute, TransferTarget::Unit),
-                reason: reason()?,
-            },
+                    .map_or(TransferTarget::Reroute, TransferTarget::Unit);
+                (Action::Transfer { to, reason: Note::required("reason", Some(&a.reason))? }, &a.notes)
+            }
         };
-        Ok((action, Notes::parse(self.public_note.as_deref(), self.internal_note.as_deref())?))
+        Ok((action, Notes::parse(notes.public_note.as_deref(), notes.internal_note.as_deref())?))
+    }
+}
+
+/// A public reply, an internal note, or both.
+#[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct NoteFields {
+    /// A public reply: riders following the report see it, and it counts as the unit's response.
+    #[oai(deserialize_with = "not_null", validator(max_length = 500))]
+    pub public_note: Option<String>,
+    /// An internal note, staff only.
+    #[oai(deserialize_with = "not_null", validator(max_length = 500))]
+    pub internal_note: Option<String>,
+}
+
+/// `NoteFields` with at least one of the two not blank: what `triage_note` takes.
+#[derive(Debug)]
+pub struct NoteRequest(pub NoteFields);
+
+impl Type for NoteRequest {
+    const IS_REQUIRED: bool = true;
+    type RawValueType = Self;
+    type RawElementValueType = Self;
+
+    fn name() -> Cow<'static, str> {
+        "NoteRequest".into()
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        MetaSchemaRef::Reference(Self::name().into_owned())
+    }
+
+    fn register(registry: &mut Registry) {
+        NoteFields::register(registry);
+        let not_blank = |field: &'static str| {
+            MetaSchemaRef::Inline(Box::new(MetaSchema {
+                required: vec![field],
+                properties: vec![(
+                    field,
+                    MetaSchemaRef::Inline(Box::new(MetaSchema {
+                        pattern: Some(NOT_BLANK.to_string()),
+                        ..MetaSchema::new("string")
+                    })),
+                )],
+                ..MetaSchema::new("object")
+            }))
+        };
+        registry.create_schema::<Self, _>(Self::name().into_owned(), |_| MetaSchema {
+            description: Some("A public reply, an internal note, or both: at least one of them not blank."),
+            all_of: vec![
+                NoteFields::schema_ref(),
+                MetaSchemaRef::Inline(Box::new(MetaSchema {
+                    any_of: vec![not_blank("public_note"), not_blank("internal_note")],
+                    ..MetaSchema::ANY
+                })),
+            ],
+            ..MetaSchema::ANY
+        });
+    }
+
+    fn as_raw_value(&self) -> Option<&Self> {
+        Some(self)
+    }
+
+    fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a Self> + 'a> {
+        Box::new(self.as_raw_value().into_iter())
+    }
+}
+
+impl IsObjectType for NoteRequest {}
+
+impl ParseFromJSON for NoteRequest {
+    fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
+        NoteFields::parse_from_json(value).map(NoteRequest).map_err(ParseError::propagate)
+    }
+}
+
+impl ToJSON for NoteRequest {
+    fn to_json(&self) -> Option<Value> {
+        self.0.to_json()
     }
 }
 
 #[derive(Debug, Object)]
-pub struct NoteRequest {
-    /// A public reply: riders following the report see it, and it counts as the unit's response.
-    #[oai(validator(max_length = 500))]
-    pub public_note: Option<String>,
-    /// An internal note, staff only.
-    #[oai(validator(max_length = 500))]
-    pub internal_note: Option<String>,
-}
-
-#[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct AssignRequest {
     /// A clerk of the report's unit.
     #[oai(validator(min_length = 1, max_length = 64))]
@@ -185,6 +335,7 @@ pub struct AssignRequest {
 /// deadline ÷ all; resolution rate = resolved or closed ÷ all; satisfaction rate = rated 4 or 5 ÷
 /// rated; medians from routing to first response and to resolution. Null when undefined.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct MetricsView {
     /// The unit, or null for the whole city.
     pub office_id: Option<String>,
@@ -215,17 +366,20 @@ fn filed(from: Option<DateTime<Utc>>, to: Option<DateTime<Utc>>) -> FiledRange {
     FiledRange { from: millis(from), to: millis(to) }
 }
 
-fn parse_queue_cursor(after: Option<String>) -> Result<Option<(Millis, String)>, DomainError> {
-    after
-        .map(|c| {
-            let (deadline, id) =
-                c.split_once('|').ok_or_else(|| DomainError::invalid("cursor", "not a cursor this API gave out"))?;
-            let deadline = deadline
-                .parse::<i64>()
-                .map_err(|_| DomainError::invalid("cursor", "not a cursor this API gave out"))?;
-            Ok((Millis(deadline), id.to_string()))
-        })
-        .transpose()
+/// The queue's cursor key: the next deadline (8 bytes, big-endian) then the id.
+fn queue_key(v: &TriageView) -> Vec<u8> {
+    let r = &v.report.report;
+    let mut key = r.facts.next_deadline.0.to_be_bytes().to_vec();
+    key.extend_from_slice(r.id.as_bytes());
+    key
+}
+
+/// Reads any bytes as a queue position: missing deadline bytes count as zeros.
+fn queue_position(key: &[u8]) -> (Millis, String) {
+    let mut deadline = [0u8; 8];
+    let n = key.len().min(8);
+    deadline[..n].copy_from_slice(&key[..n]);
+    (Millis(i64::from_be_bytes(deadline)), key_text(&key[n..]))
 }
 
 #[derive(Default)]
@@ -234,13 +388,19 @@ pub struct TriageApi;
 #[OpenApi(tag = "ApiTags::Triage")]
 impl TriageApi {
     /// My unit's queue, the deadline that falls first first (clerks; admins any unit)
+    ///
+    /// Reports of the clerk's unit (a city admin's: of the unit `office_id` names, or of the whole
+    /// city), ordered by the deadline that falls first, one page at a time. A clerk naming another
+    /// unit gets 404. An empty or reversed `from`/`to` range is an empty queue.
     #[oai(path = "/triage/reports", method = "get", operation_id = "triage_queue")]
     #[allow(clippy::too_many_arguments)]
     async fn queue(
         &self,
         state: Data<&AppState>,
         StaffAuth(staff): StaffAuth,
+        /// Only reports in this status.
         status: Query<Option<ReportStatusDto>>,
+        /// Only reports of this category.
         category: Query<Option<CategoryDto>>,
         /// Only reports whose next deadline has passed.
         overdue: Query<Option<bool>>,
@@ -248,11 +408,14 @@ impl TriageApi {
         from: Query<Option<DateTime<Utc>>>,
         /// Filed before (RFC 3339).
         to: Query<Option<DateTime<Utc>>>,
-        /// City admins: one unit (clerks always see their own).
+        /// City admins: one unit (`Unit.id`); clerks always see their own (another unit is a 404).
         #[oai(validator(max_length = 64))]
         office_id: Query<Option<String>>,
-        #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<u32>>,
-        #[oai(validator(max_length = 200))] cursor: Query<Option<String>>,
+        /// How many items a page holds: 1 to 100 (default 20).
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
+        limit: Query<Option<u32>>,
+        /// Where the page starts: the previous page's `next_cursor`; leave out for the first page.
+        cursor: Query<Option<Cursor>>,
     ) -> ApiResult<Json<Page<TriageSummary>>, (SignedAs, Paged, NotFound)> {
         let filter = QueueFilter {
             office_id: office_id.0,
@@ -261,15 +424,11 @@ impl TriageApi {
             overdue: overdue.0.unwrap_or(false),
             filed: filed(from.0, to.0),
         };
-        let page = PageRequest::parse(limit.0, cursor.0)?;
-        let after = parse_queue_cursor(page.after.clone())?;
-        let views = service::queue(&state.reports(), &staff, filter, after, page.fetch_limit(), Millis::now()).await?;
-        let more = views.len() > page.limit as usize;
-        let (views, _) = page.finish(views, |v| v.report.report.id.clone());
-        let next_cursor = views.last().filter(|_| more).map(|v| {
-            let r = &v.report.report;
-            encode_cursor(&format!("{}|{}", r.facts.next_deadline.0, r.id))
-        });
+        let page = PageRequest::parse_with(limit.0, cursor.0, queue_position)?;
+        let views =
+            service::queue(&state.reports(), &staff, filter, page.after.clone(), page.fetch_limit(), Millis::now())
+                .await?;
+        let (views, next_cursor) = page.finish(views, queue_key);
         Ok(Json(Page::new(views.into_iter().map(TriageSummary::of).collect(), next_cursor)))
     }
 
@@ -282,48 +441,67 @@ impl TriageApi {
         &self,
         state: Data<&AppState>,
         StaffAuth(staff): StaffAuth,
-        #[oai(validator(max_length = 64))] id: Path<String>,
+        /// The report's id (`TriageSummary.id`, from the queue `GET /triage/reports`).
+        #[oai(validator(max_length = 64))]
+        id: Path<String>,
     ) -> ApiResult<Json<TriageDetail>, (SignedAs, InvalidParameter, NotFound)> {
         Ok(TriageDetail::of(service::staff_view(&state.reports(), &staff, &id.0, Millis::now()).await?))
     }
 
     /// Accept, start, resolve, reject, mark duplicate or transfer a report (illegal → 409)
+    ///
+    /// One lifecycle step, named by `action`, with the fields that action needs (`reason` to
+    /// reject or transfer, `duplicate_of` to mark a duplicate). A step the report's status does not
+    /// allow is 409 `illegal_transition`; a change someone made meanwhile is 409
+    /// `concurrent_update`. Answers the report with its new timeline; followers hear of it.
     #[oai(path = "/triage/reports/:id/actions", method = "post", operation_id = "triage_act")]
     async fn act(
         &self,
         state: Data<&AppState>,
         StaffAuth(staff): StaffAuth,
-        #[oai(validator(max_length = 64))] id: Path<String>,
-        body: Json<ActionRequest>,
+        /// The report's id (`TriageSummary.id`, from the queue `GET /triage/reports`).
+        #[oai(validator(max_length = 64))]
+        id: Path<String>,
+        body: Json<Tagged<ActionBody>>,
     ) -> ApiResult<
         Json<TriageDetail>,
         (SignedAs, InvalidParameter, Body, InvalidInput, NotFound, IllegalTransition, ConcurrentUpdate, NoUnit),
     > {
-        let (action, notes) = body.parse()?;
+        let (action, notes) = body.0.0.parse()?;
         Ok(TriageDetail::of(service::act(&state.reports(), &staff, &id.0, action, notes, Millis::now()).await?))
     }
 
     /// Reply publicly and/or add an internal note
+    ///
+    /// A public reply reaches the report's followers and counts as the unit's first response; an
+    /// internal note is for staff only. At least one of the two.
     #[oai(path = "/triage/reports/:id/notes", method = "post", operation_id = "triage_note")]
     async fn note(
         &self,
         state: Data<&AppState>,
         StaffAuth(staff): StaffAuth,
-        #[oai(validator(max_length = 64))] id: Path<String>,
+        /// The report's id (`TriageSummary.id`, from the queue `GET /triage/reports`).
+        #[oai(validator(max_length = 64))]
+        id: Path<String>,
         body: Json<NoteRequest>,
     ) -> ApiResult<Json<TriageDetail>, (SignedAs, InvalidParameter, Body, InvalidInput, NotFound, ConcurrentUpdate)>
     {
-        let notes = Notes::parse(body.public_note.as_deref(), body.internal_note.as_deref())?;
+        let notes = Notes::parse(body.0.0.public_note.as_deref(), body.0.0.internal_note.as_deref())?;
         Ok(TriageDetail::of(service::annotate(&state.reports(), &staff, &id.0, notes, Millis::now()).await?))
     }
 
     /// Assign a report to a clerk of its unit
+    ///
+    /// The clerk must be an active clerk of the report's unit. Answers the report with its
+    /// timeline (an `assigned` entry, staff only).
     #[oai(path = "/triage/reports/:id/assign", method = "post", operation_id = "triage_assign")]
     async fn assign(
         &self,
         state: Data<&AppState>,
         StaffAuth(staff): StaffAuth,
-        #[oai(validator(max_length = 64))] id: Path<String>,
+        /// The report's id (`TriageSummary.id`, from the queue `GET /triage/reports`).
+        #[oai(validator(max_length = 64))]
+        id: Path<String>,
         body: Json<AssignRequest>,
     ) -> ApiResult<Json<TriageDetail>, (SignedAs, InvalidParameter, Body, InvalidInput, NotFound, ConcurrentUpdate)>
     {
@@ -332,12 +510,19 @@ impl TriageApi {
     }
 
     /// The three rates and median times of my unit (admins: any unit or the city)
+    ///
+    /// Response, resolution and satisfaction rates and median times over the reports filed in
+    /// the range (all time when left out; an empty or reversed range counts nothing). A rate or
+    /// median with nothing to count is left out.
     #[oai(path = "/triage/metrics", method = "get", operation_id = "triage_metrics")]
     async fn metrics(
         &self,
         state: Data<&AppState>,
         StaffAuth(staff): StaffAuth,
-        #[oai(validator(max_length = 64))] office_id: Query<Option<String>>,
+        /// City admins: one unit (`Unit.id`), or the whole city when left out; clerks always get
+        /// their own (another unit is a 404).
+        #[oai(validator(max_length = 64))]
+        office_id: Query<Option<String>>,
         /// Filed at or after (RFC 3339).
         from: Query<Option<DateTime<Utc>>>,
         /// Filed before (RFC 3339).
@@ -363,12 +548,18 @@ impl TriageApi {
     }
 
     /// Export my unit's reports with their deadlines and times as CSV (admins: any unit or the city)
+    ///
+    /// One row per report filed in the range, oldest first, times in the city's time zone; for
+    /// spreadsheets and the monthly review. An empty or reversed range is a header alone.
     #[oai(path = "/triage/reports.csv", method = "get", operation_id = "triage_export_csv")]
     async fn export(
         &self,
         state: Data<&AppState>,
         StaffAuth(staff): StaffAuth,
-        #[oai(validator(max_length = 64))] office_id: Query<Option<String>>,
+        /// City admins: one unit (`Unit.id`), or the whole city when left out; clerks always get
+        /// their own (another unit is a 404).
+        #[oai(validator(max_length = 64))]
+        office_id: Query<Option<String>>,
         /// Filed at or after (RFC 3339).
         from: Query<Option<DateTime<Utc>>>,
         /// Filed before (RFC 3339).

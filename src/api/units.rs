@@ -8,9 +8,11 @@ use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
 
 use super::ApiTags;
+use super::dto::not_null;
 use super::error::codes::*;
 use super::error::{ApiResult, Body, Paged, SignedAs};
-use super::paging::{Page, PageRequest};
+use super::geojson::{JurisdictionGeoJson, Shaped};
+use super::paging::{Cursor, Page, PageRequest};
 use super::reports::{CategoryDto, CategoryView, CoordDto, UnitKindDto, UrgencyDto, coord_of};
 use super::security::AdminAuth;
 use crate::domain::report::{Category, CategorySettings};
@@ -19,6 +21,7 @@ use crate::service::units::{self, CategoryAdmin};
 use crate::state::AppState;
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct Unit {
     pub id: String,
     pub name: String,
@@ -32,6 +35,7 @@ impl From<routing::Unit> for Unit {
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct CreateUnitRequest {
     pub kind: UnitKindDto,
     #[oai(validator(min_length = 1, max_length = 64))]
@@ -40,6 +44,7 @@ pub struct CreateUnitRequest {
 
 /// A jurisdiction as stored: its bounding box in GCJ-02.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct JurisdictionView {
     pub office_id: String,
     pub min_lat: f64,
@@ -49,11 +54,13 @@ pub struct JurisdictionView {
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct CategoryUpdate {
     #[oai(validator(min_length = 1, max_length = 32))]
     pub name: String,
-    #[oai(default, validator(max_length = 200))]
-    pub hint: String,
+    /// What riders read when they pick the category (none when left out).
+    #[oai(deserialize_with = "not_null", validator(max_length = 200))]
+    pub hint: Option<String>,
     pub urgency: UrgencyDto,
     /// Seconds a unit has to respond (60 to 2,592,000).
     #[oai(validator(minimum(value = "60"), maximum(value = "2592000")))]
@@ -64,6 +71,7 @@ pub struct CategoryUpdate {
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct CategoryDepartments {
     /// Departments that handle the category wherever their jurisdiction reaches.
     #[oai(validator(max_items = 50, max_length = 64))]
@@ -71,6 +79,7 @@ pub struct CategoryDepartments {
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct CategoryAdminView {
     #[oai(flatten)]
     pub category: CategoryView,
@@ -89,13 +98,19 @@ pub struct UnitsApi;
 #[OpenApi(tag = "ApiTags::Units")]
 impl UnitsApi {
     /// List units: street offices, departments and the fallback queue (city admins)
+    ///
+    /// Every unit of the city in id order, one page at a time. Reports are routed to them; clerks
+    /// belong to one.
     #[oai(path = "/admin/units", method = "get", operation_id = "admin_list_units")]
     async fn list(
         &self,
         state: Data<&AppState>,
         auth: AdminAuth,
-        #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<u32>>,
-        #[oai(validator(max_length = 200))] cursor: Query<Option<String>>,
+        /// How many items a page holds: 1 to 100 (default 20).
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
+        limit: Query<Option<u32>>,
+        /// Where the page starts: the previous page's `next_cursor`; leave out for the first page.
+        cursor: Query<Option<Cursor>>,
     ) -> ApiResult<Json<Page<Unit>>, (SignedAs, Paged)> {
         let page = PageRequest::parse(limit.0, cursor.0)?;
         let rows = units::list(&state.units(), &auth.0, page.after.as_deref(), page.fetch_limit()).await?;
@@ -104,6 +119,10 @@ impl UnitsApi {
     }
 
     /// Create a unit (city admins)
+    ///
+    /// A street office (give it a jurisdiction next, `PUT /admin/units/{id}/jurisdiction`), a
+    /// department (assign it categories, `PUT /admin/categories/{code}/departments`) or the city's
+    /// fallback queue, which receives what nothing else covers.
     #[oai(path = "/admin/units", method = "post", operation_id = "admin_create_unit")]
     async fn create(
         &self,
@@ -125,11 +144,14 @@ impl UnitsApi {
         &self,
         state: Data<&AppState>,
         auth: AdminAuth,
-        #[oai(validator(max_length = 64))] id: Path<String>,
+        /// The unit's id (`Unit.id`, from `GET /admin/units`).
+        #[oai(validator(max_length = 64))]
+        id: Path<String>,
+        /// The system of the GeoJSON's positions: gcj02 (default) or wgs84 (converted to GCJ-02).
         coord: Query<Option<CoordDto>>,
-        body: Json<serde_json::Value>,
+        body: Json<Shaped<JurisdictionGeoJson>>,
     ) -> ApiResult<Json<JurisdictionView>, (SignedAs, InvalidParameter, Body, InvalidInput, NotFound)> {
-        let area = units::set_jurisdiction(&state.units(), &auth.0, &id.0, &body.0, coord_of(coord.0)).await?;
+        let area = units::set_jurisdiction(&state.units(), &auth.0, &id.0, &body.0.value, coord_of(coord.0)).await?;
         let b = area.bbox();
         Ok(Json(JurisdictionView {
             office_id: id.0,
@@ -141,6 +163,9 @@ impl UnitsApi {
     }
 
     /// Report categories with their deadlines and departments (city admins)
+    ///
+    /// Every category with its settings (the built-in defaults where the city never changed them)
+    /// and the departments it is assigned to.
     #[oai(path = "/admin/categories", method = "get", operation_id = "admin_list_categories")]
     async fn categories(
         &self,
@@ -152,11 +177,15 @@ impl UnitsApi {
     }
 
     /// Change a category's name, hint, urgency and deadlines (city admins)
+    ///
+    /// Replaces the category's settings. New reports get the new deadlines; reports already
+    /// filed keep theirs. The resolution deadline must be at least the response deadline.
     #[oai(path = "/admin/categories/:code", method = "put", operation_id = "admin_put_category")]
     async fn put_category(
         &self,
         state: Data<&AppState>,
         auth: AdminAuth,
+        /// The category.
         code: Path<CategoryDto>,
         body: Json<CategoryUpdate>,
     ) -> ApiResult<Json<CategoryAdminView>, (SignedAs, InvalidParameter, Body, InvalidInput)> {
@@ -164,7 +193,7 @@ impl UnitsApi {
         let settings = CategorySettings::parse(
             Category::from(code.0),
             &b.name,
-            &b.hint,
+            b.hint.as_deref().unwrap_or_default(),
             b.urgency.into(),
             b.response_secs,
             b.resolution_secs,
@@ -173,6 +202,10 @@ impl UnitsApi {
     }
 
     /// Assign a category to departments, each for its own jurisdiction (city admins)
+    ///
+    /// Replaces the category's departments (an empty list leaves it to street offices). A new
+    /// report of the category goes to a department whose jurisdiction holds the spot before any
+    /// street office.
     #[oai(
         path = "/admin/categories/:code/departments",
         method = "put",
@@ -182,6 +215,7 @@ impl UnitsApi {
         &self,
         state: Data<&AppState>,
         auth: AdminAuth,
+        /// The category.
         code: Path<CategoryDto>,
         body: Json<CategoryDepartments>,
     ) -> ApiResult<Json<CategoryAdminView>, (SignedAs, InvalidParameter, Body, InvalidInput)> {

@@ -219,20 +219,17 @@ pub struct MapBox {
 }
 
 impl MapBox {
-    /// Reads `minLng,minLat,maxLng,maxLat` in `system`, at most `max_side_deg` degrees a side.
-    pub fn parse(raw: &str, system: CoordSystem, max_side_deg: f64) -> Result<MapBox, DomainError> {
+    /// Reads `lng,lat,lng,lat` (two opposite corners, `minLng,minLat,maxLng,maxLat` or any other
+    /// pair of opposite corners) in `system`. Any size: a page of the map is bounded by its limit.
+    pub fn parse(raw: &str, system: CoordSystem) -> Result<MapBox, DomainError> {
         let bad = || DomainError::invalid("bbox", "minLng,minLat,maxLng,maxLat");
         let v: Vec<f64> =
             raw.split(',').map(|p| p.trim().parse::<f64>().map_err(|_| bad())).collect::<Result<_, _>>()?;
-        let [min_lng, min_lat, max_lng, max_lat] = v[..] else { return Err(bad()) };
+        let [lng1, lat1, lng2, lat2] = v[..] else { return Err(bad()) };
+        let (min_lng, max_lng) = (lng1.min(lng2), lng1.max(lng2));
+        let (min_lat, max_lat) = (lat1.min(lat2), lat1.max(lat2));
         let lo = Gcj02::from_system(min_lat, min_lng, system)?;
         let hi = Gcj02::from_system(max_lat, max_lng, system)?;
-        if min_lng > max_lng || min_lat > max_lat {
-            return Err(DomainError::invalid("bbox", "min before max"));
-        }
-        if max_lng - min_lng > max_side_deg || max_lat - min_lat > max_side_deg {
-            return Err(DomainError::invalid("bbox", format!("at most {max_side_deg} degrees a side")));
-        }
         // The GCJ-02 shift is under 0.01° and varies slowly: pad the converted box, and let
         // `contains` keep exactly the points whose position in the client's system is inside.
         let pad = if system == CoordSystem::Gcj02 { 0.0 } else { 0.01 };
@@ -302,16 +299,18 @@ mod tests {
 
     #[test]
     fn a_map_box_is_read_checked_and_covered_in_gcj02() {
-        assert!(MapBox::parse("120,30,121", CoordSystem::Gcj02, 0.5).is_err());
-        assert!(MapBox::parse("120,30,122,31", CoordSystem::Gcj02, 0.5).is_err(), "larger than the cap");
-        assert!(MapBox::parse("120.2,30,120.1,30.1", CoordSystem::Gcj02, 0.5).is_err(), "min after max");
-        assert!(MapBox::parse("120,91,120.1,91.1", CoordSystem::Gcj02, 0.5).is_err());
-        let gcj = MapBox::parse(" 120.1, 30.25 ,120.2,30.3", CoordSystem::Gcj02, 0.5).unwrap();
+        assert!(MapBox::parse("120,30,121", CoordSystem::Gcj02).is_err());
+        assert!(MapBox::parse("120,91,120.1,91.1", CoordSystem::Gcj02).is_err());
+        let gcj = MapBox::parse(" 120.1, 30.25 ,120.2,30.3", CoordSystem::Gcj02).unwrap();
         assert_eq!(gcj.gcj02_cover(), Bbox { min_lat: 30.25, min_lng: 120.1, max_lat: 30.3, max_lng: 120.2 });
+        for swapped in ["120.2,30.3,120.1,30.25", "120.1,30.3,120.2,30.25", "120.2,30.25,120.1,30.3"] {
+            assert_eq!(MapBox::parse(swapped, CoordSystem::Gcj02).unwrap(), gcj, "{swapped}");
+        }
+        assert!(MapBox::parse("70,0,140,56", CoordSystem::Gcj02).is_ok(), "any size");
         assert!(gcj.contains(Gcj02::new(30.25, 120.2).unwrap()), "edges are inside");
         assert!(!gcj.contains(Gcj02::new(30.31, 120.15).unwrap()));
         // A WGS-84 box: the store is asked for a padded GCJ-02 box; the answer is judged in WGS-84.
-        let wgs = MapBox::parse("120.1,30.25,120.2,30.3", CoordSystem::Wgs84, 0.5).unwrap();
+        let wgs = MapBox::parse("120.1,30.25,120.2,30.3", CoordSystem::Wgs84).unwrap();
         let inside = Wgs84::new(30.2999, 120.1999).unwrap().to_gcj02();
         let cover = wgs.gcj02_cover();
         assert!(wgs.contains(inside) && cover.contains(inside.lat(), inside.lng()));

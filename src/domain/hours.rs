@@ -31,6 +31,8 @@ const DAY_NAMES: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 const MINUTES_PER_DAY: u16 = 24 * 60;
 pub const MAX_SPANS_PER_DAY: usize = 4;
 pub const MAX_EXCEPTIONS: usize = 100;
+/// The longest text of opening hours.
+pub const MAX_CHARS: usize = 2000;
 
 /// An opening span in minutes after local midnight: `start` in 0..1440, `end` in 1..=1440.
 /// `end <= start` means the span ends the next day at `end`.
@@ -267,8 +269,8 @@ impl FromStr for OpeningHours {
     type Err = DomainError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let s = s.trim();
-        if s.len() > 2000 {
-            return Err(DomainError::invalid("hours", "at most 2000 characters"));
+        if s.chars().count() > MAX_CHARS {
+            return Err(DomainError::invalid("hours", format!("at most {MAX_CHARS} characters")));
         }
         if s == "24/7" {
             return Ok(OpeningHours::always());
@@ -297,6 +299,54 @@ impl FromStr for OpeningHours {
         }
         Ok(hours)
     }
+}
+
+/// What `char::is_whitespace` (and so `str::trim`) takes for space, as a regular expression class.
+const SPACE: &str = r"[\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]";
+
+/// The grammar as a regular expression (ECMA 262, as OpenAPI patterns are): the texts it matches
+/// are those `OpeningHours::from_str` reads, but for more than `MAX_EXCEPTIONS` dates, 29
+/// February (never matched), and a `+` before an hour (never matched). With `distinct_ends` a
+/// span's end must differ from its start, by a back-reference in a negative lookahead, which
+/// ECMA 262, Python and fancy-regex read but Rust's `regex` does not; without it, the same
+/// expression with spans that may end where they start.
+pub fn grammar_pattern(distinct_ends: bool) -> String {
+    let any_case = |word: &str| -> String {
+        word.chars()
+            .map(|c| match c {
+                'a'..='z' => format!("[{c}{}]", c.to_ascii_uppercase()),
+                c => c.to_string(),
+            })
+            .collect()
+    };
+    let day = format!("(?:{})", DAY_NAMES.map(any_case).join("|"));
+    let days = format!("{day}(?:-{day})?(?:,{day}(?:-{day})?)*");
+    let date = "[0-9]{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)\
+                |02-(?:0[1-9]|1[0-9]|2[0-8]))";
+    let start = "(?:[01][0-9]|2[0-3]):[0-5][0-9]";
+    let end = "(?:00:(?:0[1-9]|[1-5][0-9])|(?:0[1-9]|1[0-9]|2[0-3]):[0-5][0-9]|24:00)";
+    let mut group = 0;
+    let mut span = || {
+        if distinct_ends {
+            group += 1;
+            format!("({start}){SPACE}*-{SPACE}*(?!\\{group}){end}")
+        } else {
+            format!("{start}{SPACE}*-{SPACE}*{end}")
+        }
+    };
+    let closed = any_case("closed");
+    let mut clause = || {
+        let spans = format!(
+            "(?:{closed}|{off}|24[hH]|{first}(?:{SPACE}*,{SPACE}*{more}){{0,{n}}})",
+            off = any_case("off"),
+            first = span(),
+            more = span(),
+            n = MAX_SPANS_PER_DAY - 1
+        );
+        format!("(?:{closed}|(?:{days}|{date}){SPACE}+{spans})")
+    };
+    let (first, more) = (clause(), clause());
+    format!("^{SPACE}*(?:24/7|(?:{first})?(?:{SPACE}*;{SPACE}*(?:{more})?)*){SPACE}*$")
 }
 
 #[cfg(test)]
@@ -401,6 +451,72 @@ mod tests {
             hours("mon-fri 08:00-20:00; sat,sun 10:00-16:00").to_string(),
             "mon-fri 08:00-20:00; sat-sun 10:00-16:00"
         );
+    }
+
+    /// Spans whose two ends are the same time: the one thing only the lookahead refuses.
+    fn has_a_span_ending_where_it_starts(span: &regex::Regex, text: &str) -> bool {
+        span.captures_iter(text).any(|c| c[1] == c[2])
+    }
+
+    #[test]
+    fn the_grammar_pattern_matches_exactly_what_parses() {
+        use rand::{Rng, SeedableRng};
+        let pattern = regex::Regex::new(&grammar_pattern(false)).unwrap();
+        let span = regex::Regex::new(r"([0-9]{2}:[0-9]{2})\s*-\s*([0-9]{2}:[0-9]{2})").unwrap();
+        let tokens = [
+            "mon",
+            "Tue",
+            "SUN",
+            "fri",
+            "mon-fri",
+            "sat,sun",
+            "sun-tue",
+            "2026-10-01",
+            "2026-04-31",
+            "2026-13-01",
+            " ",
+            "  ",
+            "\t",
+            "\u{3000}",
+            ";",
+            "08:00",
+            "24:00",
+            "00:00",
+            "23:59",
+            "12:30",
+            "-",
+            ",",
+            "closed",
+            "Closed",
+            "off",
+            "24h",
+            "24/7",
+            "x",
+            "8:00",
+            "mon ",
+            " 10:00-12:00",
+            "07:00-07:01",
+        ];
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        let mut agreed = [0, 0];
+        for _ in 0..20_000 {
+            let n = rng.random_range(0..9);
+            let text: String = (0..n).map(|_| tokens[rng.random_range(0..tokens.len())]).collect();
+            if has_a_span_ending_where_it_starts(&span, &text) {
+                continue;
+            }
+            let parses = text.parse::<OpeningHours>().is_ok();
+            assert_eq!(pattern.is_match(&text), parses, "{text:?}");
+            agreed[usize::from(parses)] += 1;
+        }
+        assert!(agreed[1] > 100, "too few valid texts drawn: {agreed:?}");
+        for text in ["24/7", " mon-fri 08:00-20:00; sat,sun 10:00 - 16:00 ;", "mon 22:00-06:00,07:00-08:00", ""] {
+            assert!(pattern.is_match(text) && text.parse::<OpeningHours>().is_ok(), "{text}");
+        }
+        let too_many = "mon 01:00-02:00,03:00-04:00,05:00-06:00,07:00-08:00,09:00-10:00";
+        assert!(!pattern.is_match(too_many) && too_many.parse::<OpeningHours>().is_err());
+        let with_lookahead = grammar_pattern(true);
+        assert_eq!(with_lookahead.matches("(?!\\").count(), 4, "{with_lookahead}");
     }
 
     #[test]

@@ -8,9 +8,10 @@
 //! `domain::hours` (default `24/7`). `id` and `status` are written on export and ignored on
 //! import: imported places are new and open.
 //!
-//! GeoJSON: a FeatureCollection of Point features with the same names as properties
-//! (`amenities` and `photos` as arrays). Coordinates are WGS-84 as RFC 7946 says, unless a
-//! feature's `coord` property says `gcj02`.
+//! GeoJSON: a FeatureCollection of Point features with the same names as properties, each of
+//! its JSON type (strings; `capacity` and `max_stay_minutes` integers; `amenities` and `photos`
+//! arrays of strings; null is the same as absent). Coordinates are WGS-84 as RFC 7946 says,
+//! unless a feature's `coord` property says `gcj02`.
 
 use serde_json::{Value, json};
 
@@ -164,6 +165,58 @@ fn property_text(v: &Value) -> Option<String> {
     }
 }
 
+/// `(lat, lng)` of a GeoJSON Point: a position of numbers, `[lng, lat]` first.
+fn point_of(geometry: &Value) -> Option<(f64, f64)> {
+    if geometry["type"] != "Point" {
+        return None;
+    }
+    let numbers: Option<Vec<f64>> = geometry["coordinates"].as_array()?.iter().map(Value::as_f64).collect();
+    match numbers?.as_slice() {
+        &[lng, lat, ..] => Some((lat, lng)),
+        _ => None,
+    }
+}
+
+/// The JSON type each property must have when present and not null (`id` and `status`, which the
+/// export writes, are not read).
+const PROPERTY_TYPES: [(&str, &str); 14] = [
+    ("kind", "string"),
+    ("name", "string"),
+    ("address", "string"),
+    ("coord", "string"),
+    ("host_org", "string"),
+    ("contact_phone", "string"),
+    ("hours", "string"),
+    ("entry_instructions", "string"),
+    ("capacity", "integer"),
+    ("max_stay_minutes", "integer"),
+    ("amenities", "strings"),
+    ("photos", "strings"),
+    ("id", "any"),
+    ("status", "any"),
+];
+
+/// The first property of the wrong JSON type, with what it should be; the properties must be an
+/// object.
+fn mistyped_property(props: &Value) -> Option<(&'static str, &'static str)> {
+    let Some(props) = props.as_object() else { return Some(("properties", "an object")) };
+    PROPERTY_TYPES.iter().find_map(|&(field, ty)| {
+        let v = props.get(field).filter(|v| !v.is_null())?;
+        let fits = match ty {
+            "string" => v.is_string(),
+            "integer" => v.is_i64() || v.is_u64(),
+            "strings" => v.as_array().is_some_and(|a| a.iter().all(Value::is_string)),
+            _ => true,
+        };
+        let wanted = match ty {
+            "string" => "a string",
+            "integer" => "an integer",
+            _ => "an array of strings",
+        };
+        (!fits).then_some((field, wanted))
+    })
+}
+
 /// Reads a GeoJSON FeatureCollection of points; bad features are named by their index (from 0).
 pub fn read_geojson(doc: &Value) -> Result<Vec<PlaceDraft>, DomainError> {
     if doc["type"] != "FeatureCollection" {
@@ -176,16 +229,19 @@ pub fn read_geojson(doc: &Value) -> Result<Vec<PlaceDraft>, DomainError> {
     let mut drafts = Vec::new();
     let mut problems = Vec::new();
     for (i, f) in features.iter().enumerate() {
-        let geometry = &f["geometry"];
-        let point = match (&geometry["type"], geometry["coordinates"].as_array()) {
-            (Value::String(t), Some(c)) if t == "Point" && c.len() >= 2 => c[1].as_f64().zip(c[0].as_f64()),
-            _ => None,
-        };
-        let Some(point) = point else {
+        if f["type"] != "Feature" {
+            problems.push(json!({ "feature": i, "field": "type", "reason": "a GeoJSON Feature" }));
+            continue;
+        }
+        let Some(point) = point_of(&f["geometry"]) else {
             problems.push(json!({ "feature": i, "field": "geometry", "reason": "a Point with [lng, lat]" }));
             continue;
         };
         let props = &f["properties"];
+        if let Some((field, reason)) = mistyped_property(props) {
+            problems.push(json!({ "feature": i, "field": field, "reason": reason }));
+            continue;
+        }
         let get = |field: &str| props.get(field).and_then(property_text);
         match draft(&get, Some(point), CoordSystem::Wgs84) {
             Ok(d) => drafts.push(d),
@@ -242,24 +298,29 @@ pub fn write_geojson<'a>(places: impl IntoIterator<Item = FilePlace<'a>>) -> Val
         .map(|p| {
             let d = p.draft;
             let w = d.location.to_wgs84();
+            let mut properties = json!({
+                "kind": d.kind.as_str(),
+                "name": d.name,
+                "address": d.address,
+                "host_org": d.host_org,
+                "contact_phone": d.contact_phone,
+                "amenities": d.amenities.iter().map(|a| a.as_str()).collect::<Vec<_>>(),
+                "hours": d.hours.to_string(),
+                "capacity": d.capacity,
+                "max_stay_minutes": d.max_stay_minutes,
+                "entry_instructions": d.entry_instructions,
+                "photos": d.photos,
+                "status": p.status.as_str(),
+            });
+            // What a place does not have is left out, as in every answer of the API.
+            if let Some(map) = properties.as_object_mut() {
+                map.retain(|_, v| !v.is_null());
+            }
             json!({
                 "type": "Feature",
                 "id": p.id,
                 "geometry": { "type": "Point", "coordinates": [w.lng(), w.lat()] },
-                "properties": {
-                    "kind": d.kind.as_str(),
-                    "name": d.name,
-                    "address": d.address,
-                    "host_org": d.host_org,
-                    "contact_phone": d.contact_phone,
-                    "amenities": d.amenities.iter().map(|a| a.as_str()).collect::<Vec<_>>(),
-                    "hours": d.hours.to_string(),
-                    "capacity": d.capacity,
-                    "max_stay_minutes": d.max_stay_minutes,
-                    "entry_instructions": d.entry_instructions,
-                    "photos": d.photos,
-                    "status": p.status.as_str(),
-                }
+                "properties": properties,
             })
         })
         .collect();

@@ -318,9 +318,6 @@ pub struct PlacePin {
 /// Geohash precision stored with each place (about 5 m).
 pub const GEOHASH_PRECISION: usize = 9;
 
-/// Largest side of a map box, in degrees.
-pub const MAX_BBOX_DEGREES: f64 = 0.5;
-
 /// A place as the service keeps it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PlaceRecord {
@@ -406,12 +403,25 @@ pub struct CheckinRecord {
     pub created_at: Millis,
 }
 
+named_enum!(
+    /// What a change in a place's history did (the audit trail's action).
+    PlaceAction, "action" {
+        Create = "place.create",
+        Import = "place.import",
+        Update = "place.update",
+        Remove = "place.remove",
+        Managers = "place.managers",
+        /// Places generated for load tests (`xinhuoban demo places`), recorded once per batch.
+        Generate = "place.generate",
+    }
+);
+
 /// One change in a place's history: which staff account did what, and the place before and after.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PlaceChangeRecord {
     pub id: String,
     pub actor_id: Option<String>,
-    pub action: String,
+    pub action: PlaceAction,
     pub before: Option<serde_json::Value>,
     pub after: Option<serde_json::Value>,
     pub at: Millis,

@@ -182,7 +182,8 @@ fn read_ring(v: &Value, polygon: usize, ring: usize, system: CoordSystem) -> Res
     for (i, p) in positions.iter().enumerate() {
         let pair =
             p.as_array().filter(|a| a.len() >= 2).ok_or_else(|| bad(format!("{at}, position {i}: not [lng, lat]")))?;
-        let (Some(lng), Some(lat)) = (pair[0].as_f64(), pair[1].as_f64()) else {
+        let numbers: Option<Vec<f64>> = pair.iter().map(Value::as_f64).collect();
+        let Some(&[lng, lat, ..]) = numbers.as_deref() else {
             return Err(bad(format!("{at}, position {i}: not numbers")));
         };
         coords.push(read_position(lng, lat, system).map_err(|reason| bad(format!("{at}, position {i}: {reason}")))?);

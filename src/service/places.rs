@@ -15,8 +15,8 @@ use crate::domain::hours::OpeningHours;
 use crate::domain::identity::{Caller, CityAdmin, Rider, Role, Staff};
 use crate::domain::photo_url::{SignedPhoto, UrlSigner};
 use crate::domain::places::{
-    Amenity, AmenitySet, CheckinOutcome, CheckinRecord, GEOHASH_PRECISION, HitRef, NearbyQuery, PlaceChangeRecord,
-    PlaceDraft, PlaceRecord, PlaceStatus, StatusKind,
+    Amenity, AmenitySet, CheckinOutcome, CheckinRecord, GEOHASH_PRECISION, HitRef, NearbyQuery, PlaceAction,
+    PlaceChangeRecord, PlaceDraft, PlaceRecord, PlaceStatus, StatusKind,
 };
 use crate::domain::report::{PhotoHolders, photo_is_public};
 use crate::domain::time::Millis;
@@ -104,7 +104,7 @@ pub fn audit_json(p: &PlaceRecord) -> Value {
 async fn audit_place(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     caller: &Caller,
-    action: &str,
+    action: PlaceAction,
     id: &str,
     before: Option<&PlaceRecord>,
     after: Option<&PlaceRecord>,
@@ -114,7 +114,7 @@ async fn audit_place(
         AuditEntry {
             city_id: &caller.city_id,
             actor_id: Some(&caller.account_id),
-            action,
+            action: action.as_str(),
             object_kind: "place",
             object_id: id,
             before: before.map(audit_json),
@@ -222,13 +222,13 @@ pub async fn get(ctx: &PlacesContext, id: &str) -> DomainResult<PlaceDetail> {
 
 /// Creates one place.
 pub async fn create(ctx: &PlacesContext, admin: &CityAdmin, draft: PlaceDraft) -> DomainResult<PlaceRecord> {
-    let mut rows = create_many(ctx, admin, vec![draft], "place.create").await?;
+    let mut rows = create_many(ctx, admin, vec![draft], PlaceAction::Create).await?;
     rows.pop().ok_or_else(|| DomainError::internal("no place created"))
 }
 
 /// Imports places read from a file: all of them or, on any failure, none.
 pub async fn import(ctx: &PlacesContext, admin: &CityAdmin, drafts: Vec<PlaceDraft>) -> DomainResult<Vec<PlaceRecord>> {
-    create_many(ctx, admin, drafts, "place.import").await
+    create_many(ctx, admin, drafts, PlaceAction::Import).await
 }
 
 /// Creates places in one transaction, each with its audit entry `action`.
@@ -236,7 +236,7 @@ pub async fn create_many(
     ctx: &PlacesContext,
     admin: &CityAdmin,
     drafts: Vec<PlaceDraft>,
-    action: &str,
+    action: PlaceAction,
 ) -> DomainResult<Vec<PlaceRecord>> {
     let mut tx = ctx.db.begin_write().await?;
     let version = store::next_version(&mut tx).await?;
@@ -365,7 +365,7 @@ async fn write_change(ctx: &PlacesContext, caller: &Caller, id: &str, patch: Pla
         ..before.clone()
     };
     store::save(&mut tx, &after, false).await?;
-    let action = if removing { "place.remove" } else { "place.update" };
+    let action = if removing { PlaceAction::Remove } else { PlaceAction::Update };
     audit_place(&mut tx, caller, action, id, Some(&before), Some(&after)).await?;
     tx.commit().await?;
     ctx.index.upsert(&after.pin());
@@ -399,7 +399,7 @@ pub async fn set_managers(
         AuditEntry {
             city_id: &admin.city_id,
             actor_id: Some(&admin.account_id),
-            action: "place.managers",
+            action: PlaceAction::Managers.as_str(),
             object_kind: "place",
             object_id: id,
             before: Some(json!({ "managers": before })),
@@ -620,7 +620,7 @@ pub async fn generate(state: &PlacesContext, count: usize, side_km: f64, seed: u
             AuditEntry {
                 city_id: &state.city.id,
                 actor_id: None,
-                action: "place.generate",
+                action: PlaceAction::Generate.as_str(),
                 object_kind: "place",
                 object_id: "generated",
                 before: None,

@@ -51,24 +51,11 @@ async fn for_staff(ctx: &ReportsContext, staff: &Staff, id: &str) -> DomainResul
     }
 }
 
-/// Filed at or after `from`, before `to`.
+/// Filed at or after `from`, before `to`; empty when `to` is not after `from`.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct FiledRange {
     pub from: Option<Millis>,
     pub to: Option<Millis>,
-}
-
-impl FiledRange {
-    /// The range, if `to` comes after `from`. Checked once the caller's scope is known, so
-    /// someone who may not triage hears that first.
-    fn checked(self) -> DomainResult<FiledRange> {
-        if let (Some(f), Some(t)) = (self.from, self.to)
-            && f >= t
-        {
-            return Err(DomainError::invalid("to", "must be after from"));
-        }
-        Ok(self)
-    }
 }
 
 /// A report as its unit sees it in the queue.
@@ -112,7 +99,7 @@ pub async fn queue(
     now: Millis,
 ) -> DomainResult<Vec<TriageView>> {
     let office_id = scope_for(staff, filter.office_id)?;
-    let filed = filter.filed.checked()?;
+    let filed = filter.filed;
     let filter = ReportFilter {
         city_id: ctx.city.id.clone(),
         office_id,
@@ -308,7 +295,6 @@ async fn in_scope(
     filed: FiledRange,
 ) -> DomainResult<(Option<String>, Vec<ReportRow>)> {
     let office_id = scope_for(staff, office_id)?;
-    let filed = filed.checked()?;
     let filter = ReportFilter {
         city_id: ctx.city.id.clone(),
         office_id: office_id.clone(),

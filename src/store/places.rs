@@ -470,7 +470,7 @@ pub async fn history(
             Ok(PlaceChangeRecord {
                 id: r.try_get("id")?,
                 actor_id: r.try_get("actor_id")?,
-                action: r.try_get("action")?,
+                action: r.try_get::<String, _>("action")?.parse().map_err(DomainError::internal)?,
                 before: json(r.try_get("before_json")?),
                 after: json(r.try_get("after_json")?),
                 at: Millis(r.try_get("at")?),

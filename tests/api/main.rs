@@ -16,3 +16,4 @@ mod races;
 mod reports;
 mod service;
 mod statements;
+mod wire;

@@ -373,8 +373,19 @@ async fn rejecting_marking_duplicate_and_transferring_need_what_they_name() {
     let copy = file_ok(app, &rider, report_at("road_damage", 30.2712, 120.16)).await;
     let other = file_ok(app, &rider, report_at("environment", 30.28, 120.17)).await;
 
-    assert_eq!(act(app, clerk, &copy, json!({ "action": "reject" })).await.0, StatusCode::BAD_REQUEST);
-    assert_eq!(act(app, clerk, &copy, json!({ "action": "mark_duplicate" })).await.0, StatusCode::BAD_REQUEST);
+    // Each action has its own shape: what it needs is missing, and the answer says which field.
+    for (action, field) in [("reject", "reason"), ("mark_duplicate", "duplicate_of"), ("transfer", "reason")] {
+        let (status, body) = act(app, clerk, &copy, json!({ "action": action, "public_note": "x" })).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        let reason = body["details"]["reason"].as_str().unwrap_or_default();
+        assert!(reason.contains(&format!("field `{field}` is required with action `{action}`")), "{body}");
+    }
+    let (status, body) = act(app, clerk, &copy, json!({ "action": "reject", "reason": "  " })).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(
+        body["details"]["reason"].as_str().unwrap_or_default().contains("field `reason`"),
+        "a blank reason: {body}"
+    );
     assert_eq!(
         act(app, clerk, &copy, json!({ "action": "mark_duplicate", "duplicate_of": copy })).await.0,
         StatusCode::BAD_REQUEST

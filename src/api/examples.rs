@@ -1,0 +1,399 @@
+//! Examples of the main request and response bodies, shown in the spec (`#[oai(example)]`) and
+//! sent by contract tests: requests a client would really send, answers the server would really
+//! give, in Chinese where people read them.
+
+use chrono::{DateTime, Utc};
+use poem_openapi::types::Example;
+
+use super::auth::{LoginResponse, RoleDto, StaffLoginRequest, WechatLoginRequest};
+use super::dto::{CoordDto, HoursText};
+use super::media::{Media, PhotoUrl, StoredImageType};
+use super::place_admin::{NewParkingZone, NewStation, PlaceBasics, PlaceChange};
+use super::places::{
+    AmenityDto, Checkin, CheckinOutcomeDto, NearbyPlace, Place, PlaceKindDto, PlaceStatusDto, PublicCheckin,
+};
+use super::reports::{
+    ActorDto, CategoryDto, EventKindDto, Location, OutcomeDto, PublicEntry, ReportDetail, ReportStatusDto,
+    ReportSummary, RouteReasonDto, SubmitReportRequest, SubmitReportResponse, UnitKindDto, UnitRef,
+};
+use super::triage::{
+    AcceptAction, ActionNotes, MarkDuplicateAction, RejectAction, StaffEntry, TransferAction, TriageDetail,
+    TriageSummary,
+};
+
+const PLACE_ID: &str = "01a21820-36df-77ef-854a-69e627a32b90";
+const REPORT_ID: &str = "01a2183c-5e0a-7d44-9c1b-2f6f1d3e8a10";
+const OFFICE_ID: &str = "01a21801-7b2c-7a11-8e0f-5a9d4c3b2a19";
+const CLERK_ID: &str = "01a21802-1c4d-7e22-9f10-6b8e5d4c3b2a";
+
+const PHOTO_ID: &str = "01a21850-2b3c-7d4e-8f50-617283940a1b";
+
+fn at(rfc3339: &str) -> DateTime<Utc> {
+    rfc3339.parse().unwrap_or_default()
+}
+
+fn photo_url() -> PhotoUrl {
+    PhotoUrl {
+        id: PHOTO_ID.into(),
+        url: format!("/api/v1/media/{PHOTO_ID}/signed?exp=1795680000&sig=q3Vx8kTz0bWm1RjY7pL2sN5cE4gH6iA9dF0uK3oB1eM"),
+        expires_at: at("2026-11-26T16:00:00Z"),
+    }
+}
+
+impl Example for WechatLoginRequest {
+    fn example() -> Self {
+        WechatLoginRequest { code: "0e3Xq2ll2Vq1Yd4mD9nl2pW8Rl0Xq2lD".into() }
+    }
+}
+
+impl Example for StaffLoginRequest {
+    fn example() -> Self {
+        StaffLoginRequest { username: "wangfang".into(), password: "correct horse battery".into() }
+    }
+}
+
+impl Example for LoginResponse {
+    fn example() -> Self {
+        LoginResponse {
+            token: "xhb_7Jk2mQ9vR4tY8wZ1aB3cD5eF6gH0iJ2k".into(),
+            expires_at: at("2026-12-26T08:30:00Z"),
+            role: RoleDto::Rider,
+        }
+    }
+}
+
+impl Example for NearbyPlace {
+    fn example() -> Self {
+        NearbyPlace {
+            id: PLACE_ID.into(),
+            kind: PlaceKindDto::Station,
+            name: "西湖文化广场新伙伴驿站".into(),
+            lat: 30.2781234,
+            lng: 120.1652345,
+            coord: CoordDto::Gcj02,
+            distance_m: 320,
+            open_now: true,
+            status: PlaceStatusDto::Open,
+            amenities: vec![
+                AmenityDto::DrinkingWater,
+                AmenityDto::Microwave,
+                AmenityDto::PhoneCharging,
+                AmenityDto::Toilet,
+            ],
+            last_confirmed_at: Some(at("2026-11-26T07:52:10Z")),
+        }
+    }
+}
+
+impl Example for PublicCheckin {
+    fn example() -> Self {
+        PublicCheckin {
+            outcome: CheckinOutcomeDto::UsedAmenity,
+            amenity: Some(AmenityDto::Microwave),
+            success: true,
+            created_at: at("2026-11-26T07:52:10Z"),
+        }
+    }
+}
+
+impl Example for Place {
+    fn example() -> Self {
+        Place {
+            id: PLACE_ID.into(),
+            kind: PlaceKindDto::Station,
+            name: "西湖文化广场新伙伴驿站".into(),
+            address: "杭州市下城区中山北路 581 号".into(),
+            lat: 30.2781234,
+            lng: 120.1652345,
+            coord: CoordDto::Gcj02,
+            geohash: "wtmkq8xyz".into(),
+            host_org: Some("区总工会".into()),
+            contact_phone: Some("0571-8888 1234".into()),
+            photos: vec![PHOTO_ID.into()],
+            photo_urls: vec![photo_url()],
+            amenities: vec![
+                AmenityDto::DrinkingWater,
+                AmenityDto::Microwave,
+                AmenityDto::PhoneCharging,
+                AmenityDto::Toilet,
+            ],
+            hours: "mon-fri 08:00-20:00; sat-sun 10:00-16:00".into(),
+            open_now: true,
+            status: PlaceStatusDto::Open,
+            status_reason: None,
+            status_until: None,
+            capacity: None,
+            max_stay_minutes: None,
+            entry_instructions: None,
+            last_confirmed_at: Some(at("2026-11-26T07:52:10Z")),
+            recent_checkins: vec![PublicCheckin::example()],
+            created_at: at("2026-10-08T02:00:00Z"),
+            updated_at: at("2026-11-20T09:15:00Z"),
+        }
+    }
+}
+
+fn basics(name: &str, address: &str) -> PlaceBasics {
+    PlaceBasics {
+        name: name.into(),
+        address: address.into(),
+        lat: 30.2781,
+        lng: 120.1652,
+        coord: Some(CoordDto::Gcj02),
+        host_org: Some("区总工会".into()),
+        contact_phone: Some("0571-8888 1234".into()),
+        photos: None,
+        amenities: Some(vec![AmenityDto::DrinkingWater, AmenityDto::HotWater, AmenityDto::PhoneCharging]),
+        hours: Some(HoursText("mon-fri 08:00-20:00; sat,sun 10:00-16:00".into())),
+    }
+}
+
+impl Example for NewStation {
+    fn example() -> Self {
+        NewStation { basics: basics("西湖文化广场新伙伴驿站", "杭州市下城区中山北路 581 号") }
+    }
+}
+
+impl Example for NewParkingZone {
+    fn example() -> Self {
+        NewParkingZone {
+            basics: PlaceBasics {
+                amenities: None,
+                hours: None,
+                ..basics("武林广场外卖临时停车点", "体育场路 1 号东侧")
+            },
+            capacity: Some(30),
+            max_stay_minutes: Some(20),
+        }
+    }
+}
+
+impl Example for PlaceChange {
+    fn example() -> Self {
+        PlaceChange {
+            name: None,
+            address: None,
+            lat: None,
+            lng: None,
+            coord: None,
+            host_org: None,
+            contact_phone: None,
+            photos: None,
+            capacity: None,
+            max_stay_minutes: None,
+            entry_instructions: None,
+            amenities: Some(vec![AmenityDto::DrinkingWater, AmenityDto::Microwave, AmenityDto::PhoneCharging]),
+            hours: Some(HoursText("mon-sun 07:00-22:00".into())),
+            status: None,
+            status_reason: None,
+            status_until: None,
+        }
+    }
+}
+
+impl Example for Checkin {
+    fn example() -> Self {
+        Checkin {
+            id: "01a21900-0a1b-7c2d-8e3f-4a5b6c7d8e9f".into(),
+            place_id: PLACE_ID.into(),
+            outcome: CheckinOutcomeDto::AmenityBroken,
+            amenity: Some(AmenityDto::Microwave),
+            note: Some("微波炉不加热了".into()),
+            success: false,
+            created_at: at("2026-11-26T07:52:10Z"),
+        }
+    }
+}
+
+impl Example for Media {
+    fn example() -> Self {
+        Media {
+            id: PHOTO_ID.into(),
+            content_type: StoredImageType::Jpeg,
+            width: 1920,
+            height: 1440,
+            bytes: 412_337,
+            created_at: at("2026-11-26T07:50:02Z"),
+            url: photo_url().url,
+            url_expires_at: photo_url().expires_at,
+        }
+    }
+}
+
+impl Example for SubmitReportRequest {
+    fn example() -> Self {
+        SubmitReportRequest {
+            category: CategoryDto::RoadDamage,
+            description: Some("文三路与学院路口有个大坑，电动车容易摔倒".into()),
+            lat: 30.2741,
+            lng: 120.1252,
+            coord: Some(CoordDto::Gcj02),
+            media_ids: None,
+            anonymous: Some(false),
+        }
+    }
+}
+
+fn office() -> UnitRef {
+    UnitRef { id: OFFICE_ID.into(), name: "城关街道".into(), kind: UnitKindDto::StreetOffice }
+}
+
+fn summary() -> ReportSummary {
+    ReportSummary {
+        id: REPORT_ID.into(),
+        category: CategoryDto::RoadDamage,
+        description: "文三路与学院路口有个大坑，电动车容易摔倒".into(),
+        location: Location { lat: 30.2741, lng: 120.1252, coord: CoordDto::Gcj02 },
+        status: ReportStatusDto::Accepted,
+        unit: office(),
+        priority: 2,
+        anonymous: false,
+        media_ids: vec![PHOTO_ID.into()],
+        photo_urls: vec![photo_url()],
+        created_at: at("2026-11-26T07:50:30Z"),
+        updated_at: at("2026-11-26T08:10:00Z"),
+        respond_by: at("2026-11-27T07:50:30Z"),
+        resolve_by: at("2026-12-03T07:50:30Z"),
+        resolved_at: None,
+        closed_at: None,
+        rating: None,
+        rating_comment: None,
+    }
+}
+
+impl Example for PublicEntry {
+    fn example() -> Self {
+        PublicEntry {
+            at: at("2026-11-26T08:10:00Z"),
+            kind: EventKindDto::Accepted,
+            status: ReportStatusDto::Accepted,
+            actor: ActorDto::Staff,
+            unit: Some(office()),
+            public_note: Some("已受理，已通知道路养护单位处理".into()),
+        }
+    }
+}
+
+impl Example for ReportDetail {
+    fn example() -> Self {
+        ReportDetail {
+            report: summary(),
+            mine: true,
+            timeline: vec![
+                PublicEntry {
+                    at: at("2026-11-26T07:50:30Z"),
+                    kind: EventKindDto::Submitted,
+                    status: ReportStatusDto::Submitted,
+                    actor: ActorDto::Reporter,
+                    unit: Some(office()),
+                    public_note: None,
+                },
+                PublicEntry {
+                    at: at("2026-11-26T08:02:11Z"),
+                    kind: EventKindDto::MeToo,
+                    status: ReportStatusDto::Submitted,
+                    actor: ActorDto::Rider,
+                    unit: None,
+                    public_note: None,
+                },
+                PublicEntry::example(),
+            ],
+        }
+    }
+}
+
+impl Example for SubmitReportResponse {
+    fn example() -> Self {
+        let mut report = ReportDetail::example();
+        report.report.status = ReportStatusDto::Submitted;
+        report.report.priority = 1;
+        report.timeline.truncate(1);
+        SubmitReportResponse { outcome: OutcomeDto::Created, report }
+    }
+}
+
+impl Example for TriageSummary {
+    fn example() -> Self {
+        TriageSummary {
+            report: summary(),
+            route_reason: RouteReasonDto::StreetOffice,
+            next_deadline: Some(at("2026-12-03T07:50:30Z")),
+            overdue: false,
+            responded_at: Some(at("2026-11-26T08:10:00Z")),
+            assignee_id: Some(CLERK_ID.into()),
+            duplicate_of: None,
+            reporter_name: Some("李师傅".into()),
+        }
+    }
+}
+
+impl Example for StaffEntry {
+    fn example() -> Self {
+        StaffEntry {
+            at: at("2026-11-26T08:10:00Z"),
+            kind: EventKindDto::Accepted,
+            status: ReportStatusDto::Accepted,
+            actor_role: ActorDto::Staff,
+            actor_id: Some(CLERK_ID.into()),
+            unit: Some(office()),
+            public_note: Some("已受理，已通知道路养护单位处理".into()),
+            internal_note: Some("养护单位工单号 2026-1126-031".into()),
+        }
+    }
+}
+
+impl Example for TriageDetail {
+    fn example() -> Self {
+        TriageDetail {
+            report: TriageSummary::example(),
+            timeline: vec![
+                StaffEntry {
+                    at: at("2026-11-26T07:50:30Z"),
+                    kind: EventKindDto::Submitted,
+                    status: ReportStatusDto::Submitted,
+                    actor_role: ActorDto::Reporter,
+                    actor_id: None,
+                    unit: Some(office()),
+                    public_note: None,
+                    internal_note: None,
+                },
+                StaffEntry::example(),
+            ],
+        }
+    }
+}
+
+fn notes(public: &str) -> ActionNotes {
+    ActionNotes { public_note: Some(public.into()), internal_note: None }
+}
+
+impl Example for AcceptAction {
+    fn example() -> Self {
+        AcceptAction { notes: notes("已受理，已通知道路养护单位处理") }
+    }
+}
+
+impl Example for RejectAction {
+    fn example() -> Self {
+        RejectAction {
+            reason: "现场核实无此问题".into(),
+            notes: ActionNotes { public_note: None, internal_note: None },
+        }
+    }
+}
+
+impl Example for MarkDuplicateAction {
+    fn example() -> Self {
+        MarkDuplicateAction { duplicate_of: REPORT_ID.into(), notes: notes("与已受理的同一问题合并处理") }
+    }
+}
+
+impl Example for TransferAction {
+    fn example() -> Self {
+        TransferAction {
+            reason: "该路段属东湖街道管辖".into(),
+            to_office_id: Some(OFFICE_ID.into()),
+            notes: ActionNotes { public_note: None, internal_note: Some("已电话告知东湖街道".into()) },
+        }
+    }
+}
