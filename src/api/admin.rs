@@ -12,6 +12,7 @@ use super::error::codes::*;
 use super::error::{ApiResult, Body, Paged, SignedAs};
 use super::paging::{Cursor, Page, PageRequest};
 use super::security::AdminAuth;
+use super::text::Text;
 use crate::domain::DomainError;
 use crate::domain::identity::{Account, NewPassword, Role, Username};
 use crate::service::staff::{self, StaffSpec};
@@ -28,16 +29,16 @@ pub struct StaffBasics {
         max_length = 32,
         pattern = r"^[\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[A-Za-z0-9._-]{3,32}[\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
     ))]
-    pub username: String,
+    pub username: Text,
     /// 8 to 128 characters.
     #[oai(validator(min_length = 8, max_length = 128))]
-    pub password: String,
+    pub password: Text,
     /// The name colleagues and the audit trail show, e.g. `王芳`; not blank.
     #[oai(validator(
         max_length = 64,
         pattern = r"[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
     ))]
-    pub display_name: String,
+    pub display_name: Text,
 }
 
 /// A station manager: keeps the places a city admin names them manager of.
@@ -56,7 +57,7 @@ pub struct NewClerk {
     pub basics: StaffBasics,
     /// The office they work for (`Unit.id`, from `GET /admin/units`).
     #[oai(validator(min_length = 1, max_length = 64))]
-    pub office_id: String,
+    pub office_id: Text,
 }
 
 /// A city admin: runs the city.
@@ -83,14 +84,14 @@ impl CreateStaffRequest {
     fn into_spec(self) -> Result<StaffSpec, DomainError> {
         let (role, basics, office_id) = match self {
             CreateStaffRequest::StationManager(s) => (Role::StationManager, s.basics, None),
-            CreateStaffRequest::Clerk(s) => (Role::Clerk, s.basics, Some(s.office_id)),
+            CreateStaffRequest::Clerk(s) => (Role::Clerk, s.basics, Some(s.office_id.into())),
             CreateStaffRequest::CityAdmin(s) => (Role::CityAdmin, s.basics, None),
         };
         Ok(StaffSpec {
             username: Username::parse(&basics.username)?,
             password: NewPassword::parse(&basics.password)?,
             role,
-            display_name: basics.display_name,
+            display_name: basics.display_name.into(),
             office_id,
         })
     }

@@ -10,6 +10,7 @@ use super::dto::mirror_enum;
 use super::error::codes::*;
 use super::error::{ApiResult, Body, Signed, SignedAs};
 use super::security::{BearerAuth, RiderAuth};
+use super::text::Text;
 use crate::domain::identity::Role;
 use crate::domain::time::Millis;
 use crate::service::privacy;
@@ -26,16 +27,16 @@ mirror_enum!(
 pub struct WechatLoginRequest {
     /// The one-time code from `wx.login()`.
     #[oai(validator(min_length = 1, max_length = 128))]
-    pub code: String,
+    pub code: Text,
 }
 
 #[derive(Debug, Object)]
 #[oai(skip_serializing_if_is_none, example)]
 pub struct StaffLoginRequest {
     #[oai(validator(min_length = 1, max_length = 64))]
-    pub username: String,
+    pub username: Text,
     #[oai(validator(min_length = 1, max_length = 128))]
-    pub password: String,
+    pub password: Text,
 }
 
 /// A new session. Send the token as `Authorization: Bearer <token>`.

@@ -469,6 +469,7 @@ fn conflict_zh(code: ErrorCode) -> &'static str {
         ErrorCode::AlreadyRated => "每条上报只能评价一次",
         ErrorCode::NoUnit => "没有可以受理此上报的单位",
         ErrorCode::CheckinConflict => "打卡冲突，请重试",
+        ErrorCode::WrongPlaceKind => "该地点的类型不支持此项修改",
         _ => "与当前状态冲突",
     }
 }

@@ -256,6 +256,14 @@ impl ErrorCode {
             C::CheckinConflict => {
                 doc(S::CONFLICT, "the check-in crossed another: try again", "打卡冲突，请重试", D::Null, null)
             }
+            C::WrongPlaceKind => doc(
+                S::CONFLICT,
+                "the change does not suit the place's kind: capacity, maximum stay and `full` belong to parking \
+                 zones, entry instructions to friendly sites",
+                "该地点的类型不支持此项修改",
+                D::Null,
+                null,
+            ),
             C::WechatUnavailable => doc(
                 S::SERVICE_UNAVAILABLE,
                 "WeChat did not answer in time or refused us: try again shortly",

@@ -20,6 +20,7 @@ use super::geojson::{PlaceExportGeoJson, PlaceImportGeoJson, Shaped};
 use super::paging::{Cursor, Page, PageRequest};
 use super::places::{AmenityDto, Checkin, CoordDto, Place, PlaceStatusDto, amenity_set, place_view};
 use super::security::{AdminAuth, StaffAuth};
+use super::text::{Text, strings};
 use crate::domain::geo::{CoordSystem, Gcj02};
 use crate::domain::hours::OpeningHours;
 use crate::domain::identity::Staff;
@@ -39,13 +40,13 @@ pub struct PlaceBasics {
         max_length = 100,
         pattern = r"[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
     ))]
-    pub name: String,
+    pub name: Text,
     /// Street address; not blank.
     #[oai(validator(
         max_length = 200,
         pattern = r"[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
     ))]
-    pub address: String,
+    pub address: Text,
     /// Latitude in `coord`.
     #[oai(validator(minimum(value = "-90"), maximum(value = "90")))]
     pub lat: f64,
@@ -58,7 +59,7 @@ pub struct PlaceBasics {
     pub coord: Option<CoordDto>,
     /// The organisation that hosts the place (a union branch, a company); blank counts as none.
     #[oai(deserialize_with = "not_null", validator(max_length = 100))]
-    pub host_org: Option<String>,
+    pub host_org: Option<Text>,
     /// Digits, spaces and `+ - ( )`; blank counts as none.
     #[oai(
         deserialize_with = "not_null",
@@ -67,7 +68,7 @@ pub struct PlaceBasics {
             pattern = r"^[\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[0-9+() -]*[\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
         )
     )]
-    pub contact_phone: Option<String>,
+    pub contact_phone: Option<Text>,
     /// Photo URLs or media ids (`POST /media`), at most 9, none blank.
     #[oai(
         deserialize_with = "not_null",
@@ -77,7 +78,7 @@ pub struct PlaceBasics {
             pattern = r"[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
         )
     )]
-    pub photos: Option<Vec<String>>,
+    pub photos: Option<Vec<Text>>,
     /// What riders find there (none when left out).
     #[oai(deserialize_with = "not_null", validator(max_items = 18))]
     pub amenities: Option<Vec<AmenityDto>>,
@@ -117,7 +118,7 @@ pub struct NewFriendlySite {
     pub basics: PlaceBasics,
     /// How riders get in, e.g. `出示骑手证，走东门`; blank counts as none.
     #[oai(deserialize_with = "not_null", validator(max_length = 500))]
-    pub entry_instructions: Option<String>,
+    pub entry_instructions: Option<Text>,
 }
 
 /// A new place, by `kind`: only parking zones have `capacity` and `max_stay_minutes`, only
@@ -147,17 +148,17 @@ impl NewPlace {
         let coord: CoordSystem = basics.coord.map(Into::into).unwrap_or_default();
         PlaceDraft {
             kind,
-            name: basics.name,
-            address: basics.address,
+            name: basics.name.into(),
+            address: basics.address.into(),
             location: Gcj02::from_system(basics.lat, basics.lng, coord)?,
-            host_org: basics.host_org,
-            contact_phone: basics.contact_phone,
-            photos: basics.photos.unwrap_or_default(),
+            host_org: basics.host_org.map(String::from),
+            contact_phone: basics.contact_phone.map(String::from),
+            photos: basics.photos.map(strings).unwrap_or_default(),
             amenities: amenity_set(&basics.amenities.unwrap_or_default()),
             hours: parse_hours(basics.hours.as_ref())?.unwrap_or_else(OpeningHours::always),
             capacity,
             max_stay_minutes,
-            entry_instructions,
+            entry_instructions: entry_instructions.map(String::from),
         }
         .checked()
     }
@@ -169,9 +170,9 @@ impl NewPlace {
 #[oai(skip_serializing_if_is_none, example)]
 pub struct PlaceChange {
     #[oai(deserialize_with = "not_null", validator(min_length = 1, max_length = 100))]
-    pub name: Option<String>,
+    pub name: Option<Text>,
     #[oai(deserialize_with = "not_null", validator(min_length = 1, max_length = 200))]
-    pub address: Option<String>,
+    pub address: Option<Text>,
     /// A new location: `lat` and `lng` together, in `coord` (default gcj02).
     #[oai(deserialize_with = "not_null", validator(minimum(value = "-90"), maximum(value = "90")))]
     pub lat: Option<f64>,
@@ -180,17 +181,17 @@ pub struct PlaceChange {
     #[oai(deserialize_with = "not_null")]
     pub coord: Option<CoordDto>,
     #[oai(deserialize_with = "not_null", validator(max_length = 100))]
-    pub host_org: Option<String>,
+    pub host_org: Option<Text>,
     #[oai(deserialize_with = "not_null", validator(max_length = 32))]
-    pub contact_phone: Option<String>,
+    pub contact_phone: Option<Text>,
     #[oai(deserialize_with = "not_null", validator(max_items = 9))]
-    pub photos: Option<Vec<String>>,
+    pub photos: Option<Vec<Text>>,
     #[oai(deserialize_with = "not_null", validator(minimum(value = "1"), maximum(value = "100000")))]
     pub capacity: Option<i32>,
     #[oai(deserialize_with = "not_null", validator(minimum(value = "1"), maximum(value = "1440")))]
     pub max_stay_minutes: Option<i32>,
     #[oai(deserialize_with = "not_null", validator(max_length = 500))]
-    pub entry_instructions: Option<String>,
+    pub entry_instructions: Option<Text>,
     /// The full new set of amenities.
     #[oai(deserialize_with = "not_null", validator(max_items = 18))]
     pub amenities: Option<Vec<AmenityDto>>,
@@ -201,7 +202,7 @@ pub struct PlaceChange {
     pub status: Option<PlaceStatusDto>,
     /// Required with temporarily_closed.
     #[oai(deserialize_with = "not_null", validator(max_length = 200))]
-    pub status_reason: Option<String>,
+    pub status_reason: Option<Text>,
     /// With temporarily_closed: when it opens again (none = until further notice).
     #[oai(deserialize_with = "not_null")]
     pub status_until: Option<DateTime<Utc>>,
@@ -216,19 +217,19 @@ impl PlaceChange {
             _ => return Err(DomainError::invalid("lat", "send lat and lng together")),
         };
         Ok(PlacePatch {
-            name: self.name,
-            address: self.address,
+            name: self.name.map(String::from),
+            address: self.address.map(String::from),
             location,
-            host_org: self.host_org,
-            contact_phone: self.contact_phone,
-            photos: self.photos,
+            host_org: self.host_org.map(String::from),
+            contact_phone: self.contact_phone.map(String::from),
+            photos: self.photos.map(strings),
             capacity: self.capacity,
             max_stay_minutes: self.max_stay_minutes,
-            entry_instructions: self.entry_instructions,
+            entry_instructions: self.entry_instructions.map(String::from),
             amenities: self.amenities.as_deref().map(amenity_set),
             hours: parse_hours(self.hours.as_ref())?,
             status: self.status.map(Into::into),
-            status_reason: self.status_reason,
+            status_reason: self.status_reason.map(String::from),
             status_until: self.status_until.map(|t| Millis::from_datetime(&t)),
         })
     }
@@ -239,7 +240,7 @@ impl PlaceChange {
 pub struct ManagersBody {
     /// Station manager account ids; replaces the current managers.
     #[oai(validator(max_items = 20))]
-    pub account_ids: Vec<String>,
+    pub account_ids: Vec<Text>,
 }
 
 #[derive(Debug, Object)]
@@ -455,7 +456,7 @@ impl PlaceAdminApi {
         id: Path<String>,
         body: Json<ManagersBody>,
     ) -> ApiResult<Json<Managers>, (SignedAs, InvalidParameter, Body, InvalidInput, NotFound)> {
-        let ids = service::set_managers(&state.places(), &admin, &id.0, body.0.account_ids).await?;
+        let ids = service::set_managers(&state.places(), &admin, &id.0, strings(body.0.account_ids)).await?;
         Ok(Json(Managers { place_id: id.0, account_ids: ids }))
     }
 

@@ -21,6 +21,7 @@ use super::media::PhotoUrl;
 use super::paging::{Cursor, Page, PageRequest};
 use super::place_admin::{PlaceChange, checkin_page};
 use super::security::{RiderAuth, StaffAuth};
+use super::text::Text;
 use crate::domain::geo::{CoordSystem, Gcj02, MapBox};
 use crate::domain::places::{
     Amenity, AmenitySet, CheckinOutcome, CheckinRecord, Hit, HitRef, KindSet, NearbyQuery, PlaceKind, PlaceRecord,
@@ -297,7 +298,7 @@ macro_rules! checkin_body {
         pub struct $name {
             /// A short remark for the place's manager.
             #[oai(deserialize_with = "not_null", validator(max_length = 200))]
-            pub note: Option<String>,
+            pub note: Option<Text>,
         }
     };
     ($(#[$meta:meta])* $name:ident with amenity) => {
@@ -309,7 +310,7 @@ macro_rules! checkin_body {
             pub amenity: AmenityDto,
             /// A short remark for the place's manager.
             #[oai(deserialize_with = "not_null", validator(max_length = 200))]
-            pub note: Option<String>,
+            pub note: Option<Text>,
         }
     };
 }
@@ -404,16 +405,16 @@ impl CheckinRequest {
         use CheckinOutcome as O;
         use CheckinRequest as R;
         match self {
-            R::AllGood(c) => (O::AllGood, None, c.note),
-            R::UsedAmenity(c) => (O::UsedAmenity, Some(c.amenity.into()), c.note),
-            R::Parked(c) => (O::Parked, None, c.note),
-            R::GotIn(c) => (O::GotIn, None, c.note),
-            R::AmenityBroken(c) => (O::AmenityBroken, Some(c.amenity.into()), c.note),
-            R::AmenityMissing(c) => (O::AmenityMissing, Some(c.amenity.into()), c.note),
-            R::Closed(c) => (O::Closed, None, c.note),
-            R::ZoneFull(c) => (O::ZoneFull, None, c.note),
-            R::EntryRefused(c) => (O::EntryRefused, None, c.note),
-            R::NotFound(c) => (O::NotFound, None, c.note),
+            R::AllGood(c) => (O::AllGood, None, c.note.map(String::from)),
+            R::UsedAmenity(c) => (O::UsedAmenity, Some(c.amenity.into()), c.note.map(String::from)),
+            R::Parked(c) => (O::Parked, None, c.note.map(String::from)),
+            R::GotIn(c) => (O::GotIn, None, c.note.map(String::from)),
+            R::AmenityBroken(c) => (O::AmenityBroken, Some(c.amenity.into()), c.note.map(String::from)),
+            R::AmenityMissing(c) => (O::AmenityMissing, Some(c.amenity.into()), c.note.map(String::from)),
+            R::Closed(c) => (O::Closed, None, c.note.map(String::from)),
+            R::ZoneFull(c) => (O::ZoneFull, None, c.note.map(String::from)),
+            R::EntryRefused(c) => (O::EntryRefused, None, c.note.map(String::from)),
+            R::NotFound(c) => (O::NotFound, None, c.note.map(String::from)),
         }
     }
 }
@@ -598,9 +599,10 @@ impl PlacesApi {
     ///
     /// Only the fields sent change. A station manager sending any other field, or changing a
     /// place they do not manage, gets 403; only city admins remove places (status `removed`).
-    /// Capacity and maximum stay belong to parking zones, entry instructions to friendly sites,
-    /// and `full` to parking zones. Answers the place as its page shows it (`coord` of the body
-    /// names the system of the answer too). Every change lands in the place's history.
+    /// Capacity, maximum stay and `full` belong to parking zones, entry instructions to friendly
+    /// sites: sending them for another kind of place is 409 `wrong_place_kind`. Answers the place
+    /// as its page shows it (`coord` of the body names the system of the answer too). Every change
+    /// lands in the place's history.
     #[oai(path = "/places/:id", method = "patch", tag = "ApiTags::PlaceManagement", operation_id = "place_update")]
     async fn update(
         &self,
@@ -610,7 +612,7 @@ impl PlacesApi {
         #[oai(validator(max_length = 64))]
         id: Path<String>,
         body: Json<PlaceChange>,
-    ) -> ApiResult<Json<Place>, (SignedAs, InvalidParameter, Body, InvalidInput, NotFound)> {
+    ) -> ApiResult<Json<Place>, (SignedAs, InvalidParameter, Body, InvalidInput, NotFound, WrongPlaceKind)> {
         let coord: CoordSystem = body.0.coord.map(Into::into).unwrap_or_default();
         let patch = body.0.into_patch()?;
         let place = service::update(&state.places(), &staff, &id.0, patch).await?;

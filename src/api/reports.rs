@@ -16,6 +16,7 @@ use super::error::{ApiResult, Body, Paged, Signed, SignedAs};
 use super::media::PhotoUrl;
 use super::paging::{Cursor, Page, PageRequest};
 use super::security::{BearerAuth, RiderAuth};
+use super::text::{Text, strings};
 use crate::domain::geo::{CoordSystem, Gcj02};
 use crate::domain::report::{
     Action, Actor, Category, CategorySettings, EventKind, Note, ReportStatus, Urgency, parse_description,
@@ -314,7 +315,7 @@ pub struct SubmitReportRequest {
     pub category: CategoryDto,
     /// What is wrong, at most 500 characters (none when left out: a photo may say it all).
     #[oai(deserialize_with = "not_null", validator(max_length = 500))]
-    pub description: Option<String>,
+    pub description: Option<Text>,
     #[oai(validator(minimum(value = "-90"), maximum(value = "90")))]
     pub lat: f64,
     #[oai(validator(minimum(value = "-180"), maximum(value = "180")))]
@@ -324,7 +325,7 @@ pub struct SubmitReportRequest {
     pub coord: Option<CoordDto>,
     /// Up to 9 photos uploaded by this rider through `POST /media`.
     #[oai(deserialize_with = "not_null", validator(max_items = 9, unique_items, max_length = 64))]
-    pub media_ids: Option<Vec<String>>,
+    pub media_ids: Option<Vec<Text>>,
     /// Hide the reporter's name from the unit too (false when left out).
     #[oai(deserialize_with = "not_null")]
     pub anonymous: Option<bool>,
@@ -361,7 +362,7 @@ pub struct ReasonRequest {
         max_length = 500,
         pattern = r"[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
     ))]
-    pub reason: String,
+    pub reason: Text,
 }
 
 #[derive(Debug, Object)]
@@ -371,7 +372,7 @@ pub struct RatingRequest {
     #[oai(validator(minimum(value = "1"), maximum(value = "5")))]
     pub score: i64,
     #[oai(deserialize_with = "not_null", validator(max_length = 500))]
-    pub comment: Option<String>,
+    pub comment: Option<Text>,
 }
 
 #[derive(Default)]
@@ -450,7 +451,7 @@ impl ReportsApi {
             category: body.category.into(),
             description: parse_description(body.description.as_deref().unwrap_or_default())?,
             location: Gcj02::from_system(body.lat, body.lng, system)?,
-            media_ids: parse_media_ids(body.media_ids.as_deref().unwrap_or_default())?,
+            media_ids: parse_media_ids(&strings(body.media_ids.unwrap_or_default()))?,
             anonymous: body.anonymous.unwrap_or(false),
         };
         let (outcome, report) =

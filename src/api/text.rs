@@ -9,7 +9,7 @@ use poem_openapi::registry::{MetaSchema, MetaSchemaRef};
 use poem_openapi::types::{ParseError, ParseFromJSON, ParseResult, ToJSON, Type};
 use serde_json::Value;
 
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct Text(pub String);
 
 impl Text {
@@ -24,6 +24,17 @@ impl Deref for Text {
     fn deref(&self) -> &str {
         &self.0
     }
+}
+
+impl From<&str> for Text {
+    fn from(text: &str) -> Text {
+        Text(text.to_string())
+    }
+}
+
+/// Texts as the strings they are.
+pub fn strings(texts: Vec<Text>) -> Vec<String> {
+    texts.into_iter().map(String::from).collect()
 }
 
 impl From<Text> for String {

@@ -20,6 +20,7 @@ use super::error::{ApiResult, Body, Paged, SignedAs};
 use super::paging::{Cursor, Page, PageRequest, key_text};
 use super::reports::{ActorDto, CategoryDto, EventKindDto, ReportStatusDto, ReportSummary, RouteReasonDto, UnitRef};
 use super::security::StaffAuth;
+use super::text::Text;
 use crate::domain::DomainError;
 use crate::domain::geo::CoordSystem;
 use crate::domain::report::{Action, Note, Notes, TransferTarget};
@@ -118,10 +119,10 @@ impl TriageDetail {
 pub struct ActionNotes {
     /// Shown to riders following the report (and sent to them as the unit's word).
     #[oai(deserialize_with = "not_null", validator(max_length = 500))]
-    pub public_note: Option<String>,
+    pub public_note: Option<Text>,
     /// Staff only.
     #[oai(deserialize_with = "not_null", validator(max_length = 500))]
-    pub internal_note: Option<String>,
+    pub internal_note: Option<Text>,
 }
 
 /// Accept a report: the unit takes it on (the first response, if none came before).
@@ -157,7 +158,7 @@ pub struct RejectAction {
         max_length = 500,
         pattern = r"[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
     ))]
-    pub reason: String,
+    pub reason: Text,
     #[oai(flatten)]
     pub notes: ActionNotes,
 }
@@ -168,7 +169,7 @@ pub struct RejectAction {
 pub struct MarkDuplicateAction {
     /// The report this one repeats (an id from the queue).
     #[oai(validator(min_length = 1, max_length = 64))]
-    pub duplicate_of: String,
+    pub duplicate_of: Text,
     #[oai(flatten)]
     pub notes: ActionNotes,
 }
@@ -182,11 +183,11 @@ pub struct TransferAction {
         max_length = 500,
         pattern = r"[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
     ))]
-    pub reason: String,
+    pub reason: Text,
     /// The unit to send it to (`GET /admin/units`); left out or empty, routing picks the next
     /// unit that covers the spot, other than this one.
     #[oai(deserialize_with = "not_null", validator(max_length = 64))]
-    pub to_office_id: Option<String>,
+    pub to_office_id: Option<Text>,
     #[oai(flatten)]
     pub notes: ActionNotes,
 }
@@ -227,15 +228,15 @@ impl ActionBody {
             ActionBody::Accept(a) => (Action::Accept, &a.notes),
             ActionBody::Start(a) => (Action::Start, &a.notes),
             ActionBody::Resolve(a) => (Action::Resolve, &a.notes),
-            ActionBody::Reject(a) => (Action::Reject { reason: Note::required("reason", Some(&a.reason))? }, &a.notes),
-            ActionBody::MarkDuplicate(a) => (Action::MarkDuplicate { target: a.duplicate_of.clone() }, &a.notes),
+            ActionBody::Reject(a) => (Action::Reject { reason: Note::required("reason", Some(&*a.reason))? }, &a.notes),
+            ActionBody::MarkDuplicate(a) => (Action::MarkDuplicate { target: a.duplicate_of.to_string() }, &a.notes),
             ActionBody::Transfer(a) => {
                 let to = a
                     .to_office_id
-                    .clone()
+                    .as_deref()
                     .filter(|t| !t.is_empty())
-                    .map_or(TransferTarget::Reroute, TransferTarget::Unit);
-                (Action::Transfer { to, reason: Note::required("reason", Some(&a.reason))? }, &a.notes)
+                    .map_or(TransferTarget::Reroute, |t| TransferTarget::Unit(t.to_string()));
+                (Action::Transfer { to, reason: Note::required("reason", Some(&*a.reason))? }, &a.notes)
             }
         };
         Ok((action, Notes::parse(notes.public_note.as_deref(), notes.internal_note.as_deref())?))
@@ -248,10 +249,10 @@ impl ActionBody {
 pub struct NoteFields {
     /// A public reply: riders following the report see it, and it counts as the unit's response.
     #[oai(deserialize_with = "not_null", validator(max_length = 500))]
-    pub public_note: Option<String>,
+    pub public_note: Option<Text>,
     /// An internal note, staff only.
     #[oai(deserialize_with = "not_null", validator(max_length = 500))]
-    pub internal_note: Option<String>,
+    pub internal_note: Option<Text>,
 }
 
 /// `NoteFields` with at least one of the two not blank: what `triage_note` takes.
@@ -327,7 +328,7 @@ impl ToJSON for NoteRequest {
 pub struct AssignRequest {
     /// A clerk of the report's unit.
     #[oai(validator(min_length = 1, max_length = 64))]
-    pub assignee_id: String,
+    pub assignee_id: Text,
 }
 
 /// The three rates and median times of a unit (or the city) over reports filed in a range.

@@ -15,6 +15,7 @@ use super::geojson::{JurisdictionGeoJson, Shaped};
 use super::paging::{Cursor, Page, PageRequest};
 use super::reports::{CategoryDto, CategoryView, CoordDto, UnitKindDto, UrgencyDto, coord_of};
 use super::security::AdminAuth;
+use super::text::{Text, strings};
 use crate::domain::report::{Category, CategorySettings};
 use crate::domain::routing::{self, UnitKind};
 use crate::service::units::{self, CategoryAdmin};
@@ -39,7 +40,7 @@ impl From<routing::Unit> for Unit {
 pub struct CreateUnitRequest {
     pub kind: UnitKindDto,
     #[oai(validator(min_length = 1, max_length = 64))]
-    pub name: String,
+    pub name: Text,
 }
 
 /// A jurisdiction as stored: its bounding box in GCJ-02.
@@ -57,10 +58,10 @@ pub struct JurisdictionView {
 #[oai(skip_serializing_if_is_none)]
 pub struct CategoryUpdate {
     #[oai(validator(min_length = 1, max_length = 32))]
-    pub name: String,
+    pub name: Text,
     /// What riders read when they pick the category (none when left out).
     #[oai(deserialize_with = "not_null", validator(max_length = 200))]
-    pub hint: Option<String>,
+    pub hint: Option<Text>,
     pub urgency: UrgencyDto,
     /// Seconds a unit has to respond (60 to 2,592,000).
     #[oai(validator(minimum(value = "60"), maximum(value = "2592000")))]
@@ -75,7 +76,7 @@ pub struct CategoryUpdate {
 pub struct CategoryDepartments {
     /// Departments that handle the category wherever their jurisdiction reaches.
     #[oai(validator(max_items = 50, max_length = 64))]
-    pub office_ids: Vec<String>,
+    pub office_ids: Vec<Text>,
 }
 
 #[derive(Debug, Object)]
@@ -220,6 +221,10 @@ impl UnitsApi {
         body: Json<CategoryDepartments>,
     ) -> ApiResult<Json<CategoryAdminView>, (SignedAs, InvalidParameter, Body, InvalidInput)> {
         let category = Category::from(code.0);
-        Ok(Json(units::set_category_departments(&state.units(), &auth.0, category, &body.office_ids).await?.into()))
+        Ok(Json(
+            units::set_category_departments(&state.units(), &auth.0, category, &strings(body.0.office_ids))
+                .await?
+                .into(),
+        ))
     }
 }

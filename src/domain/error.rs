@@ -90,6 +90,8 @@ error_codes! {
     AlreadyRated = "already_rated",
     NoUnit = "no_unit",
     CheckinConflict = "checkin_conflict",
+    /// A change gives a place what its kind does not have (a station's capacity).
+    WrongPlaceKind = "wrong_place_kind",
     // Faults
     WechatUnavailable = "wechat_unavailable",
     DatabaseUnavailable = "database_unavailable",

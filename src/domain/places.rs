@@ -2,6 +2,7 @@
 //! are open, what their manager declares, and what riders say when they get there.
 
 use super::DomainError;
+use super::error::ErrorCode;
 use super::geo::Gcj02;
 use super::hours::OpeningHours;
 use super::named_enum::named_enum;
@@ -260,6 +261,21 @@ fn text(field: &'static str, value: &str, max: usize) -> Result<String, DomainEr
 
 fn optional_text(field: &'static str, value: Option<&str>, max: usize) -> Result<Option<String>, DomainError> {
     value.map(str::trim).filter(|v| !v.is_empty()).map(|v| text(field, v, max)).transpose()
+}
+
+impl PlaceKind {
+    /// Whether a change fits a place of this kind: capacity, maximum stay and `full` belong to
+    /// parking zones, entry instructions to friendly sites. A change that does not fit conflicts
+    /// with the place as it is (the client cannot know its kind from the change alone).
+    pub fn check_change(self, parking_only: bool, friendly_site_only: bool) -> Result<(), DomainError> {
+        let fits = (!parking_only || self == PlaceKind::ParkingZone)
+            && (!friendly_site_only || self == PlaceKind::FriendlySite);
+        if fits {
+            Ok(())
+        } else {
+            Err(DomainError::conflict(ErrorCode::WrongPlaceKind, format!("a {self} has no such field or status")))
+        }
+    }
 }
 
 impl PlaceDraft {

@@ -290,6 +290,10 @@ impl PlacePatch {
     }
 
     fn apply(self, row: &PlaceRecord) -> DomainResult<(PlaceDraft, PlaceStatus)> {
+        let parking_only =
+            self.capacity.is_some() || self.max_stay_minutes.is_some() || self.status == Some(StatusKind::Full);
+        let friendly_site_only = self.entry_instructions.as_deref().is_some_and(|e| !e.trim().is_empty());
+        row.draft.kind.check_change(parking_only, friendly_site_only)?;
         let mut d = row.draft.clone();
         d.name = self.name.unwrap_or(d.name);
         d.address = self.address.unwrap_or(d.address);

@@ -398,8 +398,10 @@ async fn station_managers_keep_only_their_own_places_true() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, _) = app.patch(&format!("/api/v1/places/{mine}"), Some(&token), json!({ "name": "改名" })).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, _) = app.patch(&format!("/api/v1/places/{mine}"), Some(&token), json!({ "status": "full" })).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
+    // A station cannot be full: the change conflicts with the place's kind, which the change alone
+    // does not show.
+    let (status, body) = app.patch(&format!("/api/v1/places/{mine}"), Some(&token), json!({ "status": "full" })).await;
+    assert_eq!((status, error_code(&body)), (StatusCode::CONFLICT, "wrong_place_kind"));
     // Another manager, a rider, and no token at all.
     let li = app.staff_token("lisi").await;
     let (status, _) = app.patch(&format!("/api/v1/places/{mine}"), Some(&li), json!({ "status": "open" })).await;
