@@ -33,7 +33,7 @@ run() {
   local who="$1"; shift
   echo "== schemathesis as $who ($MAX_TIME s)"
   # Logging out would end the session the rest of the run uses.
-  "$ST" run "$ROOT/api-spec/openapi.yaml" --url "$BASE/api/v1" --checks "${CHECKS:-all}" --max-time "$MAX_TIME" \
+  "$ST" --config-file "$ROOT/tests/contract/schemathesis.toml" run "$ROOT/api-spec/openapi.yaml" --url "$BASE/api/v1" --checks "${CHECKS:-all}" --max-time "$MAX_TIME" \
     --exclude-operation-id auth_logout --suppress-health-check all "$@" || status=1
 }
 run "an anonymous caller"
