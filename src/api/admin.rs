@@ -8,6 +8,7 @@ use poem_openapi::{Object, OpenApi, Union};
 
 use super::ApiTags;
 use super::auth::{NoContent, RoleDto};
+use super::dto::{Tagged, TaggedBody};
 use super::error::codes::*;
 use super::error::{ApiResult, Body, Paged, SignedAs};
 use super::paging::{Cursor, Page, PageRequest};
@@ -80,6 +81,17 @@ pub enum CreateStaffRequest {
     CityAdmin(NewCityAdmin),
 }
 
+impl TaggedBody for CreateStaffRequest {
+    const TAG: &'static str = "role";
+    const REQUIRED: &'static [(&'static str, &'static [&'static str])] = &[
+        ("station_manager", BASICS),
+        ("clerk", &["username", "password", "display_name", "office_id"]),
+        ("city_admin", BASICS),
+    ];
+}
+
+const BASICS: &[&str] = &["username", "password", "display_name"];
+
 impl CreateStaffRequest {
     fn into_spec(self) -> Result<StaffSpec, DomainError> {
         let (role, basics, office_id) = match self {
@@ -137,9 +149,9 @@ impl AdminApi {
         &self,
         state: Data<&AppState>,
         auth: AdminAuth,
-        body: Json<CreateStaffRequest>,
+        body: Json<Tagged<CreateStaffRequest>>,
     ) -> ApiResult<Json<Staff>, (SignedAs, Body, InvalidInput, UsernameTaken)> {
-        let spec = body.0.into_spec()?;
+        let spec = body.0.0.into_spec()?;
         Ok(Json(staff::create(&state.db, &auth.0, spec).await?.into()))
     }
 

@@ -205,6 +205,44 @@ mod tests {
         }
     }
 
+    /// Each tag's required fields, as the spec says them.
+    fn required_in_spec<T: TaggedBody>() -> Vec<(String, Vec<String>)> {
+        let mut registry = Registry::new();
+        T::register(&mut registry);
+        let union = &registry.schemas[T::name().as_ref()];
+        let discriminator = union.discriminator.as_ref().expect("a discriminator");
+        assert_eq!(discriminator.property_name, T::TAG);
+        let mut tags = Vec::new();
+        for (tag, reference) in &discriminator.mapping {
+            let variant = &registry.schemas[reference.trim_start_matches("#/components/schemas/")];
+            let Some(MetaSchemaRef::Reference(object)) = variant.all_of.get(1) else { panic!("{tag}: no object") };
+            let mut required: Vec<String> = registry.schemas[object].required.iter().map(|f| f.to_string()).collect();
+            required.sort();
+            tags.push((tag.clone(), required));
+        }
+        tags
+    }
+
+    fn required_in_table<T: TaggedBody>() -> Vec<(String, Vec<String>)> {
+        T::REQUIRED
+            .iter()
+            .map(|(tag, fields)| {
+                let mut fields: Vec<String> = fields.iter().map(|f| f.to_string()).collect();
+                fields.sort();
+                (tag.to_string(), fields)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_tagged_body_names_the_fields_its_spec_requires() {
+        use crate::api::{admin, place_admin, places, triage};
+        assert_eq!(required_in_table::<triage::ActionBody>(), required_in_spec::<triage::ActionBody>());
+        assert_eq!(required_in_table::<places::CheckinRequest>(), required_in_spec::<places::CheckinRequest>());
+        assert_eq!(required_in_table::<place_admin::NewPlace>(), required_in_spec::<place_admin::NewPlace>());
+        assert_eq!(required_in_table::<admin::CreateStaffRequest>(), required_in_spec::<admin::CreateStaffRequest>());
+    }
+
     #[test]
     fn a_tagged_body_names_the_field_its_tag_needs() {
         use crate::api::triage::ActionBody;

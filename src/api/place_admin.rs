@@ -13,7 +13,7 @@ use poem_openapi::{ApiRequest, ApiResponse, Enum, Object, OpenApi, Union};
 use serde_json::Value;
 
 use super::ApiTags;
-use super::dto::{HoursText, not_null};
+use super::dto::{HoursText, Tagged, TaggedBody, not_null};
 use super::error::codes::*;
 use super::error::{ApiResult, Body, ErrorSet, Paged, SignedAs};
 use super::geojson::{PlaceExportGeoJson, PlaceImportGeoJson, Shaped};
@@ -134,6 +134,14 @@ pub enum NewPlace {
     FriendlySite(NewFriendlySite),
 }
 
+impl TaggedBody for NewPlace {
+    const TAG: &'static str = "kind";
+    const REQUIRED: &'static [(&'static str, &'static [&'static str])] =
+        &[("station", BASICS), ("parking_zone", BASICS), ("friendly_site", BASICS)];
+}
+
+const BASICS: &[&str] = &["name", "address", "lat", "lng"];
+
 fn parse_hours(text: Option<&HoursText>) -> DomainResult<Option<OpeningHours>> {
     text.map(HoursText::parse).transpose()
 }
@@ -169,27 +177,62 @@ impl NewPlace {
 #[derive(Debug, Object)]
 #[oai(skip_serializing_if_is_none, example)]
 pub struct PlaceChange {
-    #[oai(deserialize_with = "not_null", validator(min_length = 1, max_length = 100))]
+    /// The new name; not blank.
+    #[oai(
+        deserialize_with = "not_null",
+        validator(
+            max_length = 100,
+            pattern = r"[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+        )
+    )]
     pub name: Option<Text>,
-    #[oai(deserialize_with = "not_null", validator(min_length = 1, max_length = 200))]
+    /// The new address; not blank.
+    #[oai(
+        deserialize_with = "not_null",
+        validator(
+            max_length = 200,
+            pattern = r"[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+        )
+    )]
     pub address: Option<Text>,
     /// A new location: `lat` and `lng` together, in `coord` (default gcj02).
     #[oai(deserialize_with = "not_null", validator(minimum(value = "-90"), maximum(value = "90")))]
     pub lat: Option<f64>,
+    /// With `lat`.
     #[oai(deserialize_with = "not_null", validator(minimum(value = "-180"), maximum(value = "180")))]
     pub lng: Option<f64>,
+    /// The system of `lat`/`lng` and of the answer: gcj02 (default) or wgs84.
     #[oai(deserialize_with = "not_null")]
     pub coord: Option<CoordDto>,
+    /// The hosting organisation; blank removes it.
     #[oai(deserialize_with = "not_null", validator(max_length = 100))]
     pub host_org: Option<Text>,
-    #[oai(deserialize_with = "not_null", validator(max_length = 32))]
+    /// Digits, spaces and `+ - ( )`; blank removes it.
+    #[oai(
+        deserialize_with = "not_null",
+        validator(
+            max_length = 32,
+            pattern = r"^[\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[0-9+() -]*[\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
+        )
+    )]
     pub contact_phone: Option<Text>,
-    #[oai(deserialize_with = "not_null", validator(max_items = 9))]
+    /// The full new list of photo URLs or media ids, at most 9, none blank.
+    #[oai(
+        deserialize_with = "not_null",
+        validator(
+            max_items = 9,
+            max_length = 512,
+            pattern = r"[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+        )
+    )]
     pub photos: Option<Vec<Text>>,
+    /// Parking zones: bays.
     #[oai(deserialize_with = "not_null", validator(minimum(value = "1"), maximum(value = "100000")))]
     pub capacity: Option<i32>,
+    /// Parking zones: longest stay in minutes.
     #[oai(deserialize_with = "not_null", validator(minimum(value = "1"), maximum(value = "1440")))]
     pub max_stay_minutes: Option<i32>,
+    /// Friendly sites: how riders get in; blank removes it.
     #[oai(deserialize_with = "not_null", validator(max_length = 500))]
     pub entry_instructions: Option<Text>,
     /// The full new set of amenities.
@@ -198,6 +241,7 @@ pub struct PlaceChange {
     /// The new opening hours.
     #[oai(deserialize_with = "not_null")]
     pub hours: Option<HoursText>,
+    /// The status riders see; `removed` by city admins only (see `DELETE /admin/places/{id}`).
     #[oai(deserialize_with = "not_null")]
     pub status: Option<PlaceStatusDto>,
     /// Required with temporarily_closed.
@@ -291,9 +335,9 @@ pub struct HistoryEntry {
     /// The staff account that made the change.
     pub actor_id: Option<String>,
     pub at: DateTime<Utc>,
-    /// The place before the change (GCJ-02), or null.
+    /// The place before the change (GCJ-02); absent when there was none (a new place).
     pub before: Option<Value>,
-    /// The place after the change (GCJ-02), or null.
+    /// The place after the change (GCJ-02); absent when the entry kept none.
     pub after: Option<Value>,
 }
 
@@ -416,9 +460,9 @@ impl PlaceAdminApi {
         &self,
         state: Data<&AppState>,
         AdminAuth(admin): AdminAuth,
-        body: Json<NewPlace>,
+        body: Json<Tagged<NewPlace>>,
     ) -> ApiResult<Json<Place>, (SignedAs, Body, InvalidInput)> {
-        let draft = body.0.into_draft()?;
+        let draft = body.0.0.into_draft()?;
         let row = service::create(&state.places(), &admin, draft).await?;
         let photos = service::photo_urls(&state.places(), std::slice::from_ref(&row)).await?;
         Ok(Json(place_view(row, CoordSystem::Gcj02, Millis::now(), state.city.tz, &[], &photos)))

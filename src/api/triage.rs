@@ -37,13 +37,13 @@ pub struct TriageSummary {
     #[oai(flatten)]
     pub report: ReportSummary,
     pub route_reason: RouteReasonDto,
-    /// The deadline that falls first among those still to meet; null once none is left.
+    /// The deadline that falls first among those still to meet; absent once none is left.
     pub next_deadline: Option<DateTime<Utc>>,
     pub overdue: bool,
     pub responded_at: Option<DateTime<Utc>>,
     pub assignee_id: Option<String>,
     pub duplicate_of: Option<String>,
-    /// The reporter's display name; null when they filed anonymously.
+    /// The reporter's display name; absent when they filed anonymously.
     pub reporter_name: Option<String>,
 }
 
@@ -71,8 +71,8 @@ pub struct StaffEntry {
     pub kind: EventKindDto,
     pub status: ReportStatusDto,
     pub actor_role: ActorDto,
-    /// The acting staff account. Null when a rider acted (the reporter or a "me too"): riders
-    /// appear by role only, so an anonymous report cannot be tied to its reporter. Null for the
+    /// The acting staff account. Absent when a rider acted (the reporter or a "me too"): riders
+    /// appear by role only, so an anonymous report cannot be tied to its reporter. Absent for the
     /// service itself.
     pub actor_id: Option<String>,
     pub unit: Option<UnitRef>,
@@ -334,11 +334,11 @@ pub struct AssignRequest {
 /// The three rates and median times of a unit (or the city) over reports filed in a range.
 /// Definitions: see `domain::sla::Rates` — response rate = responded no later than the response
 /// deadline ÷ all; resolution rate = resolved or closed ÷ all; satisfaction rate = rated 4 or 5 ÷
-/// rated; medians from routing to first response and to resolution. Null when undefined.
+/// rated; medians from routing to first response and to resolution. Left out when undefined.
 #[derive(Debug, Object)]
 #[oai(skip_serializing_if_is_none)]
 pub struct MetricsView {
-    /// The unit, or null for the whole city.
+    /// The unit; absent for the whole city.
     pub office_id: Option<String>,
     pub from: Option<DateTime<Utc>>,
     pub to: Option<DateTime<Utc>>,

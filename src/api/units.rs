@@ -39,7 +39,11 @@ impl From<routing::Unit> for Unit {
 #[oai(skip_serializing_if_is_none)]
 pub struct CreateUnitRequest {
     pub kind: UnitKindDto,
-    #[oai(validator(min_length = 1, max_length = 64))]
+    /// The unit's name, e.g. `城关街道`; not blank.
+    #[oai(validator(
+        max_length = 64,
+        pattern = r"[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+    ))]
     pub name: Text,
 }
 
@@ -57,7 +61,11 @@ pub struct JurisdictionView {
 #[derive(Debug, Object)]
 #[oai(skip_serializing_if_is_none)]
 pub struct CategoryUpdate {
-    #[oai(validator(min_length = 1, max_length = 32))]
+    /// What riders see, e.g. `道路破损`; not blank.
+    #[oai(validator(
+        max_length = 32,
+        pattern = r"[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+    ))]
     pub name: Text,
     /// What riders read when they pick the category (none when left out).
     #[oai(deserialize_with = "not_null", validator(max_length = 200))]
