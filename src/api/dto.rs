@@ -35,6 +35,39 @@ macro_rules! mirror_enum {
 }
 pub(crate) use mirror_enum;
 
+/// `Type` for a wrapper `W<T>` that is read or written its own way but shows `T`'s schema in the
+/// spec, under `T`'s name.
+macro_rules! type_with_schema_of {
+    ($wrapper:ident<T: $bound:path>) => {
+        impl<T: $bound> poem_openapi::types::Type for $wrapper<T> {
+            const IS_REQUIRED: bool = true;
+            type RawValueType = Self;
+            type RawElementValueType = Self;
+
+            fn name() -> std::borrow::Cow<'static, str> {
+                T::name()
+            }
+
+            fn schema_ref() -> poem_openapi::registry::MetaSchemaRef {
+                T::schema_ref()
+            }
+
+            fn register(registry: &mut poem_openapi::registry::Registry) {
+                T::register(registry);
+            }
+
+            fn as_raw_value(&self) -> Option<&Self> {
+                Some(self)
+            }
+
+            fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a Self> + 'a> {
+                Box::new(self.as_raw_value().into_iter())
+            }
+        }
+    };
+}
+pub(crate) use type_with_schema_of;
+
 mirror_enum!(
     /// A coordinate system: `gcj02` (phones in China, the mini-program map) or `wgs84` (GPS).
     CoordDto = CoordSystem { Gcj02, Wgs84 }
@@ -144,31 +177,7 @@ pub trait TaggedBody: Type + ParseFromJSON + ToJSON {
 #[derive(Debug)]
 pub struct Tagged<T>(pub T);
 
-impl<T: TaggedBody> Type for Tagged<T> {
-    const IS_REQUIRED: bool = true;
-    type RawValueType = Self;
-    type RawElementValueType = Self;
-
-    fn name() -> Cow<'static, str> {
-        T::name()
-    }
-
-    fn schema_ref() -> MetaSchemaRef {
-        T::schema_ref()
-    }
-
-    fn register(registry: &mut Registry) {
-        T::register(registry);
-    }
-
-    fn as_raw_value(&self) -> Option<&Self> {
-        Some(self)
-    }
-
-    fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a Self> + 'a> {
-        Box::new(self.as_raw_value().into_iter())
-    }
-}
+type_with_schema_of!(Tagged<T: TaggedBody>);
 
 impl<T: TaggedBody> IsObjectType for Tagged<T> {}
 

@@ -13,6 +13,7 @@ use poem_openapi::types::{ParseError, ParseFromJSON, ParseResult, ToJSON, Type};
 use poem_openapi::{Enum, Object, Union};
 use serde_json::Value;
 
+use super::dto::type_with_schema_of;
 use super::places::{AmenityDto, PlaceKindDto, PlaceStatusDto};
 
 /// Plain JSON, read and written as is, described in the spec as `T`.
@@ -28,31 +29,7 @@ impl<T> Shaped<T> {
     }
 }
 
-impl<T: Type> Type for Shaped<T> {
-    const IS_REQUIRED: bool = true;
-    type RawValueType = Self;
-    type RawElementValueType = Self;
-
-    fn name() -> Cow<'static, str> {
-        T::name()
-    }
-
-    fn schema_ref() -> MetaSchemaRef {
-        T::schema_ref()
-    }
-
-    fn register(registry: &mut Registry) {
-        T::register(registry);
-    }
-
-    fn as_raw_value(&self) -> Option<&Self> {
-        Some(self)
-    }
-
-    fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a Self> + 'a> {
-        Box::new(self.as_raw_value().into_iter())
-    }
-}
+type_with_schema_of!(Shaped<T: Type>);
 
 impl<T: Type> ParseFromJSON for Shaped<T> {
     fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
