@@ -68,6 +68,10 @@ pub struct Config {
     pub shutdown_grace: Duration,
     /// Template of the report-progress subscribe message; no messages are queued without one.
     pub notify_report_template_id: Option<String>,
+    /// Template of the points-arrived subscribe message; riders are not told without one.
+    pub notify_points_template_id: Option<String>,
+    /// Template of the redemption subscribe message (picked up, expired).
+    pub notify_redemption_template_id: Option<String>,
     /// `formal`, `trial` or `developer`: which build of the mini-program a message opens.
     pub miniprogram_state: String,
     pub outbox_poll: Duration,
@@ -112,6 +116,8 @@ impl fmt::Debug for Config {
             json_logs,
             shutdown_grace,
             notify_report_template_id,
+            notify_points_template_id,
+            notify_redemption_template_id,
             miniprogram_state,
             outbox_poll,
             outbox_retry_base,
@@ -141,6 +147,8 @@ impl fmt::Debug for Config {
             .field("json_logs", json_logs)
             .field("shutdown_grace", shutdown_grace)
             .field("notify_report_template_id", notify_report_template_id)
+            .field("notify_points_template_id", notify_points_template_id)
+            .field("notify_redemption_template_id", notify_redemption_template_id)
             .field("miniprogram_state", miniprogram_state)
             .field("outbox_poll", outbox_poll)
             .field("outbox_retry_base", outbox_retry_base)
@@ -379,6 +387,8 @@ impl Config {
             json_logs: s.string("log_format", "pretty") == "json",
             shutdown_grace: s.seconds("shutdown_grace_secs", 10, 0)?,
             notify_report_template_id: s.optional("notify_report_template_id"),
+            notify_points_template_id: s.optional("notify_points_template_id"),
+            notify_redemption_template_id: s.optional("notify_redemption_template_id"),
             miniprogram_state,
             outbox_poll: Duration::from_millis(s.parsed("outbox_poll_ms", 1000)?),
             outbox_retry_base: Duration::from_millis(s.parsed("outbox_retry_base_ms", 5000)?),

@@ -19,6 +19,7 @@ use crate::metrics::Metrics;
 use crate::outbox::OutboxContext;
 use crate::service::media::{DecodeGate, MediaContext};
 use crate::service::places::PlacesContext;
+use crate::service::points::{Ledger, PointsContext};
 use crate::service::privacy::PrivacyContext;
 use crate::service::reports::{ReportLimits, ReportsContext};
 use crate::service::sessions::SessionsContext;
@@ -112,7 +113,18 @@ impl AppState {
             limits: ReportLimits { per_rider_per_hour: self.config.reports_per_rider_per_hour },
             notify_template_id: self.config.notify_report_template_id.clone(),
             photo_urls: self.photo_urls(),
+            ledger: self.ledger(),
         }
+    }
+
+    /// What posting points uses: the city and the points-arrived message.
+    pub fn ledger(&self) -> Ledger {
+        Ledger { city: self.city.clone(), notify_template_id: self.config.notify_points_template_id.clone() }
+    }
+
+    /// What reading and administering points uses.
+    pub fn points(&self) -> PointsContext {
+        PointsContext { db: self.db.clone(), ledger: self.ledger() }
     }
 
     /// Signs URLs of report photos and uploads, which stay private: short-lived.
@@ -128,6 +140,8 @@ impl AppState {
             city: self.city.clone(),
             index: self.places.clone(),
             photo_urls: UrlSigner::new(self.url_key.clone(), self.config.place_photo_url_ttl),
+            ledger: self.ledger(),
+            routing: self.routing.clone(),
         }
     }
 

@@ -11,6 +11,7 @@ pub mod named_enum;
 pub mod notify;
 pub mod photo;
 pub mod photo_url;
+pub mod points;
 pub mod place_files;
 pub mod places;
 pub mod report;

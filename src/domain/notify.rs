@@ -52,6 +52,52 @@ pub fn report_progress_fields(p: &ReportProgress<'_>) -> (String, serde_json::Va
     (page, data)
 }
 
+/// A points-arrived message: points paid for a report (accepted, resolved, a first "me too").
+#[derive(Debug, Clone, PartialEq)]
+pub struct PointsArrived<'a> {
+    pub report_id: &'a str,
+    /// What earned them, in the rider's words.
+    pub what: &'a str,
+    pub amount: i64,
+    pub at: DateTime<Tz>,
+}
+
+/// The points template's page and data: `thing1` (what earned them), `number2` (points) and
+/// `time3` (when), opening the rider's points page.
+pub fn points_arrived_fields(p: &PointsArrived<'_>) -> (String, serde_json::Value) {
+    let page = format!("pages/points/index?report_id={}", p.report_id);
+    let data = json!({
+        "thing1": { "value": clip(p.what, THING_MAX_CHARS) },
+        "number2": { "value": p.amount.to_string() },
+        "time3": { "value": p.at.format("%Y-%m-%d %H:%M").to_string() },
+    });
+    (page, data)
+}
+
+/// A redemption's news: picked up, or expired with its points returned.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RedemptionNews<'a> {
+    pub redemption_id: &'a str,
+    pub reward: &'a str,
+    /// `已领取` or `已过期`.
+    pub status: &'a str,
+    pub place: &'a str,
+    pub at: DateTime<Tz>,
+}
+
+/// The redemption template's page and data: `thing1` (reward), `phrase2` (status), `time3`
+/// (when) and `thing4` (the pickup place).
+pub fn redemption_fields(r: &RedemptionNews<'_>) -> (String, serde_json::Value) {
+    let page = format!("pages/points/redemption?id={}", r.redemption_id);
+    let data = json!({
+        "thing1": { "value": clip(r.reward, THING_MAX_CHARS) },
+        "phrase2": { "value": clip(r.status, PHRASE_MAX_CHARS) },
+        "time3": { "value": r.at.format("%Y-%m-%d %H:%M").to_string() },
+        "thing4": { "value": clip(r.place, THING_MAX_CHARS) },
+    });
+    (page, data)
+}
+
 /// Cuts text to `max` characters (not bytes), marking the cut with an ellipsis.
 fn clip(text: &str, max: usize) -> String {
     let text = text.trim();

@@ -305,6 +305,20 @@ impl RoutingIndex {
         RoutingIndex { units, tree: RTree::bulk_load(boxes), departments, fallback }
     }
 
+    /// The street office whose jurisdiction holds `point` (the first by id where outlines
+    /// touch), if any: the area points earned there count towards.
+    pub fn street_office_at(&self, point: Gcj02) -> Option<String> {
+        let mut inside: Vec<&str> = self
+            .tree
+            .locate_all_at_point(&[point.lng(), point.lat()])
+            .map(|hit| &self.units[hit.data])
+            .filter(|u| u.kind == UnitKind::StreetOffice && u.area.position(point) != CoordPos::Outside)
+            .map(|u| u.office_id.as_str())
+            .collect();
+        inside.sort_unstable();
+        inside.first().map(|id| id.to_string())
+    }
+
     /// The unit for a report of `category` at `point`, never one of `exclude` (a transfer
     /// routes again without the unit that gave the report away).
     pub fn route(&self, point: Gcj02, category: Category, exclude: &[&str]) -> Result<RouteDecision, DomainError> {

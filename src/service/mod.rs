@@ -5,6 +5,7 @@ pub mod media;
 pub mod notify;
 pub mod open311;
 pub mod places;
+pub mod points;
 pub mod privacy;
 pub mod reports;
 pub mod sessions;

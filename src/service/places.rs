@@ -22,6 +22,8 @@ use crate::domain::report::{PhotoHolders, photo_is_public};
 use crate::domain::time::Millis;
 use crate::domain::{DomainError, DomainResult};
 use crate::index::PlaceIndex;
+use crate::service::points::Ledger;
+use crate::service::units::RoutingCache;
 use crate::store::audit::{self, AuditEntry};
 use crate::store::places::{self as store, CheckinFilter};
 use crate::store::{Db, new_id};
@@ -34,6 +36,10 @@ pub struct PlacesContext {
     pub city: Arc<City>,
     pub index: PlaceIndex,
     pub photo_urls: UrlSigner,
+    /// Pays points for successful check-ins, in the check-in's transaction.
+    pub ledger: Ledger,
+    /// Finds the street office whose area a check-in's points count towards.
+    pub routing: Arc<RoutingCache>,
 }
 
 /// How often each node asks the database for places changed through other nodes.
@@ -561,6 +567,10 @@ pub async fn check_in(
             None => store::latest_checkin(db, place_id, &rider.account_id, hour_ago).await?,
         };
         return first.map(|f| (f, false)).ok_or_else(|| DomainError::conflict(ErrorCode::CheckinConflict, "try again"));
+    }
+    if spec.outcome.is_success() {
+        let office_id = ctx.routing.current().street_office_at(place.draft.location);
+        ctx.ledger.checked_in(&mut tx, &rider.account_id, &row.id, office_id, now).await?;
     }
     let mut confirmed = None;
     if let Some(version) = version {

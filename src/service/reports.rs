@@ -29,6 +29,7 @@ use crate::domain::sla::Deadlines;
 use crate::domain::throttle::SubmissionLimit;
 use crate::domain::time::Millis;
 use crate::domain::{DomainError, DomainResult};
+use crate::service::points::Ledger;
 use crate::service::units::{self, RoutingCache};
 use crate::store::idempotency::{self, Claim, IdempotencyKey, Recorded};
 use crate::store::reports::{EventRow, ReportRow};
@@ -55,6 +56,8 @@ pub struct ReportsContext {
     pub notify_template_id: Option<String>,
     /// Signs the URLs of the photos a view shows.
     pub photo_urls: UrlSigner,
+    /// Pays points for accepted, resolved and rated reports, in the step's transaction.
+    pub ledger: Ledger,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -581,7 +584,10 @@ pub async fn rate(
 ) -> DomainResult<RiderReport> {
     let (mut report, actor) = for_rider(ctx, rider, id).await?;
     let t = transition(&report.facts, Step::Rate { score, comment: comment.as_ref() }, actor, now)?;
-    commit_alone(&ctx.db, &mut report, t, actor, Some(&rider.account_id), now).await?;
+    let mut tx = ctx.db.begin_write().await?;
+    commit_step(&mut tx, &mut report, t, actor, Some(&rider.account_id), now).await?;
+    ctx.ledger.report_rated(&mut tx, &report, now).await?;
+    tx.commit().await?;
     rider_report(ctx, rider, report).await
 }
 

@@ -8,6 +8,7 @@ use chrono_tz::Tz;
 use super::reports::{Entry, ReportView, ReportsContext, Units, commit_alone, commit_step, views, with_timeline};
 use crate::domain::identity::{Role, Staff};
 use crate::domain::notify::{ReportProgress, status_phrase};
+use crate::domain::points::{PaidReason, PointObject};
 use crate::domain::report::{
     Action, Actor, Category, CategorySettings, Notes, ReportStatus, Step, TransferTarget, transition,
 };
@@ -207,9 +208,32 @@ pub async fn act(
         store::reports::copy_followers(&mut tx, &report.id, original, now).await?;
     }
     commit_step(&mut tx, &mut report, t, Actor::Staff, Some(&staff.account_id), now).await?;
+    pay_for(&mut tx, ctx, &report, &action, &staff.account_id, now).await?;
     tell_followers(&mut tx, ctx, &report, &category, &note_for_riders, now).await?;
     tx.commit().await?;
     staff_report(ctx, report, now).await
+}
+
+/// What a step pays in points, or takes back, in the step's transaction: an accepted report pays
+/// its reporter and its first "me too", a resolved one its reporter; a report rejected or marked
+/// a duplicate gives back what it paid.
+async fn pay_for(
+    conn: &mut sqlx::AnyConnection,
+    ctx: &ReportsContext,
+    report: &ReportRow,
+    action: &Action,
+    clerk_id: &str,
+    now: Millis,
+) -> DomainResult<()> {
+    let why = match action {
+        Action::Accept => return ctx.ledger.report_accepted(conn, report, clerk_id, now).await.map(drop),
+        Action::Resolve => return ctx.ledger.report_resolved(conn, report, clerk_id, now).await.map(drop),
+        Action::Reject { .. } => PaidReason::ReportRejected,
+        Action::MarkDuplicate { .. } => PaidReason::ReportDuplicate,
+        _ => return Ok(()),
+    };
+    let clerk = (Some(clerk_id), "staff");
+    ctx.ledger.reverse(conn, PointObject::Report, &report.id, why, clerk, now).await.map(drop)
 }
 
 /// The unit a transfer sends the report to: the one named (which must exist and not be the

@@ -11,6 +11,7 @@ pub mod login_failures;
 pub mod media;
 pub mod outbox;
 pub mod places;
+pub mod points;
 pub mod privacy;
 pub mod reports;
 pub mod sessions;
