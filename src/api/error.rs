@@ -459,7 +459,7 @@ fn conflict_zh(code: ErrorCode) -> &'static str {
     match code {
         ErrorCode::CannotDisableSelf => "不能停用自己的账号",
         ErrorCode::UsernameTaken => "用户名已被占用",
-        ErrorCode::IdempotencyKeyReused => "该 Idempotency-Key 已用于另一条上报",
+        ErrorCode::IdempotencyKeyReused => "该 Idempotency-Key 已用于另一个不同的请求",
         ErrorCode::ConcurrentUpdate => "上报刚被他人修改，请刷新后重试",
         ErrorCode::IllegalTransition => "上报当前的状态不允许此操作",
         ErrorCode::ReopenWindowPassed => "上报办结超过 7 天，不能再重新打开",

@@ -205,8 +205,8 @@ impl ErrorCode {
             C::UsernameTaken => doc(S::CONFLICT, "another account has this username", "用户名已被占用", D::Null, null),
             C::IdempotencyKeyReused => doc(
                 S::CONFLICT,
-                "this `Idempotency-Key` came before with a different request: a new report needs a new key",
-                "该 Idempotency-Key 已用于另一条上报",
+                "this `Idempotency-Key` came before with a different request: a new request needs a new key",
+                "该 Idempotency-Key 已用于另一个不同的请求",
                 D::Null,
                 null,
             ),

@@ -16,6 +16,7 @@ pub mod open311;
 pub mod paging;
 pub mod place_admin;
 pub mod places;
+pub mod points;
 pub mod reports;
 pub mod security;
 pub mod text;
@@ -44,6 +45,8 @@ pub enum ApiTags {
     Units,
     /// Triage: a unit's queue of reports, their lifecycle, and the three rates
     Triage,
+    /// Governance points (积分): the rules, a rider's balance and ledger, rankings, awards
+    Points,
     /// Your personal information: a copy of everything held about you, or its erasure (PIPL)
     Privacy,
 }
@@ -59,6 +62,7 @@ pub type Apis = (
     units::UnitsApi,
     triage::TriageApi,
     me::MeApi,
+    points::PointsApi,
 );
 
 /// Every API object, in one tuple: what the server serves and what `xinhuoban spec` writes.

@@ -11,18 +11,20 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
+use sha2::{Digest, Sha256};
 use sqlx::AnyConnection;
 
 use crate::domain::city::City;
-use crate::domain::identity::{Role, Staff};
+use crate::domain::error::ErrorCode;
+use crate::domain::identity::{Caller, Role};
 use crate::domain::notify::PointsArrived;
 use crate::domain::points::{
-    CITY_SCOPE, LocalDay, PaidReason, Period, PointObject, PointRule, PointRules, earning, masked_name,
-    ranks,
+    CITY_SCOPE, LocalDay, PaidReason, Period, PointObject, PointRule, PointRules, earning, masked_name, ranks,
 };
 use crate::domain::time::Millis;
 use crate::domain::{DomainError, DomainResult};
 use crate::store::audit::{self, AuditEntry};
+use crate::store::idempotency::{self, Claim, IdempotencyKey};
 use crate::store::points::{self as store, EntryRow, Ranked};
 use crate::store::reports::ReportRow;
 use crate::store::{Db, new_id};
@@ -175,7 +177,8 @@ impl Ledger {
         if !store::change_balance(conn, rider_id, -cost, now).await? {
             return Ok(None);
         }
-        let entry = self.plain_entry(rider_id, -cost, PointRule::Redemption, redemption_id, (Some(rider_id), "rider"), now);
+        let entry =
+            self.plain_entry(rider_id, -cost, PointRule::Redemption, redemption_id, (Some(rider_id), "rider"), now);
         if !store::insert_entry(conn, &entry).await? {
             return Err(DomainError::internal(format!("redemption {redemption_id} was already paid for")));
         }
@@ -281,7 +284,8 @@ impl Ledger {
         now: Millis,
     ) -> DomainResult<Vec<EntryRow>> {
         let rules = self.rules(conn).await?;
-        self.earn(conn, vec![report_grant(report, PointRule::ReportResolved, rules.report_resolved, clerk_id)], now).await
+        self.earn(conn, vec![report_grant(report, PointRule::ReportResolved, rules.report_resolved, clerk_id)], now)
+            .await
     }
 
     /// The reporter rated the outcome.
@@ -393,6 +397,8 @@ async fn apply_to_rankings(conn: &mut AnyConnection, city_id: &str, changes: Vec
     Ok(())
 }
 
+const AWARD_SCOPE: &str = "points.award";
+
 // ---- reading and administering points ----
 
 /// What reading points needs.
@@ -414,7 +420,7 @@ pub async fn rules(ctx: &PointsContext) -> DomainResult<PointRules> {
 }
 
 /// A city admin changes the rules (audited, before and after).
-pub async fn set_rules(ctx: &PointsContext, admin: &Staff, new: PointRules) -> DomainResult<PointRules> {
+pub async fn set_rules(ctx: &PointsContext, admin: &Caller, new: PointRules) -> DomainResult<PointRules> {
     admin.require_role(&[Role::CityAdmin])?;
     let new = new.checked()?;
     let json = serde_json::to_string(&new).map_err(DomainError::internal)?;
@@ -526,7 +532,7 @@ pub async fn name_shown_in_rankings(ctx: &PointsContext, rider_id: &str) -> Doma
 /// award over that is written as 0). With an idempotency key, a retried award pays once.
 pub async fn award(
     ctx: &PointsContext,
-    staff: &Staff,
+    staff: &Caller,
     rider_id: &str,
     amount: i64,
     reason: &str,
@@ -538,11 +544,25 @@ pub async fn award(
         return Err(DomainError::invalid("reason", "1 to 200 characters"));
     }
     let now = Millis::now();
-    let object_id = match idempotency_key {
-        Some(key) => format!("{}:{key}", staff.account_id),
-        None => new_id(),
-    };
+    let hash = hex::encode(Sha256::digest(format!("{rider_id}|{amount}|{reason}").as_bytes()));
+    let key = idempotency_key.map(|key| IdempotencyKey {
+        scope: AWARD_SCOPE,
+        caller_id: &staff.account_id,
+        key,
+        request_hash: &hash,
+    });
     let mut tx = ctx.db.begin_write().await?;
+    if let Some(key) = &key
+        && let Claim::Replay(recorded) = idempotency::claim(&mut tx, key, now).await?
+    {
+        tx.rollback().await?;
+        if recorded.request_hash != hash {
+            let message = "this Idempotency-Key was used for a different award";
+            return Err(DomainError::conflict(ErrorCode::IdempotencyKeyReused, message));
+        }
+        let first = store::entry_by_id(&ctx.db, &recorded.resource_id).await?;
+        return first.ok_or_else(|| DomainError::internal("an award's entry vanished"));
+    }
     let rules = rules_in(&mut tx, &ctx.city().id).await?;
     if !(1..=rules.award_max).contains(&amount) {
         return Err(DomainError::invalid("amount", format!("1 to {}", rules.award_max)));
@@ -554,35 +574,30 @@ pub async fn award(
         rider_id: rider_id.to_string(),
         rule: PointRule::ManualAward,
         object: PointObject::Award,
-        object_id: object_id.clone(),
+        object_id: new_id(),
         amount,
         office_id: staff.office_id.clone(),
         actor_id: Some(staff.account_id.clone()),
         actor_role: "staff",
         note: Some(reason.to_string()),
     };
-    let written = ctx.ledger.earn(&mut tx, vec![grant], now).await?;
-    if let Some(entry) = written.first() {
-        let audit_entry = AuditEntry {
-            city_id: &ctx.city().id,
-            actor_id: Some(&staff.account_id),
-            action: "points.award",
-            object_kind: "point_entry",
-            object_id: &entry.id,
-            before: None,
-            after: Some(serde_json::json!({ "rider_id": rider_id, "amount": entry.amount, "reason": reason })),
-        };
-        audit::record(&mut *tx, audit_entry).await?;
+    let entry = ctx.ledger.earn(&mut tx, vec![grant], now).await?.into_iter().next();
+    let entry = entry.ok_or_else(|| DomainError::internal("a new award was not written"))?;
+    let audit_entry = AuditEntry {
+        city_id: &ctx.city().id,
+        actor_id: Some(&staff.account_id),
+        action: "points.award",
+        object_kind: "point_entry",
+        object_id: &entry.id,
+        before: None,
+        after: Some(serde_json::json!({ "rider_id": rider_id, "amount": entry.amount, "reason": reason })),
+    };
+    audit::record(&mut *tx, audit_entry).await?;
+    if let Some(key) = &key {
+        idempotency::complete(&mut tx, key, &entry.id, "created").await?;
     }
     tx.commit().await?;
-    match written.into_iter().next() {
-        Some(entry) => Ok(entry),
-        None => {
-            let mut conn = ctx.db.pool.acquire().await?;
-            let first = store::entries_for(&mut conn, PointObject::Award, &object_id).await?.into_iter().next();
-            first.ok_or_else(|| DomainError::internal("an award's entry vanished"))
-        }
-    }
+    Ok(entry)
 }
 
 /// The most entries one export holds.
@@ -590,7 +605,7 @@ pub const EXPORT_MAX_ENTRIES: u32 = 1_000_000;
 
 /// A period's ledger as CSV for a city admin (audited): every entry, names included, for the
 /// 最美网约配送员 selection.
-pub async fn export_ledger(ctx: &PointsContext, admin: &Staff, period: &Period) -> DomainResult<String> {
+pub async fn export_ledger(ctx: &PointsContext, admin: &Caller, period: &Period) -> DomainResult<String> {
     admin.require_role(&[Role::CityAdmin])?;
     record_export(ctx, admin, "points.ledger.export", period).await?;
     let (from, to) = period.days();
@@ -650,7 +665,7 @@ pub async fn export_ledger(ctx: &PointsContext, admin: &Staff, period: &Period) 
 /// points, everyone ranked whether or not they show their name to other riders.
 pub async fn export_ranking(
     ctx: &PointsContext,
-    admin: &Staff,
+    admin: &Caller,
     period: &Period,
     office_id: Option<&str>,
 ) -> DomainResult<String> {
@@ -676,7 +691,7 @@ pub async fn export_ranking(
     finish_csv(w)
 }
 
-async fn record_export(ctx: &PointsContext, admin: &Staff, action: &str, period: &Period) -> DomainResult<()> {
+async fn record_export(ctx: &PointsContext, admin: &Caller, action: &str, period: &Period) -> DomainResult<()> {
     let entry = AuditEntry {
         city_id: &ctx.city().id,
         actor_id: Some(&admin.account_id),
