@@ -458,11 +458,13 @@ pub async fn mine(
     now: Millis,
 ) -> DomainResult<MyPoints> {
     let month = Period::month_of(now, ctx.city().tz);
-    Ok(MyPoints {
-        balance: store::balance(&ctx.db, rider_id).await?,
-        earned_this_month: store::total(&ctx.db, month.key(), CITY_SCOPE, rider_id).await?,
-        history: store::history(&ctx.db, rider_id, before, limit).await?,
-    })
+    let scope = (month.key(), CITY_SCOPE);
+    let (summary, history) = store::history_with_summary(&ctx.db, rider_id, scope, before, limit).await?;
+    let (balance, earned_this_month) = match summary {
+        Some(summary) => summary,
+        None => store::summary(&ctx.db, rider_id, scope.0, scope.1).await?,
+    };
+    Ok(MyPoints { balance, earned_this_month, history })
 }
 
 /// One place in a ranking: a masked name only for riders who opted in.
@@ -495,13 +497,9 @@ pub async fn ranking(
 ) -> DomainResult<RankingPage> {
     let scope = office_id.unwrap_or(CITY_SCOPE);
     let page: Vec<Ranked> = store::ranking(&ctx.db, period.key(), scope, after, limit).await?;
-    let lowest = page.last().map(|r| r.points);
-    let mine_points = match reader {
-        Some(rider) => Some(store::total(&ctx.db, period.key(), scope, rider).await?),
-        None => None,
-    };
-    let floor = lowest.into_iter().chain(mine_points).min().unwrap_or(0);
-    let counts = store::score_counts_above(&ctx.db, period.key(), scope, floor - 1).await?;
+    // Counts from the page's lowest score up (or everything, for an empty page).
+    let floor = page.last().map_or(0, |r| r.points);
+    let (counts, mine_points) = store::score_counts(&ctx.db, period.key(), scope, floor, reader).await?;
     let scores: Vec<i64> = page.iter().map(|r| r.points).collect();
     let rows = page
         .into_iter()
@@ -672,7 +670,7 @@ pub async fn export_ranking(
     admin.require_role(&[Role::CityAdmin])?;
     record_export(ctx, admin, "points.ranking.export", period).await?;
     let scope = office_id.unwrap_or(CITY_SCOPE);
-    let counts = store::score_counts_above(&ctx.db, period.key(), scope, 0).await?;
+    let (counts, _) = store::score_counts(&ctx.db, period.key(), scope, 1, None).await?;
     let mut w = csv::Writer::from_writer(Vec::new());
     let csv_err = DomainError::internal;
     w.write_record(["rank", "rider_id", "display_name", "points"]).map_err(csv_err)?;
@@ -707,4 +705,68 @@ async fn record_export(ctx: &PointsContext, admin: &Caller, action: &str, period
 fn finish_csv(w: csv::Writer<Vec<u8>>) -> DomainResult<String> {
     let bytes = w.into_inner().map_err(|e| DomainError::internal(e.into_error()))?;
     String::from_utf8(bytes).map_err(DomainError::internal)
+}
+
+/// Fills the city with `riders` demo riders (`demo-bench<i>` log them in) and `entries` ledger
+/// entries among them, posted through the ledger as the rules would pay them (a mix of accepted
+/// reports, check-ins and ratings, on random days of this year up to today), in batches of one
+/// transaction each: for benchmarks and load tests.
+pub async fn generate(ctx: &PointsContext, riders: usize, entries: usize, seed: u64) -> DomainResult<usize> {
+    use chrono::{Datelike, Timelike};
+    use rand::{Rng, SeedableRng};
+    const BATCH: usize = 1_000;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let city = ctx.city();
+    let openid = |i: usize| format!("demo:bench{i}");
+    let mut ids = Vec::with_capacity(riders);
+    for start in (0..riders).step_by(BATCH) {
+        let openids: Vec<String> = (start..(start + BATCH).min(riders)).map(openid).collect();
+        let mut tx = ctx.db.begin_write().await?;
+        for (i, o) in openids.iter().enumerate() {
+            let name = ["王", "李", "张", "刘", "陈", "杨", "赵", "黄"][(start + i) % 8];
+            crate::store::accounts::insert_rider(&mut tx, &city.id, o, &format!("{name}骑手{}", start + i)).await?;
+        }
+        tx.commit().await?;
+        ids.extend(crate::store::accounts::ids_by_openid(&ctx.db, &openids).await?);
+    }
+    let now = Millis::now();
+    let local = now.in_zone(city.tz);
+    let since_new_year = i64::from(local.ordinal0()) * 86_400 + i64::from(local.num_seconds_from_midnight());
+    let start = now.plus_secs(-since_new_year);
+    let rules = rules(ctx).await?;
+    let kinds = [
+        (PointRule::ReportAccepted, PointObject::Report, rules.report_accepted),
+        (PointRule::Checkin, PointObject::Checkin, rules.checkin),
+        (PointRule::Rating, PointObject::Report, rules.rating),
+        (PointRule::ReportResolved, PointObject::Report, rules.report_resolved),
+    ];
+    let mut done = 0;
+    while done < entries && !ids.is_empty() {
+        let n = BATCH.min(entries - done);
+        let at = Millis(rng.random_range(start.0..=now.0));
+        let grants = (0..n)
+            .map(|_| {
+                let (rule, object, amount) = kinds[rng.random_range(0..kinds.len())];
+                Grant {
+                    rider_id: ids[rng.random_range(0..ids.len())].clone(),
+                    rule,
+                    object,
+                    object_id: new_id(),
+                    amount,
+                    office_id: None,
+                    actor_id: None,
+                    actor_role: "system",
+                    note: None,
+                }
+            })
+            .collect();
+        let mut tx = ctx.db.begin_write().await?;
+        ctx.ledger.earn(&mut tx, grants, at).await?;
+        tx.commit().await?;
+        done += n;
+        if done % 100_000 == 0 {
+            tracing::info!(done, entries, "generated ledger entries");
+        }
+    }
+    Ok(done)
 }

@@ -13,7 +13,7 @@ use xinhuoban::domain::time::Millis;
 use xinhuoban::service::points::Grant;
 
 use crate::helpers::*;
-use crate::reports::{account_id, act, city, file, file_ok, name_rider as name, report_at};
+use crate::reports::{account_id, act, city, city_with, file, file_ok, name_rider as name, report_at};
 
 /// A rider's balance, this month's points and ledger (newest first).
 async fn points(app: &TestApp, rider: &str) -> Value {
@@ -450,4 +450,29 @@ async fn create_station(app: &TestApp, admin: &str, lat: f64, lng: f64) -> Strin
     let (status, place) = app.post("/api/v1/admin/places", Some(admin), body).await;
     assert_eq!(status, StatusCode::OK, "{place}");
     place["id"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn riders_hear_when_points_arrive_for_a_report_and_not_for_what_they_just_did() {
+    let c = city_with(Options { extra: vec![("XHB_NOTIFY_POINTS_TEMPLATE_ID", "tpl-points".into())] }).await;
+    let app = &c.app;
+    let (wang, li) = (app.rider_token("wang").await, app.rider_token("li").await);
+    let (wang_id, li_id) = (account_id(app, &wang).await, account_id(app, &li).await);
+    let id = file_ok(app, &wang, report_at("road_damage", LAT, LNG)).await;
+    file(app, &li, report_at("road_damage", LAT + 0.0001, LNG)).await;
+    act(app, &c.clerks[1], &id, json!({ "action": "accept" })).await;
+    act(app, &c.clerks[1], &id, json!({ "action": "resolve" })).await;
+    app.post(&format!("/api/v1/reports/{id}/rating"), Some(&wang), json!({ "score": 5 })).await;
+    award(app, &c.admin, &wang_id, 5, None).await;
+
+    let messages: Vec<String> = sqlx::query_scalar("SELECT payload_json FROM outbox WHERE payload_json LIKE $1")
+        .bind("%tpl-points%")
+        .fetch_all(&app.state.db.pool)
+        .await
+        .unwrap();
+    let to = |rider: &str| messages.iter().filter(|m| m.contains(rider)).cloned().collect::<Vec<_>>();
+    assert_eq!(to(&wang_id).len(), 2, "accepted and resolved; not the rating nor the award: {messages:?}");
+    assert_eq!(to(&li_id).len(), 1, "the first me too");
+    assert!(to(&wang_id)[0].contains("上报被受理") && to(&wang_id)[0].contains("\"10\""), "{messages:?}");
+    c.app.stop().await;
 }
