@@ -335,7 +335,7 @@ impl PointsApi {
         state: Data<&AppState>,
         auth: BearerAuth,
         /// `YYYY-MM` or `YYYY`; this month when absent.
-        #[oai(validator(max_length = 7))]
+        #[oai(validator(max_length = 7, pattern = r"^2[0-9]{3}(-(0[1-9]|1[0-2]))?$"))]
         period: Query<Option<String>>,
         /// A unit's id: the ranking of its area.
         #[oai(validator(max_length = 64))]
@@ -345,7 +345,7 @@ impl PointsApi {
         limit: Query<Option<u32>>,
         /// Where the page starts: the previous page's `next_cursor`; leave out for the first page.
         cursor: Query<Option<Cursor>>,
-    ) -> ApiResult<Json<RankingResponse>, (Signed, InvalidParameter, InvalidInput)> {
+    ) -> ApiResult<Json<RankingResponse>, (Signed, InvalidParameter)> {
         let period = period_of(&state, period.0)?;
         let page = PageRequest::parse_with(limit.0, cursor.0, ranking_key)?;
         let caller = auth.caller();
@@ -406,9 +406,9 @@ impl PointsApi {
         state: Data<&AppState>,
         AdminAuth(admin): AdminAuth,
         /// `YYYY-MM` or `YYYY`; this month when absent.
-        #[oai(validator(max_length = 7))]
+        #[oai(validator(max_length = 7, pattern = r"^2[0-9]{3}(-(0[1-9]|1[0-2]))?$"))]
         period: Query<Option<String>>,
-    ) -> ApiResult<CsvReply, (SignedAs, InvalidParameter, InvalidInput)> {
+    ) -> ApiResult<CsvReply, (SignedAs, InvalidParameter)> {
         let period = period_of(&state, period.0)?;
         let csv = service::export_ledger(&state.points(), &admin, &period).await?;
         let name = format!("attachment; filename=\"points-ledger-{}.csv\"", period.label());
@@ -426,12 +426,12 @@ impl PointsApi {
         state: Data<&AppState>,
         AdminAuth(admin): AdminAuth,
         /// `YYYY-MM` or `YYYY`; this month when absent.
-        #[oai(validator(max_length = 7))]
+        #[oai(validator(max_length = 7, pattern = r"^2[0-9]{3}(-(0[1-9]|1[0-2]))?$"))]
         period: Query<Option<String>>,
         /// A unit's id: the ranking of its area.
         #[oai(validator(max_length = 64))]
         office_id: Query<Option<String>>,
-    ) -> ApiResult<CsvReply, (SignedAs, InvalidParameter, InvalidInput)> {
+    ) -> ApiResult<CsvReply, (SignedAs, InvalidParameter)> {
         let period = period_of(&state, period.0)?;
         let csv = service::export_ranking(&state.points(), &admin, &period, office_id.0.as_deref()).await?;
         let name = format!("attachment; filename=\"points-ranking-{}.csv\"", period.label());

@@ -317,7 +317,7 @@ async fn rankings_count_what_was_kept_and_name_only_those_who_chose_it() {
     let (_, area) = app.get(&format!("/api/v1/points/rankings?office_id={}", c.offices[1]), Some(&riders[2])).await;
     assert_eq!((area["items"].as_array().map(Vec::len), &area["mine"]), (Some(0), &json!({ "rank": 1, "points": 0 })));
     let (status, bad) = app.get("/api/v1/points/rankings?period=2026-13", Some(&riders[0])).await;
-    assert_eq!((status, error_code(&bad)), (StatusCode::BAD_REQUEST, "invalid_input"));
+    assert_eq!((status, error_code(&bad)), (StatusCode::BAD_REQUEST, "invalid_parameter"));
 
     // The admins' exports: full names for the selection, every entry of the period; audited.
     let csv = |path: &str, token: &str| {
