@@ -20,7 +20,7 @@ use crate::domain::points::{MAX_LIMIT, MAX_RULE_POINTS, PaidReason, Period, Poin
 use crate::domain::time::Millis;
 use crate::service::points::{self as service, RankingPage, RankingRow};
 use crate::state::AppState;
-use crate::store::points::EntryRow;
+use crate::store::points::Line;
 
 mirror_enum!(
     /// Why points moved: `report_accepted` (+10 by default), `report_resolved` (+5),
@@ -121,7 +121,7 @@ pub struct PointEntry {
 }
 
 impl PointEntry {
-    pub(crate) fn of(e: EntryRow, lang: Lang) -> Self {
+    pub(crate) fn of(e: Line, lang: Lang) -> Self {
         PointEntry {
             description: describe(&e, lang),
             id: e.id,
@@ -138,7 +138,7 @@ impl PointEntry {
 }
 
 /// The rule's words, and the limit or cause after them: 上报被受理（今日获得积分已达上限）.
-fn describe(e: &EntryRow, lang: Lang) -> String {
+fn describe(e: &Line, lang: Lang) -> String {
     let (rule_zh, rule_en) = e.rule.words();
     match (e.reason.words(), lang) {
         (None, Lang::Zh) => rule_zh.to_string(),
@@ -392,7 +392,7 @@ impl PointsApi {
             idempotency_key.0.as_deref(),
         )
         .await?;
-        Ok(AwardReply::Created(Json(PointEntry::of(entry, Lang::from_headers(req.headers())))))
+        Ok(AwardReply::Created(Json(PointEntry::of(entry.into(), Lang::from_headers(req.headers())))))
     }
 
     /// A period's points ledger as CSV (city admins)
@@ -452,22 +452,15 @@ mod tests {
 
     #[test]
     fn descriptions_name_the_rule_and_the_limit_that_cut_it() {
-        let entry = EntryRow {
+        let entry = Line {
             id: "e".into(),
-            city_id: "c".into(),
-            rider_id: "r".into(),
             amount: 0,
-            rule_amount: 10,
             rule: PointRule::ReportAccepted,
+            reason: PaidReason::DailyCap,
             object_kind: PointObject::Report,
             object_id: "rep".into(),
-            office_id: None,
-            actor_id: None,
-            actor_role: "staff".into(),
-            reason: PaidReason::DailyCap,
             note: None,
             reverses: None,
-            local_day: crate::domain::points::LocalDay::stored("2026-11-26".into()),
             at: Millis(0),
         };
         assert_eq!(describe(&entry, Lang::Zh), "上报被受理（今日获得积分已达上限）");

@@ -25,7 +25,7 @@ use crate::domain::time::Millis;
 use crate::domain::{DomainError, DomainResult};
 use crate::store::audit::{self, AuditEntry};
 use crate::store::idempotency::{self, Claim, IdempotencyKey};
-use crate::store::points::{self as store, EntryRow, Ranked};
+use crate::store::points::{self as store, EntryRow, Line, Ranked};
 use crate::store::reports::ReportRow;
 use crate::store::{Db, new_id};
 
@@ -447,7 +447,7 @@ pub async fn set_rules(ctx: &PointsContext, admin: &Caller, new: PointRules) -> 
 pub struct MyPoints {
     pub balance: i64,
     pub earned_this_month: i64,
-    pub history: Vec<EntryRow>,
+    pub history: Vec<Line>,
 }
 
 pub async fn mine(

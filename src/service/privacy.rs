@@ -55,7 +55,7 @@ pub struct MyData {
     pub checkins: Vec<CheckinRecord>,
     /// Their points balance and ledger, newest first.
     pub points_balance: i64,
-    pub point_entries: Vec<crate::store::points::EntryRow>,
+    pub point_entries: Vec<crate::store::points::Line>,
     /// The photos they uploaded, each with a signed URL.
     pub media: Vec<OwnPhoto>,
     pub sessions: Vec<SessionRecord>,

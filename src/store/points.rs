@@ -32,6 +32,53 @@ pub struct EntryRow {
     pub at: Millis,
 }
 
+/// An entry as its rider sees it: what moved, why, and for what.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Line {
+    pub id: String,
+    pub amount: i64,
+    pub rule: PointRule,
+    pub reason: PaidReason,
+    pub object_kind: PointObject,
+    pub object_id: String,
+    pub note: Option<String>,
+    pub reverses: Option<String>,
+    pub at: Millis,
+}
+
+impl From<EntryRow> for Line {
+    fn from(e: EntryRow) -> Self {
+        Line {
+            id: e.id,
+            amount: e.amount,
+            rule: e.rule,
+            reason: e.reason,
+            object_kind: e.object_kind,
+            object_id: e.object_id,
+            note: e.note,
+            reverses: e.reverses,
+            at: e.at,
+        }
+    }
+}
+
+const LINE_COLUMNS: &str = "id, amount, rule, reason, object_kind, object_id, note, reverses, at";
+
+fn line(r: &AnyRow) -> DomainResult<Line> {
+    let reverses: String = r.try_get("reverses")?;
+    Ok(Line {
+        id: r.try_get("id")?,
+        amount: r.try_get("amount")?,
+        rule: r.try_get::<String, _>("rule")?.parse()?,
+        reason: r.try_get::<String, _>("reason")?.parse()?,
+        object_kind: r.try_get::<String, _>("object_kind")?.parse()?,
+        object_id: r.try_get("object_id")?,
+        note: r.try_get("note")?,
+        reverses: (!reverses.is_empty()).then_some(reverses),
+        at: Millis(r.try_get("at")?),
+    })
+}
+
 const ENTRY_COLUMNS: &str = "id, city_id, rider_id, amount, rule_amount, rule, object_kind, object_id, office_id, \
      actor_id, actor_role, reason, note, reverses, local_day, at";
 
@@ -195,9 +242,9 @@ pub async fn entry_by_id(db: &Db, id: &str) -> DomainResult<Option<EntryRow>> {
 }
 
 /// A rider's entries, newest first: at most `limit` before the entry `before`.
-pub async fn history(db: &Db, rider_id: &str, before: Option<&str>, limit: u32) -> DomainResult<Vec<EntryRow>> {
+pub async fn history(db: &Db, rider_id: &str, before: Option<&str>, limit: u32) -> DomainResult<Vec<Line>> {
     let sql = format!(
-        "SELECT {ENTRY_COLUMNS} FROM point_entries WHERE rider_id = $1 AND ($2 = '' OR id < $2) ORDER BY id DESC LIMIT $3"
+        "SELECT {LINE_COLUMNS} FROM point_entries WHERE rider_id = $1 AND ($2 = '' OR id < $2) ORDER BY id DESC LIMIT $3"
     );
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(rider_id)
@@ -205,7 +252,7 @@ pub async fn history(db: &Db, rider_id: &str, before: Option<&str>, limit: u32) 
         .bind(i64::from(limit))
         .fetch_all(&db.pool)
         .await?;
-    rows.iter().map(entry).collect()
+    rows.iter().map(line).collect()
 }
 
 /// A rider's balance and points in a period and scope: one statement (0 and 0 for a rider who
@@ -231,9 +278,9 @@ pub async fn history_with_summary(
     (period, scope): (&str, &str),
     before: Option<&str>,
     limit: u32,
-) -> DomainResult<(Option<(i64, i64)>, Vec<EntryRow>)> {
+) -> DomainResult<(Option<(i64, i64)>, Vec<Line>)> {
     let sql = format!(
-        "SELECT {ENTRY_COLUMNS}, \
+        "SELECT {LINE_COLUMNS}, \
          COALESCE((SELECT balance FROM point_accounts WHERE rider_id = $1), 0) AS summary_balance, \
          COALESCE((SELECT points FROM point_totals WHERE period = $4 AND scope = $5 AND rider_id = $1), 0) \
          AS summary_points \
@@ -251,7 +298,7 @@ pub async fn history_with_summary(
         Some(r) => Some((r.try_get("summary_balance")?, r.try_get("summary_points")?)),
         None => None,
     };
-    Ok((summary, rows.iter().map(entry).collect::<DomainResult<_>>()?))
+    Ok((summary, rows.iter().map(line).collect::<DomainResult<_>>()?))
 }
 
 /// A city's entries of the local days `from` to `to` (both included), in the order written: at
