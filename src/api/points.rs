@@ -269,9 +269,10 @@ impl From<RankingRow> for RankingEntry {
 impl PointsApi {
     /// The city's point rules
     ///
-    /// What each rule pays and the daily limits. Anyone may read them; city admins change them.
+    /// What each rule pays and the daily limits. Every signed-in rider and staff member may read
+    /// them; city admins change them.
     #[oai(path = "/points/rules", method = "get", operation_id = "points_rules")]
-    async fn rules(&self, state: Data<&AppState>) -> ApiResult<Json<PointRulesDto>, DatabaseUnavailable> {
+    async fn rules(&self, state: Data<&AppState>, _auth: BearerAuth) -> ApiResult<Json<PointRulesDto>, Signed> {
         Ok(Json(service::rules(&state.points()).await?.into()))
     }
 

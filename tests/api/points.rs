@@ -424,7 +424,9 @@ async fn a_riders_copy_of_their_data_holds_their_points_and_erasure_takes_them_o
 async fn everyone_reads_the_rules_and_only_admins_change_them() {
     let c = city().await;
     let app = &c.app;
-    let (status, rules) = app.get("/api/v1/points/rules", None).await;
+    assert_eq!(app.get("/api/v1/points/rules", None).await.0, StatusCode::UNAUTHORIZED);
+    let rider = app.rider_token("wang").await;
+    let (status, rules) = app.get("/api/v1/points/rules", Some(&rider)).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!((rules["report_accepted"].as_i64(), rules["daily_cap"].as_i64()), (Some(10), Some(50)));
     let mut changed = rules.clone();
@@ -437,7 +439,6 @@ async fn everyone_reads_the_rules_and_only_admins_change_them() {
     bad["daily_cap"] = json!(-1);
     assert_eq!(app.put("/api/v1/points/rules", Some(&c.admin), bad).await.0, StatusCode::BAD_REQUEST);
 
-    let rider = app.rider_token("wang").await;
     let id = file_ok(app, &rider, report_at("road_damage", LAT, LNG)).await;
     act(app, &c.clerks[1], &id, json!({ "action": "accept" })).await;
     assert_eq!(balance(app, &rider).await, 15, "the new rule pays from now on");
