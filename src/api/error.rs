@@ -450,6 +450,8 @@ fn noun_zh(what: &str) -> Option<&'static str> {
         "media" => "照片",
         "account" => "账号",
         "staff account" => "员工账号",
+        "reward" => "奖品",
+        "redemption" => "兑换记录",
         _ => return None,
     })
 }
@@ -459,7 +461,7 @@ fn conflict_zh(code: ErrorCode) -> &'static str {
     match code {
         ErrorCode::CannotDisableSelf => "不能停用自己的账号",
         ErrorCode::UsernameTaken => "用户名已被占用",
-        ErrorCode::IdempotencyKeyReused => "该 Idempotency-Key 已用于另一条上报",
+        ErrorCode::IdempotencyKeyReused => "该 Idempotency-Key 已用于另一个不同的请求",
         ErrorCode::ConcurrentUpdate => "上报刚被他人修改，请刷新后重试",
         ErrorCode::IllegalTransition => "上报当前的状态不允许此操作",
         ErrorCode::ReopenWindowPassed => "上报办结超过 7 天，不能再重新打开",
@@ -470,6 +472,11 @@ fn conflict_zh(code: ErrorCode) -> &'static str {
         ErrorCode::NoUnit => "没有可以受理此上报的单位",
         ErrorCode::CheckinConflict => "打卡冲突，请重试",
         ErrorCode::WrongPlaceKind => "该地点的类型不支持此项修改",
+        ErrorCode::OutOfStock => "该奖品已兑完",
+        ErrorCode::InsufficientPoints => "积分不足，无法兑换",
+        ErrorCode::RewardClosed => "该奖品当前不可兑换",
+        ErrorCode::AlreadyPickedUp => "该兑换码已领取过",
+        ErrorCode::RedemptionClosed => "该兑换已取消或已过期",
         _ => "与当前状态冲突",
     }
 }

@@ -205,8 +205,8 @@ impl ErrorCode {
             C::UsernameTaken => doc(S::CONFLICT, "another account has this username", "用户名已被占用", D::Null, null),
             C::IdempotencyKeyReused => doc(
                 S::CONFLICT,
-                "this `Idempotency-Key` came before with a different request: a new report needs a new key",
-                "该 Idempotency-Key 已用于另一条上报",
+                "this `Idempotency-Key` came before with a different request: a new request needs a new key",
+                "该 Idempotency-Key 已用于另一个不同的请求",
                 D::Null,
                 null,
             ),
@@ -261,6 +261,44 @@ impl ErrorCode {
                 "the change does not suit the place's kind: capacity, maximum stay and `full` belong to parking \
                  zones, entry instructions to friendly sites",
                 "该地点的类型不支持此项修改",
+                D::Null,
+                null,
+            ),
+            C::OutOfStock => doc(
+                S::CONFLICT,
+                "the reward's stock is used up; nothing was spent. Show it as 已兑完, or try again later",
+                "该奖品已兑完",
+                D::Null,
+                null,
+            ),
+            C::InsufficientPoints => doc(
+                S::CONFLICT,
+                "the rider's balance does not cover the reward's cost; nothing was spent",
+                "积分不足，无法兑换",
+                D::Null,
+                null,
+            ),
+            C::RewardClosed => doc(
+                S::CONFLICT,
+                "the reward is not offered now: withdrawn, before or after its validity window, or its pickup \
+                 place was removed; nothing was spent",
+                "该奖品当前不可兑换",
+                D::Null,
+                null,
+            ),
+            C::AlreadyPickedUp => doc(
+                S::CONFLICT,
+                "the redemption was picked up already: a pickup code is confirmed once, and a picked-up \
+                 redemption cannot be cancelled",
+                "该兑换码已领取过",
+                D::Null,
+                null,
+            ),
+            C::RedemptionClosed => doc(
+                S::CONFLICT,
+                "the redemption was cancelled or has expired (its points and stock went back): it can no \
+                 longer be picked up or cancelled",
+                "该兑换已取消或已过期",
                 D::Null,
                 null,
             ),

@@ -15,6 +15,7 @@ use super::error::{ApiResult, SignedAs};
 use super::media::Media;
 use super::places::Checkin;
 use super::reports::{ActorDto, EventKindDto, ReportSummary};
+use super::rewards::Redemption;
 use super::security::RiderAuth;
 use crate::domain::time::Millis;
 use crate::service::privacy::{self as service, MyData};
@@ -82,6 +83,8 @@ pub struct MyDataResponse {
     /// The photos you uploaded (`GET /media/{id}`).
     pub media: Vec<Media>,
     pub sessions: Vec<MySession>,
+    /// Your redemptions at the points supermarket, with their pickup codes.
+    pub redemptions: Vec<Redemption>,
     /// False when some list had more than 10,000 entries and holds the newest only.
     pub complete: bool,
 }
@@ -130,6 +133,7 @@ impl MyDataResponse {
                     revoked_at: s.revoked_at.map(Millis::to_utc),
                 })
                 .collect(),
+            redemptions: d.redemptions.into_iter().map(Redemption::from).collect(),
             complete: d.complete,
         }
     }
@@ -145,7 +149,8 @@ impl MeApi {
     /// A copy of your personal information (PIPL art. 45): your account (openid included, never
     /// WeChat's session key, which is not stored), the reports you filed with their descriptions
     /// and exact locations, what you did on reports' timelines, the reports you follow, your
-    /// check-ins, the photos you uploaded, and your login sessions (times only, never tokens).
+    /// check-ins, the photos you uploaded, your login sessions (times only, never tokens), and
+    /// your redemptions at the points supermarket.
     #[oai(path = "/me/data", method = "get", operation_id = "me_data")]
     async fn data(
         &self,

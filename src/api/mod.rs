@@ -17,6 +17,7 @@ pub mod paging;
 pub mod place_admin;
 pub mod places;
 pub mod reports;
+pub mod rewards;
 pub mod security;
 pub mod text;
 pub mod triage;
@@ -44,6 +45,8 @@ pub enum ApiTags {
     Units,
     /// Triage: a unit's queue of reports, their lifecycle, and the three rates
     Triage,
+    /// The points supermarket (积分超市): rewards for points, redemptions and pickup codes
+    Rewards,
     /// Your personal information: a copy of everything held about you, or its erasure (PIPL)
     Privacy,
 }
@@ -59,6 +62,7 @@ pub type Apis = (
     units::UnitsApi,
     triage::TriageApi,
     me::MeApi,
+    rewards::RewardsApi,
 );
 
 /// Every API object, in one tuple: what the server serves and what `xinhuoban spec` writes.

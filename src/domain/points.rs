@@ -305,7 +305,11 @@ impl Period {
     /// The local days the period spans, first and last (`YYYY-MM-DD`, compared as text).
     pub fn days(&self) -> (String, String) {
         let label = self.label();
-        if label.len() == 7 { (format!("{label}-01"), format!("{label}-31")) } else { (format!("{label}-01-01"), format!("{label}-12-31")) }
+        if label.len() == 7 {
+            (format!("{label}-01"), format!("{label}-31"))
+        } else {
+            (format!("{label}-01-01"), format!("{label}-12-31"))
+        }
     }
 }
 

@@ -17,8 +17,7 @@ use crate::domain::city::City;
 use crate::domain::identity::{Role, Staff};
 use crate::domain::notify::PointsArrived;
 use crate::domain::points::{
-    CITY_SCOPE, LocalDay, PaidReason, Period, PointObject, PointRule, PointRules, earning, masked_name,
-    ranks,
+    CITY_SCOPE, LocalDay, PaidReason, Period, PointObject, PointRule, PointRules, earning, masked_name, ranks,
 };
 use crate::domain::time::Millis;
 use crate::domain::{DomainError, DomainResult};
@@ -175,7 +174,8 @@ impl Ledger {
         if !store::change_balance(conn, rider_id, -cost, now).await? {
             return Ok(None);
         }
-        let entry = self.plain_entry(rider_id, -cost, PointRule::Redemption, redemption_id, (Some(rider_id), "rider"), now);
+        let entry =
+            self.plain_entry(rider_id, -cost, PointRule::Redemption, redemption_id, (Some(rider_id), "rider"), now);
         if !store::insert_entry(conn, &entry).await? {
             return Err(DomainError::internal(format!("redemption {redemption_id} was already paid for")));
         }
@@ -281,7 +281,8 @@ impl Ledger {
         now: Millis,
     ) -> DomainResult<Vec<EntryRow>> {
         let rules = self.rules(conn).await?;
-        self.earn(conn, vec![report_grant(report, PointRule::ReportResolved, rules.report_resolved, clerk_id)], now).await
+        self.earn(conn, vec![report_grant(report, PointRule::ReportResolved, rules.report_resolved, clerk_id)], now)
+            .await
     }
 
     /// The reporter rated the outcome.

@@ -16,6 +16,7 @@ use super::reports::{ReportView, ReportsContext, Units, views};
 use crate::domain::DomainResult;
 use crate::domain::identity::Rider;
 use crate::domain::places::CheckinRecord;
+use crate::domain::rewards::RedemptionNamed;
 use crate::domain::time::Millis;
 use crate::store::audit::{self, AuditEntry};
 use crate::store::privacy::{AccountRecord, Erasure, FollowRecord, SessionRecord};
@@ -56,6 +57,8 @@ pub struct MyData {
     /// The photos they uploaded, each with a signed URL.
     pub media: Vec<OwnPhoto>,
     pub sessions: Vec<SessionRecord>,
+    /// Their redemptions at the points supermarket, with their pickup codes.
+    pub redemptions: Vec<RedemptionNamed>,
     /// False when a list held more than `MAX_EXPORT_ROWS` entries and shows the newest only.
     pub complete: bool,
 }
@@ -80,6 +83,7 @@ pub async fn my_data(ctx: &PrivacyContext, rider: &Rider) -> DomainResult<MyData
     let mut checkins = store::places::checkins_by(db, id, fetch).await?;
     let mut media = store::media::owned_by(db, id, fetch).await?;
     let mut sessions = store::privacy::sessions_of(db, id, fetch).await?;
+    let mut redemptions = store::rewards::newest_first(db, store::rewards::Whose::Rider(id), None, fetch).await?;
     let complete = [
         cut(&mut filed),
         cut(&mut actions),
@@ -87,6 +91,7 @@ pub async fn my_data(ctx: &PrivacyContext, rider: &Rider) -> DomainResult<MyData
         cut(&mut checkins),
         cut(&mut media),
         cut(&mut sessions),
+        cut(&mut redemptions),
     ]
     .iter()
     .all(|whole| *whole);
@@ -99,7 +104,7 @@ pub async fn my_data(ctx: &PrivacyContext, rider: &Rider) -> DomainResult<MyData
     }
     let now = Millis::now();
     let media = media.into_iter().map(|photo| OwnPhoto { url: r.photo_urls.sign(&photo.id, now), photo }).collect();
-    Ok(MyData { account, reports, actions, follows, checkins, media, sessions, complete })
+    Ok(MyData { account, reports, actions, follows, checkins, media, sessions, redemptions, complete })
 }
 
 /// Erases the rider: their sessions end (the token stops working at once), their account,
@@ -119,6 +124,8 @@ pub async fn erase(ctx: &PrivacyContext, rider: &Rider, now: Millis) -> DomainRe
         "checkins_deleted": erased.checkins_deleted,
         "follows_deleted": erased.follows_deleted,
         "sessions_deleted": erased.sessions_deleted,
+        "redemptions_kept": erased.redemptions_kept,
+        "redemptions_cancelled": erased.redemptions_cancelled,
     });
     // Nobody is named: the actor is the account that no longer exists.
     let entry = AuditEntry {

@@ -59,7 +59,8 @@ fn entry(r: &AnyRow) -> DomainResult<EntryRow> {
 
 /// The city's rules as stored JSON; none when the city keeps the defaults.
 pub async fn rules_json(conn: &mut AnyConnection, city_id: &str) -> DomainResult<Option<String>> {
-    let row = sqlx::query("SELECT rules_json FROM point_rules WHERE city_id = $1").bind(city_id).fetch_optional(conn).await?;
+    let row =
+        sqlx::query("SELECT rules_json FROM point_rules WHERE city_id = $1").bind(city_id).fetch_optional(conn).await?;
     Ok(row.map(|r| r.try_get("rules_json")).transpose()?)
 }
 
@@ -180,7 +181,8 @@ pub async fn entries_for(
     object_kind: PointObject,
     object_id: &str,
 ) -> DomainResult<Vec<EntryRow>> {
-    let sql = format!("SELECT {ENTRY_COLUMNS} FROM point_entries WHERE object_kind = $1 AND object_id = $2 ORDER BY id");
+    let sql =
+        format!("SELECT {ENTRY_COLUMNS} FROM point_entries WHERE object_kind = $1 AND object_id = $2 ORDER BY id");
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(object_kind.as_str()).bind(object_id).fetch_all(conn).await?;
     rows.iter().map(entry).collect()
 }
@@ -361,7 +363,11 @@ pub async fn ranking_name_shown(db: &Db, rider_id: &str) -> DomainResult<bool> {
 }
 
 /// The first rider other than the reporter to say "me too" on a report (or follow it), if any.
-pub async fn first_me_too(conn: &mut AnyConnection, report_id: &str, reporter_id: &str) -> DomainResult<Option<String>> {
+pub async fn first_me_too(
+    conn: &mut AnyConnection,
+    report_id: &str,
+    reporter_id: &str,
+) -> DomainResult<Option<String>> {
     let row = sqlx::query(
         "SELECT actor_id FROM report_events WHERE report_id = $1 AND kind = 'me_too' AND actor_id IS NOT NULL \
          AND actor_id <> $2 ORDER BY at, id LIMIT 1",
@@ -375,10 +381,11 @@ pub async fn first_me_too(conn: &mut AnyConnection, report_id: &str, reporter_id
 
 /// Whether the account is a rider of the city (and not disabled).
 pub async fn is_rider(conn: &mut AnyConnection, city_id: &str, account_id: &str) -> DomainResult<bool> {
-    let row = sqlx::query("SELECT 1 AS x FROM accounts WHERE id = $1 AND city_id = $2 AND role = 'rider' AND disabled = 0")
-        .bind(account_id)
-        .bind(city_id)
-        .fetch_optional(conn)
-        .await?;
+    let row =
+        sqlx::query("SELECT 1 AS x FROM accounts WHERE id = $1 AND city_id = $2 AND role = 'rider' AND disabled = 0")
+            .bind(account_id)
+            .bind(city_id)
+            .fetch_optional(conn)
+            .await?;
     Ok(row.is_some())
 }

@@ -14,6 +14,7 @@ mod places;
 mod privacy;
 mod races;
 mod reports;
+mod rewards;
 mod service;
 mod statements;
 mod wire;
