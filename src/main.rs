@@ -1,4 +1,5 @@
-//! The `xinhuoban` command: `serve` (default), `migrate`, `spec`, `admin create`, `demo places`.
+//! The `xinhuoban` command: `serve` (default), `migrate`, `spec`, `admin create`, `demo places`,
+//! `demo points`.
 
 use std::io::BufRead;
 use std::process::ExitCode;
@@ -50,6 +51,15 @@ enum DemoCommand {
         /// Side of the square, in kilometres.
         #[arg(long, default_value_t = 50.0)]
         side_km: f64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// Add demo riders (`demo-bench<i>`) and ledger entries among them (for benchmarks).
+    Points {
+        #[arg(long, default_value_t = 100_000)]
+        riders: usize,
+        #[arg(long, default_value_t = 1_000_000)]
+        entries: usize,
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
@@ -115,6 +125,12 @@ async fn run(command: Command, config: Config) -> Result<(), Box<dyn std::error:
             let state = AppState::prepare(config).await?;
             let n = xinhuoban::service::places::generate(&state.places(), count, side_km, seed).await?;
             println!("generated {n} places over {side_km} km x {side_km} km");
+            Ok(())
+        }
+        Command::Demo { command: DemoCommand::Points { riders, entries, seed } } => {
+            let state = AppState::prepare(config).await?;
+            let n = xinhuoban::service::points::generate(&state.points(), riders, entries, seed).await?;
+            println!("generated {n} ledger entries among {riders} riders");
             Ok(())
         }
         Command::Admin { command: AdminCommand::Create { username, role, display_name, office_id } } => {

@@ -66,6 +66,15 @@ pub struct MeResponse {
     pub office_id: Option<String>,
     /// The places a station manager keeps (absent for other roles).
     pub place_ids: Option<Vec<String>>,
+    /// Riders: whether points rankings show you by your masked name (王**); absent for staff.
+    pub show_name_in_rankings: Option<bool>,
+}
+
+/// What a rider may change about their account.
+#[derive(Debug, Object)]
+pub struct MeChange {
+    /// Appear in points rankings by your masked name (王**) instead of without a name.
+    pub show_name_in_rankings: bool,
 }
 
 impl From<Me> for MeResponse {
@@ -78,6 +87,7 @@ impl From<Me> for MeResponse {
             city_id: c.city_id,
             office_id: c.office_id,
             place_ids: me.place_ids,
+            show_name_in_rankings: me.name_shown_in_rankings,
         }
     }
 }
@@ -141,6 +151,21 @@ impl AuthApi {
     #[oai(path = "/me", method = "get", operation_id = "me")]
     async fn me(&self, state: Data<&AppState>, auth: BearerAuth) -> ApiResult<Json<MeResponse>, Signed> {
         Ok(Json(sessions::me(&state.db, auth.caller()).await?.into()))
+    }
+
+    /// Change my settings (riders)
+    ///
+    /// Whether points rankings show you by your masked name (王**). Whatever you choose, you
+    /// always see your own rank; staff accounts have nothing to change here (403).
+    #[oai(path = "/me", method = "patch", operation_id = "me_update")]
+    async fn update_me(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        body: Json<MeChange>,
+    ) -> ApiResult<Json<MeResponse>, (SignedAs, Body)> {
+        let me = sessions::set_name_shown_in_rankings(&state.db, auth.caller(), body.show_name_in_rankings).await?;
+        Ok(Json(me.into()))
     }
 
     /// Erase me (riders)

@@ -12,6 +12,10 @@ use super::place_admin::{NewParkingZone, NewStation, PlaceBasics, PlaceChange};
 use super::places::{
     AmenityDto, Checkin, CheckinOutcomeDto, NearbyPlace, Place, PlaceKindDto, PlaceStatusDto, PublicCheckin,
 };
+use super::points::{
+    AwardRequest, MyPointsResponse, MyRank, PaidReasonDto, PointEntry, PointObjectDto, PointRuleDto, PointRulesDto,
+    RankingEntry, RankingResponse,
+};
 use super::reports::{
     ActorDto, CategoryDto, EventKindDto, Location, OutcomeDto, PublicEntry, ReportDetail, ReportStatusDto,
     ReportSummary, RouteReasonDto, SubmitReportRequest, SubmitReportResponse, UnitKindDto, UnitRef,
@@ -402,6 +406,74 @@ impl Example for TransferAction {
             to_office_id: Some(OFFICE_ID.into()),
             notes: ActionNotes { public_note: None, internal_note: Some("已电话告知东湖街道".into()) },
         }
+    }
+}
+
+const RIDER_ID: &str = "01a21805-4d5e-7f60-8a71-9b0c1d2e3f40";
+
+impl Example for PointRulesDto {
+    fn example() -> Self {
+        crate::domain::points::PointRules::default().into()
+    }
+}
+
+impl Example for PointEntry {
+    fn example() -> Self {
+        PointEntry {
+            id: "01a21860-7a8b-7c9d-8e0f-1a2b3c4d5e6f".into(),
+            amount: 10,
+            rule: PointRuleDto::ReportAccepted,
+            reason: PaidReasonDto::Full,
+            description: "上报被受理".into(),
+            object_kind: PointObjectDto::Report,
+            object_id: REPORT_ID.into(),
+            reverses: None,
+            note: None,
+            at: at("2026-11-25T09:12:00Z"),
+        }
+    }
+}
+
+impl Example for MyPointsResponse {
+    fn example() -> Self {
+        let capped = PointEntry {
+            id: "01a21861-0b1c-7d2e-8f30-4a5b6c7d8e9f".into(),
+            amount: 0,
+            rule: PointRuleDto::Checkin,
+            reason: PaidReasonDto::CheckinLimit,
+            description: "驿站打卡成功（今日打卡积分次数已达上限）".into(),
+            object_kind: PointObjectDto::Checkin,
+            object_id: "01a21862-1c2d-7e3f-8a40-5b6c7d8e9fa0".into(),
+            reverses: None,
+            note: None,
+            at: at("2026-11-25T10:40:00Z"),
+        };
+        MyPointsResponse {
+            balance: 128,
+            earned_this_month: 46,
+            month: "2026-11".into(),
+            items: vec![capped, PointEntry::example()],
+            next_cursor: Some("MDFhMjE4NjAtN2E4Yi03YzlkLThlMGYtMWEyYjNjNGQ1ZTZm".into()),
+        }
+    }
+}
+
+impl Example for RankingResponse {
+    fn example() -> Self {
+        let line = |rank, points, name: Option<&str>, me| RankingEntry { rank, points, name: name.map(Into::into), me };
+        RankingResponse {
+            period: "2026-11".into(),
+            office_id: None,
+            items: vec![line(1, 312, Some("王**"), false), line(2, 280, None, false), line(2, 280, Some("李**"), true)],
+            next_cursor: Some("MjgwOjAxYTIxODA1".into()),
+            mine: Some(MyRank { rank: 2, points: 280 }),
+        }
+    }
+}
+
+impl Example for AwardRequest {
+    fn example() -> Self {
+        AwardRequest { rider_id: RIDER_ID.into(), amount: 10, reason: "协助疏导早高峰驿站门前交通".into() }
     }
 }
 

@@ -11,9 +11,10 @@ use super::ApiTags;
 use super::auth::RoleDto;
 use super::dto::{CoordDto, coord_of};
 use super::error::codes::*;
-use super::error::{ApiResult, SignedAs};
+use super::error::{ApiResult, Lang, SignedAs};
 use super::media::Media;
 use super::places::Checkin;
+use super::points::PointEntry;
 use super::reports::{ActorDto, EventKindDto, ReportSummary};
 use super::rewards::Redemption;
 use super::security::RiderAuth;
@@ -80,6 +81,10 @@ pub struct MyDataResponse {
     pub actions: Vec<MyAction>,
     pub follows: Vec<MyFollow>,
     pub checkins: Vec<Checkin>,
+    /// Your governance points now.
+    pub points_balance: i64,
+    /// Every change of your points, newest first.
+    pub point_entries: Vec<PointEntry>,
     /// The photos you uploaded (`GET /media/{id}`).
     pub media: Vec<Media>,
     pub sessions: Vec<MySession>,
@@ -90,7 +95,7 @@ pub struct MyDataResponse {
 }
 
 impl MyDataResponse {
-    fn of(d: MyData, coord: Option<CoordDto>) -> Self {
+    fn of(d: MyData, coord: Option<CoordDto>, lang: Lang) -> Self {
         let system = coord_of(coord);
         let a = d.account;
         MyDataResponse {
@@ -123,6 +128,8 @@ impl MyDataResponse {
                 .map(|f| MyFollow { report_id: f.report_id, since: f.since.to_utc() })
                 .collect(),
             checkins: d.checkins.into_iter().map(Checkin::from).collect(),
+            points_balance: d.points_balance,
+            point_entries: d.point_entries.into_iter().map(|e| PointEntry::of(e, lang)).collect(),
             media: d.media.into_iter().map(Media::from).collect(),
             sessions: d
                 .sessions
@@ -149,16 +156,18 @@ impl MeApi {
     /// A copy of your personal information (PIPL art. 45): your account (openid included, never
     /// WeChat's session key, which is not stored), the reports you filed with their descriptions
     /// and exact locations, what you did on reports' timelines, the reports you follow, your
-    /// check-ins, the photos you uploaded, your login sessions (times only, never tokens), and
-    /// your redemptions at the points supermarket.
+    /// check-ins, your points and their ledger, the photos you uploaded, your login sessions
+    /// (times only, never tokens), and your redemptions at the points supermarket.
     #[oai(path = "/me/data", method = "get", operation_id = "me_data")]
     async fn data(
         &self,
         state: Data<&AppState>,
+        req: &poem::Request,
         RiderAuth(rider): RiderAuth,
         /// The system of the reports' locations: gcj02 (default) or wgs84.
         coord: Query<Option<CoordDto>>,
     ) -> ApiResult<Json<MyDataResponse>, (SignedAs, InvalidParameter, NotFound)> {
-        Ok(Json(MyDataResponse::of(service::my_data(&state.privacy(), &rider).await?, coord.0)))
+        let lang = Lang::from_headers(req.headers());
+        Ok(Json(MyDataResponse::of(service::my_data(&state.privacy(), &rider).await?, coord.0, lang)))
     }
 }

@@ -16,6 +16,7 @@ pub mod open311;
 pub mod paging;
 pub mod place_admin;
 pub mod places;
+pub mod points;
 pub mod reports;
 pub mod rewards;
 pub mod security;
@@ -45,6 +46,8 @@ pub enum ApiTags {
     Units,
     /// Triage: a unit's queue of reports, their lifecycle, and the three rates
     Triage,
+    /// Governance points (积分): the rules, a rider's balance and ledger, rankings, awards
+    Points,
     /// The points supermarket (积分超市): rewards for points, redemptions and pickup codes
     Rewards,
     /// Your personal information: a copy of everything held about you, or its erasure (PIPL)
@@ -62,6 +65,7 @@ pub type Apis = (
     units::UnitsApi,
     triage::TriageApi,
     me::MeApi,
+    points::PointsApi,
     rewards::RewardsApi,
 );
 

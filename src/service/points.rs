@@ -11,10 +11,12 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
+use sha2::{Digest, Sha256};
 use sqlx::AnyConnection;
 
 use crate::domain::city::City;
-use crate::domain::identity::{Role, Staff};
+use crate::domain::error::ErrorCode;
+use crate::domain::identity::{Caller, Role};
 use crate::domain::notify::PointsArrived;
 use crate::domain::points::{
     CITY_SCOPE, LocalDay, PaidReason, Period, PointObject, PointRule, PointRules, earning, masked_name, ranks,
@@ -22,6 +24,7 @@ use crate::domain::points::{
 use crate::domain::time::Millis;
 use crate::domain::{DomainError, DomainResult};
 use crate::store::audit::{self, AuditEntry};
+use crate::store::idempotency::{self, Claim, IdempotencyKey};
 use crate::store::points::{self as store, EntryRow, Ranked};
 use crate::store::reports::ReportRow;
 use crate::store::{Db, new_id};
@@ -394,6 +397,8 @@ async fn apply_to_rankings(conn: &mut AnyConnection, city_id: &str, changes: Vec
     Ok(())
 }
 
+const AWARD_SCOPE: &str = "points.award";
+
 // ---- reading and administering points ----
 
 /// What reading points needs.
@@ -415,7 +420,7 @@ pub async fn rules(ctx: &PointsContext) -> DomainResult<PointRules> {
 }
 
 /// A city admin changes the rules (audited, before and after).
-pub async fn set_rules(ctx: &PointsContext, admin: &Staff, new: PointRules) -> DomainResult<PointRules> {
+pub async fn set_rules(ctx: &PointsContext, admin: &Caller, new: PointRules) -> DomainResult<PointRules> {
     admin.require_role(&[Role::CityAdmin])?;
     let new = new.checked()?;
     let json = serde_json::to_string(&new).map_err(DomainError::internal)?;
@@ -453,11 +458,13 @@ pub async fn mine(
     now: Millis,
 ) -> DomainResult<MyPoints> {
     let month = Period::month_of(now, ctx.city().tz);
-    Ok(MyPoints {
-        balance: store::balance(&ctx.db, rider_id).await?,
-        earned_this_month: store::total(&ctx.db, month.key(), CITY_SCOPE, rider_id).await?,
-        history: store::history(&ctx.db, rider_id, before, limit).await?,
-    })
+    let scope = (month.key(), CITY_SCOPE);
+    let (summary, history) = store::history_with_summary(&ctx.db, rider_id, scope, before, limit).await?;
+    let (balance, earned_this_month) = match summary {
+        Some(summary) => summary,
+        None => store::summary(&ctx.db, rider_id, scope.0, scope.1).await?,
+    };
+    Ok(MyPoints { balance, earned_this_month, history })
 }
 
 /// One place in a ranking: a masked name only for riders who opted in.
@@ -490,13 +497,9 @@ pub async fn ranking(
 ) -> DomainResult<RankingPage> {
     let scope = office_id.unwrap_or(CITY_SCOPE);
     let page: Vec<Ranked> = store::ranking(&ctx.db, period.key(), scope, after, limit).await?;
-    let lowest = page.last().map(|r| r.points);
-    let mine_points = match reader {
-        Some(rider) => Some(store::total(&ctx.db, period.key(), scope, rider).await?),
-        None => None,
-    };
-    let floor = lowest.into_iter().chain(mine_points).min().unwrap_or(0);
-    let counts = store::score_counts_above(&ctx.db, period.key(), scope, floor - 1).await?;
+    // Counts from the page's lowest score up (or everything, for an empty page).
+    let floor = page.last().map_or(0, |r| r.points);
+    let (counts, mine_points) = store::score_counts(&ctx.db, period.key(), scope, floor, reader).await?;
     let scores: Vec<i64> = page.iter().map(|r| r.points).collect();
     let rows = page
         .into_iter()
@@ -527,7 +530,7 @@ pub async fn name_shown_in_rankings(ctx: &PointsContext, rider_id: &str) -> Doma
 /// award over that is written as 0). With an idempotency key, a retried award pays once.
 pub async fn award(
     ctx: &PointsContext,
-    staff: &Staff,
+    staff: &Caller,
     rider_id: &str,
     amount: i64,
     reason: &str,
@@ -539,11 +542,25 @@ pub async fn award(
         return Err(DomainError::invalid("reason", "1 to 200 characters"));
     }
     let now = Millis::now();
-    let object_id = match idempotency_key {
-        Some(key) => format!("{}:{key}", staff.account_id),
-        None => new_id(),
-    };
+    let hash = hex::encode(Sha256::digest(format!("{rider_id}|{amount}|{reason}").as_bytes()));
+    let key = idempotency_key.map(|key| IdempotencyKey {
+        scope: AWARD_SCOPE,
+        caller_id: &staff.account_id,
+        key,
+        request_hash: &hash,
+    });
     let mut tx = ctx.db.begin_write().await?;
+    if let Some(key) = &key
+        && let Claim::Replay(recorded) = idempotency::claim(&mut tx, key, now).await?
+    {
+        tx.rollback().await?;
+        if recorded.request_hash != hash {
+            let message = "this Idempotency-Key was used for a different award";
+            return Err(DomainError::conflict(ErrorCode::IdempotencyKeyReused, message));
+        }
+        let first = store::entry_by_id(&ctx.db, &recorded.resource_id).await?;
+        return first.ok_or_else(|| DomainError::internal("an award's entry vanished"));
+    }
     let rules = rules_in(&mut tx, &ctx.city().id).await?;
     if !(1..=rules.award_max).contains(&amount) {
         return Err(DomainError::invalid("amount", format!("1 to {}", rules.award_max)));
@@ -555,35 +572,30 @@ pub async fn award(
         rider_id: rider_id.to_string(),
         rule: PointRule::ManualAward,
         object: PointObject::Award,
-        object_id: object_id.clone(),
+        object_id: new_id(),
         amount,
         office_id: staff.office_id.clone(),
         actor_id: Some(staff.account_id.clone()),
         actor_role: "staff",
         note: Some(reason.to_string()),
     };
-    let written = ctx.ledger.earn(&mut tx, vec![grant], now).await?;
-    if let Some(entry) = written.first() {
-        let audit_entry = AuditEntry {
-            city_id: &ctx.city().id,
-            actor_id: Some(&staff.account_id),
-            action: "points.award",
-            object_kind: "point_entry",
-            object_id: &entry.id,
-            before: None,
-            after: Some(serde_json::json!({ "rider_id": rider_id, "amount": entry.amount, "reason": reason })),
-        };
-        audit::record(&mut *tx, audit_entry).await?;
+    let entry = ctx.ledger.earn(&mut tx, vec![grant], now).await?.into_iter().next();
+    let entry = entry.ok_or_else(|| DomainError::internal("a new award was not written"))?;
+    let audit_entry = AuditEntry {
+        city_id: &ctx.city().id,
+        actor_id: Some(&staff.account_id),
+        action: "points.award",
+        object_kind: "point_entry",
+        object_id: &entry.id,
+        before: None,
+        after: Some(serde_json::json!({ "rider_id": rider_id, "amount": entry.amount, "reason": reason })),
+    };
+    audit::record(&mut *tx, audit_entry).await?;
+    if let Some(key) = &key {
+        idempotency::complete(&mut tx, key, &entry.id, "created").await?;
     }
     tx.commit().await?;
-    match written.into_iter().next() {
-        Some(entry) => Ok(entry),
-        None => {
-            let mut conn = ctx.db.pool.acquire().await?;
-            let first = store::entries_for(&mut conn, PointObject::Award, &object_id).await?.into_iter().next();
-            first.ok_or_else(|| DomainError::internal("an award's entry vanished"))
-        }
-    }
+    Ok(entry)
 }
 
 /// The most entries one export holds.
@@ -591,7 +603,7 @@ pub const EXPORT_MAX_ENTRIES: u32 = 1_000_000;
 
 /// A period's ledger as CSV for a city admin (audited): every entry, names included, for the
 /// 最美网约配送员 selection.
-pub async fn export_ledger(ctx: &PointsContext, admin: &Staff, period: &Period) -> DomainResult<String> {
+pub async fn export_ledger(ctx: &PointsContext, admin: &Caller, period: &Period) -> DomainResult<String> {
     admin.require_role(&[Role::CityAdmin])?;
     record_export(ctx, admin, "points.ledger.export", period).await?;
     let (from, to) = period.days();
@@ -651,14 +663,14 @@ pub async fn export_ledger(ctx: &PointsContext, admin: &Staff, period: &Period) 
 /// points, everyone ranked whether or not they show their name to other riders.
 pub async fn export_ranking(
     ctx: &PointsContext,
-    admin: &Staff,
+    admin: &Caller,
     period: &Period,
     office_id: Option<&str>,
 ) -> DomainResult<String> {
     admin.require_role(&[Role::CityAdmin])?;
     record_export(ctx, admin, "points.ranking.export", period).await?;
     let scope = office_id.unwrap_or(CITY_SCOPE);
-    let counts = store::score_counts_above(&ctx.db, period.key(), scope, 0).await?;
+    let (counts, _) = store::score_counts(&ctx.db, period.key(), scope, 1, None).await?;
     let mut w = csv::Writer::from_writer(Vec::new());
     let csv_err = DomainError::internal;
     w.write_record(["rank", "rider_id", "display_name", "points"]).map_err(csv_err)?;
@@ -677,7 +689,7 @@ pub async fn export_ranking(
     finish_csv(w)
 }
 
-async fn record_export(ctx: &PointsContext, admin: &Staff, action: &str, period: &Period) -> DomainResult<()> {
+async fn record_export(ctx: &PointsContext, admin: &Caller, action: &str, period: &Period) -> DomainResult<()> {
     let entry = AuditEntry {
         city_id: &ctx.city().id,
         actor_id: Some(&admin.account_id),
@@ -693,4 +705,68 @@ async fn record_export(ctx: &PointsContext, admin: &Staff, action: &str, period:
 fn finish_csv(w: csv::Writer<Vec<u8>>) -> DomainResult<String> {
     let bytes = w.into_inner().map_err(|e| DomainError::internal(e.into_error()))?;
     String::from_utf8(bytes).map_err(DomainError::internal)
+}
+
+/// Fills the city with `riders` demo riders (`demo-bench<i>` log them in) and `entries` ledger
+/// entries among them, posted through the ledger as the rules would pay them (a mix of accepted
+/// reports, check-ins and ratings, on random days of this year up to today), in batches of one
+/// transaction each: for benchmarks and load tests.
+pub async fn generate(ctx: &PointsContext, riders: usize, entries: usize, seed: u64) -> DomainResult<usize> {
+    use chrono::{Datelike, Timelike};
+    use rand::{Rng, SeedableRng};
+    const BATCH: usize = 1_000;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let city = ctx.city();
+    let openid = |i: usize| format!("demo:bench{i}");
+    let mut ids = Vec::with_capacity(riders);
+    for start in (0..riders).step_by(BATCH) {
+        let openids: Vec<String> = (start..(start + BATCH).min(riders)).map(openid).collect();
+        let mut tx = ctx.db.begin_write().await?;
+        for (i, o) in openids.iter().enumerate() {
+            let name = ["王", "李", "张", "刘", "陈", "杨", "赵", "黄"][(start + i) % 8];
+            crate::store::accounts::insert_rider(&mut tx, &city.id, o, &format!("{name}骑手{}", start + i)).await?;
+        }
+        tx.commit().await?;
+        ids.extend(crate::store::accounts::ids_by_openid(&ctx.db, &openids).await?);
+    }
+    let now = Millis::now();
+    let local = now.in_zone(city.tz);
+    let since_new_year = i64::from(local.ordinal0()) * 86_400 + i64::from(local.num_seconds_from_midnight());
+    let start = now.plus_secs(-since_new_year);
+    let rules = rules(ctx).await?;
+    let kinds = [
+        (PointRule::ReportAccepted, PointObject::Report, rules.report_accepted),
+        (PointRule::Checkin, PointObject::Checkin, rules.checkin),
+        (PointRule::Rating, PointObject::Report, rules.rating),
+        (PointRule::ReportResolved, PointObject::Report, rules.report_resolved),
+    ];
+    let mut done = 0;
+    while done < entries && !ids.is_empty() {
+        let n = BATCH.min(entries - done);
+        let at = Millis(rng.random_range(start.0..=now.0));
+        let grants = (0..n)
+            .map(|_| {
+                let (rule, object, amount) = kinds[rng.random_range(0..kinds.len())];
+                Grant {
+                    rider_id: ids[rng.random_range(0..ids.len())].clone(),
+                    rule,
+                    object,
+                    object_id: new_id(),
+                    amount,
+                    office_id: None,
+                    actor_id: None,
+                    actor_role: "system",
+                    note: None,
+                }
+            })
+            .collect();
+        let mut tx = ctx.db.begin_write().await?;
+        ctx.ledger.earn(&mut tx, grants, at).await?;
+        tx.commit().await?;
+        done += n;
+        if done % 100_000 == 0 {
+            tracing::info!(done, entries, "generated ledger entries");
+        }
+    }
+    Ok(done)
 }

@@ -54,6 +54,9 @@ pub struct MyData {
     pub actions: Vec<EventRow>,
     pub follows: Vec<FollowRecord>,
     pub checkins: Vec<CheckinRecord>,
+    /// Their points balance and ledger, newest first.
+    pub points_balance: i64,
+    pub point_entries: Vec<crate::store::points::EntryRow>,
     /// The photos they uploaded, each with a signed URL.
     pub media: Vec<OwnPhoto>,
     pub sessions: Vec<SessionRecord>,
@@ -82,6 +85,8 @@ pub async fn my_data(ctx: &PrivacyContext, rider: &Rider) -> DomainResult<MyData
     let mut follows = store::privacy::follows_of(db, id, fetch).await?;
     let mut checkins = store::places::checkins_by(db, id, fetch).await?;
     let mut media = store::media::owned_by(db, id, fetch).await?;
+    let points_balance = store::points::balance(db, id).await?;
+    let mut point_entries = store::points::history(db, id, None, fetch).await?;
     let mut sessions = store::privacy::sessions_of(db, id, fetch).await?;
     let mut redemptions = store::rewards::newest_first(db, store::rewards::Whose::Rider(id), None, fetch).await?;
     let complete = [
@@ -90,6 +95,7 @@ pub async fn my_data(ctx: &PrivacyContext, rider: &Rider) -> DomainResult<MyData
         cut(&mut follows),
         cut(&mut checkins),
         cut(&mut media),
+        cut(&mut point_entries),
         cut(&mut sessions),
         cut(&mut redemptions),
     ]
@@ -104,7 +110,19 @@ pub async fn my_data(ctx: &PrivacyContext, rider: &Rider) -> DomainResult<MyData
     }
     let now = Millis::now();
     let media = media.into_iter().map(|photo| OwnPhoto { url: r.photo_urls.sign(&photo.id, now), photo }).collect();
-    Ok(MyData { account, reports, actions, follows, checkins, media, sessions, redemptions, complete })
+    Ok(MyData {
+        account,
+        reports,
+        actions,
+        follows,
+        checkins,
+        points_balance,
+        point_entries,
+        media,
+        sessions,
+        redemptions,
+        complete,
+    })
 }
 
 /// Erases the rider: their sessions end (the token stops working at once), their account,

@@ -46,6 +46,8 @@ pub struct Session {
 pub struct Me {
     pub caller: Caller,
     pub place_ids: Option<Vec<String>>,
+    /// A rider's choice to appear in rankings by their masked name.
+    pub name_shown_in_rankings: Option<bool>,
 }
 
 async fn issue(db: &Db, secret: &str, account: &Account, ttl: Duration) -> DomainResult<IssuedSession> {
@@ -154,5 +156,16 @@ pub async fn me(db: &Db, caller: &Caller) -> DomainResult<Me> {
         Role::StationManager => Some(store::places::managed_ids(db, &caller.account_id).await?),
         _ => None,
     };
-    Ok(Me { caller: caller.clone(), place_ids })
+    let name_shown_in_rankings = match caller.role {
+        Role::Rider => Some(store::points::ranking_name_shown(db, &caller.account_id).await?),
+        _ => None,
+    };
+    Ok(Me { caller: caller.clone(), place_ids, name_shown_in_rankings })
+}
+
+/// A rider chooses whether rankings show their masked name (王**); answers with who they are.
+pub async fn set_name_shown_in_rankings(db: &Db, rider: &Caller, shown: bool) -> DomainResult<Me> {
+    rider.require_role(&[Role::Rider])?;
+    store::points::set_ranking_name_shown(db, &rider.account_id, shown).await?;
+    me(db, rider).await
 }

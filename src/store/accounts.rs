@@ -49,6 +49,33 @@ pub async fn upsert_rider(db: &Db, city_id: &str, openid: &str, display_name: &s
     from_row(&row)
 }
 
+/// Adds a rider in the caller's transaction unless one has the openid already (bulk seeding).
+pub async fn insert_rider(
+    conn: &mut AnyConnection,
+    city_id: &str,
+    openid: &str,
+    display_name: &str,
+) -> DomainResult<()> {
+    sqlx::query(
+        "INSERT INTO accounts (id, city_id, role, wechat_openid, display_name, disabled, created_at, updated_at) \
+         VALUES ($1, $2, 'rider', $3, $4, 0, $5, $5) ON CONFLICT (wechat_openid) DO NOTHING",
+    )
+    .bind(new_id())
+    .bind(city_id)
+    .bind(openid)
+    .bind(display_name)
+    .bind(Millis::now().0)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The ids of riders by openid, in one statement.
+pub async fn ids_by_openid(db: &Db, openids: &[String]) -> DomainResult<Vec<String>> {
+    let rows = fetch_in(db, "SELECT id FROM accounts WHERE wechat_openid IN ({ids})", &[], openids).await?;
+    rows.iter().map(|r| Ok(r.try_get("id")?)).collect()
+}
+
 pub struct NewStaff<'a> {
     pub city_id: &'a str,
     pub username: &'a Username,

@@ -187,6 +187,13 @@ pub async fn entries_for(
     rows.iter().map(entry).collect()
 }
 
+/// One entry by id.
+pub async fn entry_by_id(db: &Db, id: &str) -> DomainResult<Option<EntryRow>> {
+    let sql = format!("SELECT {ENTRY_COLUMNS} FROM point_entries WHERE id = $1");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(&db.pool).await?;
+    row.as_ref().map(entry).transpose()
+}
+
 /// A rider's entries, newest first: at most `limit` before the entry `before`.
 pub async fn history(db: &Db, rider_id: &str, before: Option<&str>, limit: u32) -> DomainResult<Vec<EntryRow>> {
     let sql = format!(
@@ -199,6 +206,52 @@ pub async fn history(db: &Db, rider_id: &str, before: Option<&str>, limit: u32) 
         .fetch_all(&db.pool)
         .await?;
     rows.iter().map(entry).collect()
+}
+
+/// A rider's balance and points in a period and scope: one statement (0 and 0 for a rider who
+/// never had any).
+pub async fn summary(db: &Db, rider_id: &str, period: &str, scope: &str) -> DomainResult<(i64, i64)> {
+    let row = sqlx::query(
+        "SELECT COALESCE((SELECT balance FROM point_accounts WHERE rider_id = $1), 0) AS balance, \
+         COALESCE((SELECT points FROM point_totals WHERE period = $2 AND scope = $3 AND rider_id = $1), 0) AS points",
+    )
+    .bind(rider_id)
+    .bind(period)
+    .bind(scope)
+    .fetch_one(&db.pool)
+    .await?;
+    Ok((row.try_get("balance")?, row.try_get("points")?))
+}
+
+/// `history` and `summary` in one statement: each row carries the balance and the period's points
+/// beside the entry. `None` for the summary when the page is empty.
+pub async fn history_with_summary(
+    db: &Db,
+    rider_id: &str,
+    (period, scope): (&str, &str),
+    before: Option<&str>,
+    limit: u32,
+) -> DomainResult<(Option<(i64, i64)>, Vec<EntryRow>)> {
+    let sql = format!(
+        "SELECT {ENTRY_COLUMNS}, \
+         COALESCE((SELECT balance FROM point_accounts WHERE rider_id = $1), 0) AS summary_balance, \
+         COALESCE((SELECT points FROM point_totals WHERE period = $4 AND scope = $5 AND rider_id = $1), 0) \
+         AS summary_points \
+         FROM point_entries WHERE rider_id = $1 AND ($2 = '' OR id < $2) ORDER BY id DESC LIMIT $3"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(rider_id)
+        .bind(before.unwrap_or(""))
+        .bind(i64::from(limit))
+        .bind(period)
+        .bind(scope)
+        .fetch_all(&db.pool)
+        .await?;
+    let summary = match rows.first() {
+        Some(r) => Some((r.try_get("summary_balance")?, r.try_get("summary_points")?)),
+        None => None,
+    };
+    Ok((summary, rows.iter().map(entry).collect::<DomainResult<_>>()?))
 }
 
 /// A city's entries of the local days `from` to `to` (both included), in the order written: at
@@ -273,28 +326,43 @@ pub async fn count_score(
     Ok(())
 }
 
-/// A rider's points in a period and scope (0 when none).
-pub async fn total(db: &Db, period: &str, scope: &str, rider_id: &str) -> DomainResult<i64> {
-    let row = sqlx::query("SELECT points FROM point_totals WHERE period = $1 AND scope = $2 AND rider_id = $3")
-        .bind(period)
-        .bind(scope)
-        .bind(rider_id)
-        .fetch_optional(&db.pool)
-        .await?;
-    Ok(row.map(|r| r.try_get("points")).transpose()?.unwrap_or(0))
-}
-
-/// How many riders hold each score above `above` in a period and scope.
-pub async fn score_counts_above(db: &Db, period: &str, scope: &str, above: i64) -> DomainResult<Vec<(i64, i64)>> {
+/// How many riders hold each score at or above `floor` in a period and scope, and the reader's
+/// own points (0 when none; none without a reader), read in one statement. The floor is lowered
+/// to the reader's points, so that their rank can be counted from the same rows.
+pub async fn score_counts(
+    db: &Db,
+    period: &str,
+    scope: &str,
+    floor: i64,
+    reader: Option<&str>,
+) -> DomainResult<(Vec<(i64, i64)>, Option<i64>)> {
     let rows = sqlx::query(
-        "SELECT points, riders FROM point_score_counts WHERE period = $1 AND scope = $2 AND points > $3 AND riders > 0",
+        "WITH me AS (SELECT COALESCE((SELECT points FROM point_totals \
+           WHERE period = $1 AND scope = $2 AND rider_id = $3), 0) AS p) \
+         SELECT me.p AS mine, c.points, c.riders FROM me LEFT JOIN point_score_counts c \
+           ON c.period = $1 AND c.scope = $2 AND c.riders > 0 \
+           AND c.points >= CASE WHEN $3 <> '' AND me.p < $4 THEN me.p ELSE $4 END",
     )
     .bind(period)
     .bind(scope)
-    .bind(above)
+    .bind(reader.unwrap_or(""))
+    .bind(floor)
     .fetch_all(&db.pool)
     .await?;
-    rows.iter().map(|r| Ok((r.try_get("points")?, r.try_get("riders")?))).collect()
+    let mine = match (reader, rows.first()) {
+        (Some(_), Some(r)) => Some(r.try_get("mine")?),
+        (Some(_), None) => Some(0),
+        (None, _) => None,
+    };
+    let mut counts = Vec::with_capacity(rows.len());
+    for r in &rows {
+        if let (Some(points), Some(riders)) =
+            (r.try_get::<Option<i64>, _>("points")?, r.try_get::<Option<i64>, _>("riders")?)
+        {
+            counts.push((points, riders));
+        }
+    }
+    Ok((counts, mine))
 }
 
 /// One rider's place in a ranking page.

@@ -214,6 +214,22 @@ pub async fn erase_rider(conn: &mut AnyConnection, account_id: &str, tombstone_i
     .bind(&inside)
     .execute(&mut *conn)
     .await?;
+    // Points: the ledger stays in the city's accounts, by the tombstone; the balance, the days
+    // and the ranking lines (less their score counts) go.
+    run(conn, "UPDATE point_entries SET actor_id = NULL WHERE actor_id = $1", id, None).await?;
+    run(conn, "UPDATE point_entries SET rider_id = $2 WHERE rider_id = $1", id, tomb).await?;
+    run(
+        conn,
+        "UPDATE point_score_counts SET riders = riders - 1 WHERE EXISTS (SELECT 1 FROM point_totals t \
+         WHERE t.rider_id = $1 AND t.points > 0 AND t.period = point_score_counts.period \
+         AND t.scope = point_score_counts.scope AND t.points = point_score_counts.points)",
+        id,
+        None,
+    )
+    .await?;
+    run(conn, "DELETE FROM point_totals WHERE rider_id = $1", id, None).await?;
+    run(conn, "DELETE FROM point_days WHERE rider_id = $1", id, None).await?;
+    run(conn, "DELETE FROM point_accounts WHERE rider_id = $1", id, None).await?;
     // Messages name their recipient by account id (the openid is looked up only when sending).
     run(conn, "DELETE FROM outbox WHERE payload_json LIKE $1", &inside, None).await?;
     let gone = run(conn, "DELETE FROM accounts WHERE id = $1 AND role = 'rider'", id, None).await?;

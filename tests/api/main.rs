@@ -11,6 +11,7 @@ mod media;
 mod notifications;
 mod open311;
 mod places;
+mod points;
 mod privacy;
 mod races;
 mod reports;

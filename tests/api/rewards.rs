@@ -75,17 +75,9 @@ async fn rider_with(app: &TestApp, admin: &str, name: &str, points: i64) -> (Str
     let mut left = points;
     while left > 0 {
         let amount = left.min(20);
-        // TEMP-AWARD
-        let admin_id = account_id(app, admin).await;
-        let caller = xinhuoban::domain::identity::Caller {
-            account_id: admin_id,
-            city_id: app.state.city.id.clone(),
-            role: Role::CityAdmin,
-            office_id: None,
-            display_name: "admin".into(),
-        };
-        let staff = xinhuoban::domain::identity::Staff::try_from(caller).unwrap();
-        xinhuoban::service::points::award(&app.state.points(), &staff, &id, amount, "志愿服务", None).await.unwrap();
+        let award = json!({ "rider_id": id, "amount": amount, "reason": "志愿服务" });
+        let (status, body) = app.post("/api/v1/points/awards", Some(admin), award).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
         left -= amount;
     }
     (token, id)
