@@ -130,4 +130,4 @@ CREATE TABLE redemptions (
 CREATE UNIQUE INDEX redemptions_code ON redemptions (code);
 CREATE INDEX redemptions_rider ON redemptions (rider_id, id);
 CREATE INDEX redemptions_pending ON redemptions (status, expires_at);
-CREATE INDEX redemptions_place ON redemptions (place_id, status);
+CREATE INDEX redemptions_place ON redemptions (place_id, status, id);

@@ -320,6 +320,7 @@ pub async fn start(
     let app = route(state.clone());
     let outbox = crate::outbox::spawn(state.outbox());
     let background = crate::service::reports::spawn_background(state.reports());
+    let expiry = crate::service::rewards::spawn_background(state.rewards());
     let task = tokio::spawn(async move {
         let stop = async move {
             tokio::select! {
@@ -331,6 +332,7 @@ pub async fn start(
         // A delivery cut off here stays leased in the outbox and is retried after the lease.
         outbox.abort();
         background.abort();
+        expiry.abort();
         served
     });
     Ok(RunningServer { addr, state, shutdown: Some(tx), task })

@@ -22,6 +22,7 @@ use crate::service::places::PlacesContext;
 use crate::service::points::{Ledger, PointsContext};
 use crate::service::privacy::PrivacyContext;
 use crate::service::reports::{ReportLimits, ReportsContext};
+use crate::service::rewards::RewardsContext;
 use crate::service::sessions::SessionsContext;
 use crate::service::units::{RoutingCache, UnitsContext};
 use crate::store::{self, Db};
@@ -142,6 +143,18 @@ impl AppState {
             photo_urls: UrlSigner::new(self.url_key.clone(), self.config.place_photo_url_ttl),
             ledger: self.ledger(),
             routing: self.routing.clone(),
+        }
+    }
+
+    /// What the points supermarket uses: the database, the city, the ledger, the signer of
+    /// reward photo URLs (public, as long-lived as place photos') and the redemption message.
+    pub fn rewards(&self) -> RewardsContext {
+        RewardsContext {
+            db: self.db.clone(),
+            city: self.city.clone(),
+            ledger: self.ledger(),
+            photo_urls: UrlSigner::new(self.url_key.clone(), self.config.place_photo_url_ttl),
+            notify_template_id: self.config.notify_redemption_template_id.clone(),
         }
     }
 

@@ -450,6 +450,8 @@ fn noun_zh(what: &str) -> Option<&'static str> {
         "media" => "照片",
         "account" => "账号",
         "staff account" => "员工账号",
+        "reward" => "奖品",
+        "redemption" => "兑换记录",
         _ => return None,
     })
 }
@@ -470,6 +472,11 @@ fn conflict_zh(code: ErrorCode) -> &'static str {
         ErrorCode::NoUnit => "没有可以受理此上报的单位",
         ErrorCode::CheckinConflict => "打卡冲突，请重试",
         ErrorCode::WrongPlaceKind => "该地点的类型不支持此项修改",
+        ErrorCode::OutOfStock => "该奖品已兑完",
+        ErrorCode::InsufficientPoints => "积分不足，无法兑换",
+        ErrorCode::RewardClosed => "该奖品当前不可兑换",
+        ErrorCode::AlreadyPickedUp => "该兑换码已领取过",
+        ErrorCode::RedemptionClosed => "该兑换已取消或已过期",
         _ => "与当前状态冲突",
     }
 }

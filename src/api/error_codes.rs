@@ -264,6 +264,44 @@ impl ErrorCode {
                 D::Null,
                 null,
             ),
+            C::OutOfStock => doc(
+                S::CONFLICT,
+                "the reward's stock is used up; nothing was spent. Show it as 已兑完, or try again later",
+                "该奖品已兑完",
+                D::Null,
+                null,
+            ),
+            C::InsufficientPoints => doc(
+                S::CONFLICT,
+                "the rider's balance does not cover the reward's cost; nothing was spent",
+                "积分不足，无法兑换",
+                D::Null,
+                null,
+            ),
+            C::RewardClosed => doc(
+                S::CONFLICT,
+                "the reward is not offered now: withdrawn, before or after its validity window, or its pickup \
+                 place was removed; nothing was spent",
+                "该奖品当前不可兑换",
+                D::Null,
+                null,
+            ),
+            C::AlreadyPickedUp => doc(
+                S::CONFLICT,
+                "the redemption was picked up already: a pickup code is confirmed once, and a picked-up \
+                 redemption cannot be cancelled",
+                "该兑换码已领取过",
+                D::Null,
+                null,
+            ),
+            C::RedemptionClosed => doc(
+                S::CONFLICT,
+                "the redemption was cancelled or has expired (its points and stock went back): it can no \
+                 longer be picked up or cancelled",
+                "该兑换已取消或已过期",
+                D::Null,
+                null,
+            ),
             C::WechatUnavailable => doc(
                 S::SERVICE_UNAVAILABLE,
                 "WeChat did not answer in time or refused us: try again shortly",

@@ -20,6 +20,10 @@ use super::reports::{
     ActorDto, CategoryDto, EventKindDto, Location, OutcomeDto, PublicEntry, ReportDetail, ReportStatusDto,
     ReportSummary, RouteReasonDto, SubmitReportRequest, SubmitReportResponse, UnitKindDto, UnitRef,
 };
+use super::rewards::{
+    NewRewardRequest, OfferedByDto, PickupRequest, PlaceRedemption, Redemption, RedemptionStatusDto, Reward,
+    RewardChange, RewardNearby, RewardPlace,
+};
 use super::triage::{
     AcceptAction, ActionNotes, MarkDuplicateAction, RejectAction, StaffEntry, TransferAction, TriageDetail,
     TriageSummary,
@@ -29,6 +33,9 @@ const PLACE_ID: &str = "01a21820-36df-77ef-854a-69e627a32b90";
 const REPORT_ID: &str = "01a2183c-5e0a-7d44-9c1b-2f6f1d3e8a10";
 const OFFICE_ID: &str = "01a21801-7b2c-7a11-8e0f-5a9d4c3b2a19";
 const CLERK_ID: &str = "01a21802-1c4d-7e22-9f10-6b8e5d4c3b2a";
+
+const REWARD_ID: &str = "01a21a10-4c5d-7e6f-8a01-b2c3d4e5f607";
+const REDEMPTION_ID: &str = "01a21a20-5d6e-7f80-9a12-c3d4e5f60718";
 
 const PHOTO_ID: &str = "01a21850-2b3c-7d4e-8f50-617283940a1b";
 
@@ -467,5 +474,111 @@ impl Example for RankingResponse {
 impl Example for AwardRequest {
     fn example() -> Self {
         AwardRequest { rider_id: RIDER_ID.into(), amount: 10, reason: "协助疏导早高峰驿站门前交通".into() }
+    }
+}
+
+impl Example for Reward {
+    fn example() -> Self {
+        Reward {
+            id: REWARD_ID.into(),
+            offered_by: OfferedByDto::Station,
+            name: "矿泉水一箱".into(),
+            description: "550ml × 24 瓶，驿站前台领取".into(),
+            photo: Some(photo_url()),
+            cost: 30,
+            stock: 12,
+            valid_from: at("2026-11-01T00:00:00Z"),
+            valid_until: at("2026-12-31T16:00:00Z"),
+            pickup_secs: 259_200,
+            withdrawn: false,
+            open: true,
+            place: RewardPlace {
+                id: PLACE_ID.into(),
+                name: "西湖文化广场新伙伴驿站".into(),
+                address: "杭州市下城区环城北路西湖文化广场 B1".into(),
+                lat: 30.2781234,
+                lng: 120.1652345,
+                coord: CoordDto::Gcj02,
+            },
+            created_at: at("2026-10-30T02:15:00Z"),
+            updated_at: at("2026-11-20T09:40:00Z"),
+        }
+    }
+}
+
+impl Example for RewardNearby {
+    fn example() -> Self {
+        RewardNearby { reward: Reward::example(), distance_m: 320 }
+    }
+}
+
+impl Example for NewRewardRequest {
+    fn example() -> Self {
+        NewRewardRequest {
+            place_id: PLACE_ID.into(),
+            name: "矿泉水一箱".into(),
+            description: Some("550ml × 24 瓶，驿站前台领取".into()),
+            photo_media_id: Some(PHOTO_ID.into()),
+            cost: 30,
+            stock: 20,
+            valid_from: Some(at("2026-11-01T00:00:00Z")),
+            valid_until: at("2026-12-31T16:00:00Z"),
+            pickup_secs: 259_200,
+        }
+    }
+}
+
+impl Example for RewardChange {
+    fn example() -> Self {
+        RewardChange {
+            name: None,
+            description: None,
+            photo_media_id: None,
+            cost: None,
+            stock: Some(40),
+            valid_from: None,
+            valid_until: None,
+            pickup_secs: None,
+            withdrawn: None,
+        }
+    }
+}
+
+impl Example for Redemption {
+    fn example() -> Self {
+        Redemption {
+            redemption: PlaceRedemption {
+                status: RedemptionStatusDto::Pending,
+                picked_up_at: None,
+                ended_at: None,
+                ..PlaceRedemption::example()
+            },
+            code: "4819027365".into(),
+            place_id: PLACE_ID.into(),
+            place_name: "西湖文化广场新伙伴驿站".into(),
+            place_address: "杭州市下城区环城北路西湖文化广场 B1".into(),
+        }
+    }
+}
+
+impl Example for PlaceRedemption {
+    fn example() -> Self {
+        PlaceRedemption {
+            id: REDEMPTION_ID.into(),
+            status: RedemptionStatusDto::PickedUp,
+            reward_id: REWARD_ID.into(),
+            reward_name: "矿泉水一箱".into(),
+            cost: 30,
+            created_at: at("2026-11-26T08:05:00Z"),
+            expires_at: at("2026-11-29T08:05:00Z"),
+            picked_up_at: Some(at("2026-11-27T10:12:00Z")),
+            ended_at: Some(at("2026-11-27T10:12:00Z")),
+        }
+    }
+}
+
+impl Example for PickupRequest {
+    fn example() -> Self {
+        PickupRequest { code: "4819 0273 65".into() }
     }
 }

@@ -16,6 +16,7 @@ use super::media::Media;
 use super::places::Checkin;
 use super::points::PointEntry;
 use super::reports::{ActorDto, EventKindDto, ReportSummary};
+use super::rewards::Redemption;
 use super::security::RiderAuth;
 use crate::domain::time::Millis;
 use crate::service::privacy::{self as service, MyData};
@@ -87,6 +88,8 @@ pub struct MyDataResponse {
     /// The photos you uploaded (`GET /media/{id}`).
     pub media: Vec<Media>,
     pub sessions: Vec<MySession>,
+    /// Your redemptions at the points supermarket, with their pickup codes.
+    pub redemptions: Vec<Redemption>,
     /// False when some list had more than 10,000 entries and holds the newest only.
     pub complete: bool,
 }
@@ -137,6 +140,7 @@ impl MyDataResponse {
                     revoked_at: s.revoked_at.map(Millis::to_utc),
                 })
                 .collect(),
+            redemptions: d.redemptions.into_iter().map(Redemption::from).collect(),
             complete: d.complete,
         }
     }
@@ -152,8 +156,8 @@ impl MeApi {
     /// A copy of your personal information (PIPL art. 45): your account (openid included, never
     /// WeChat's session key, which is not stored), the reports you filed with their descriptions
     /// and exact locations, what you did on reports' timelines, the reports you follow, your
-    /// check-ins, your points and their ledger, the photos you uploaded, and your login sessions
-    /// (times only, never tokens).
+    /// check-ins, your points and their ledger, the photos you uploaded, your login sessions
+    /// (times only, never tokens), and your redemptions at the points supermarket.
     #[oai(path = "/me/data", method = "get", operation_id = "me_data")]
     async fn data(
         &self,

@@ -18,6 +18,7 @@ pub mod place_admin;
 pub mod places;
 pub mod points;
 pub mod reports;
+pub mod rewards;
 pub mod security;
 pub mod text;
 pub mod triage;
@@ -47,6 +48,8 @@ pub enum ApiTags {
     Triage,
     /// Governance points (积分): the rules, a rider's balance and ledger, rankings, awards
     Points,
+    /// The points supermarket (积分超市): rewards for points, redemptions and pickup codes
+    Rewards,
     /// Your personal information: a copy of everything held about you, or its erasure (PIPL)
     Privacy,
 }
@@ -63,6 +66,7 @@ pub type Apis = (
     triage::TriageApi,
     me::MeApi,
     points::PointsApi,
+    rewards::RewardsApi,
 );
 
 /// Every API object, in one tuple: what the server serves and what `xinhuoban spec` writes.

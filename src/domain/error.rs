@@ -92,6 +92,16 @@ error_codes! {
     CheckinConflict = "checkin_conflict",
     /// A change gives a place what its kind does not have (a station's capacity).
     WrongPlaceKind = "wrong_place_kind",
+    /// The reward's stock is used up.
+    OutOfStock = "out_of_stock",
+    /// The rider's balance does not cover the reward's cost.
+    InsufficientPoints = "insufficient_points",
+    /// The reward is withdrawn, outside its validity window, or its pickup place is gone.
+    RewardClosed = "reward_closed",
+    /// The pickup code was confirmed before.
+    AlreadyPickedUp = "already_picked_up",
+    /// The redemption was cancelled or has expired (and was refunded).
+    RedemptionClosed = "redemption_closed",
     // Faults
     WechatUnavailable = "wechat_unavailable",
     DatabaseUnavailable = "database_unavailable",

@@ -15,6 +15,7 @@ pub mod place_files;
 pub mod places;
 pub mod points;
 pub mod report;
+pub mod rewards;
 pub mod routing;
 pub mod sla;
 pub mod throttle;

@@ -8,6 +8,7 @@ pub mod places;
 pub mod points;
 pub mod privacy;
 pub mod reports;
+pub mod rewards;
 pub mod sessions;
 pub mod staff;
 pub mod triage;

@@ -196,25 +196,34 @@ impl PlacePhotos {
 
 /// The `PlacePhotos` of these places: two statements for them all, none when they show no photos.
 pub async fn photo_urls(ctx: &PlacesContext, places: &[PlaceRecord]) -> DomainResult<PlacePhotos> {
-    let mut ids: Vec<String> = places.iter().flat_map(|p| p.draft.photos.iter().cloned()).collect();
+    let ids = places.iter().flat_map(|p| p.draft.photos.iter().cloned()).collect();
+    Ok(PlacePhotos(public_photo_urls(&ctx.db, &ctx.city.id, &ctx.photo_urls, ids).await?))
+}
+
+/// Signed URLs of those of `ids` that anyone may see (`domain::report::photo_is_public`: photos
+/// staff uploaded, on no report), by id; none for the rest. One statement for them all.
+pub async fn public_photo_urls(
+    db: &Db,
+    city_id: &str,
+    signer: &UrlSigner,
+    mut ids: Vec<String>,
+) -> DomainResult<HashMap<String, SignedPhoto>> {
     ids.sort_unstable();
     ids.dedup();
-    let holders = crate::store::media::holders_among(&ctx.db, &ctx.city.id, &ids).await?;
+    let holders = crate::store::media::holders_among(db, city_id, &ids).await?;
     let now = Millis::now();
-    Ok(PlacePhotos(
-        holders
-            .iter()
-            .filter(|h| {
-                let photo = PhotoHolders {
-                    owner_id: &h.owner_id,
-                    uploaded_by_rider: h.uploaded_by_rider,
-                    report_units: &h.report_units,
-                };
-                photo_is_public(photo)
-            })
-            .map(|h| (h.id.clone(), ctx.photo_urls.sign(&h.id, now)))
-            .collect(),
-    ))
+    Ok(holders
+        .iter()
+        .filter(|h| {
+            let photo = PhotoHolders {
+                owner_id: &h.owner_id,
+                uploaded_by_rider: h.uploaded_by_rider,
+                report_units: &h.report_units,
+            };
+            photo_is_public(photo)
+        })
+        .map(|h| (h.id.clone(), signer.sign(&h.id, now)))
+        .collect())
 }
 
 /// One place riders may see (not removed), with its latest check-ins.

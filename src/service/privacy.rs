@@ -16,6 +16,7 @@ use super::reports::{ReportView, ReportsContext, Units, views};
 use crate::domain::DomainResult;
 use crate::domain::identity::Rider;
 use crate::domain::places::CheckinRecord;
+use crate::domain::rewards::RedemptionNamed;
 use crate::domain::time::Millis;
 use crate::store::audit::{self, AuditEntry};
 use crate::store::privacy::{AccountRecord, Erasure, FollowRecord, SessionRecord};
@@ -59,6 +60,8 @@ pub struct MyData {
     /// The photos they uploaded, each with a signed URL.
     pub media: Vec<OwnPhoto>,
     pub sessions: Vec<SessionRecord>,
+    /// Their redemptions at the points supermarket, with their pickup codes.
+    pub redemptions: Vec<RedemptionNamed>,
     /// False when a list held more than `MAX_EXPORT_ROWS` entries and shows the newest only.
     pub complete: bool,
 }
@@ -85,6 +88,7 @@ pub async fn my_data(ctx: &PrivacyContext, rider: &Rider) -> DomainResult<MyData
     let points_balance = store::points::balance(db, id).await?;
     let mut point_entries = store::points::history(db, id, None, fetch).await?;
     let mut sessions = store::privacy::sessions_of(db, id, fetch).await?;
+    let mut redemptions = store::rewards::newest_first(db, store::rewards::Whose::Rider(id), None, fetch).await?;
     let complete = [
         cut(&mut filed),
         cut(&mut actions),
@@ -93,6 +97,7 @@ pub async fn my_data(ctx: &PrivacyContext, rider: &Rider) -> DomainResult<MyData
         cut(&mut media),
         cut(&mut point_entries),
         cut(&mut sessions),
+        cut(&mut redemptions),
     ]
     .iter()
     .all(|whole| *whole);
@@ -115,6 +120,7 @@ pub async fn my_data(ctx: &PrivacyContext, rider: &Rider) -> DomainResult<MyData
         point_entries,
         media,
         sessions,
+        redemptions,
         complete,
     })
 }
@@ -136,6 +142,8 @@ pub async fn erase(ctx: &PrivacyContext, rider: &Rider, now: Millis) -> DomainRe
         "checkins_deleted": erased.checkins_deleted,
         "follows_deleted": erased.follows_deleted,
         "sessions_deleted": erased.sessions_deleted,
+        "redemptions_kept": erased.redemptions_kept,
+        "redemptions_cancelled": erased.redemptions_cancelled,
     });
     // Nobody is named: the actor is the account that no longer exists.
     let entry = AuditEntry {

@@ -14,6 +14,7 @@ pub mod places;
 pub mod points;
 pub mod privacy;
 pub mod reports;
+pub mod rewards;
 pub mod sessions;
 pub mod units;
 

@@ -130,6 +130,10 @@ pub struct Erasure {
     pub checkins_deleted: u64,
     pub follows_deleted: u64,
     pub sessions_deleted: u64,
+    /// Redemptions kept for the places' and the city's record, now by the tombstone.
+    pub redemptions_kept: u64,
+    /// Of those, the ones still waiting for pickup: cancelled, their rewards' stock put back.
+    pub redemptions_cancelled: u64,
 }
 
 /// Erases a rider in the caller's transaction: every row that names the account either goes or
@@ -140,6 +144,9 @@ pub struct Erasure {
 /// - reports they filed: kept, filed by `tombstone_id`; timeline entries they made: kept, with no
 ///   actor account; photos attached to a report: kept, owned and added by `tombstone_id`; other
 ///   photos: deleted (the caller deletes their files after committing);
+/// - redemptions: kept, by `tombstone_id` (what was handed out where stays on record); those
+///   still waiting for pickup are cancelled and their rewards' stock put back (nobody can show
+///   the code any more);
 /// - audit entries: the account id becomes none as actor, `tombstone_id` as object and inside
 ///   the before/after records.
 ///
@@ -175,6 +182,25 @@ pub async fn erase_rider(conn: &mut AnyConnection, account_id: &str, tombstone_i
     erased.media_files_deleted = deleted.iter().map(|r| r.try_get("storage_key")).collect::<Result<_, _>>()?;
     erased.media_kept = run(conn, "UPDATE media SET owner_id = $2 WHERE owner_id = $1", id, tomb).await?;
     erased.checkins_deleted = run(conn, "DELETE FROM place_checkins WHERE rider_id = $1", id, None).await?;
+    // The rewards first, then the redemptions: the order every redemption takes its rows in.
+    run(
+        conn,
+        "UPDATE rewards SET stock = stock + (SELECT COUNT(*) FROM redemptions d WHERE d.reward_id = rewards.id \
+         AND d.rider_id = $1 AND d.status = 'pending') \
+         WHERE id IN (SELECT reward_id FROM redemptions WHERE rider_id = $1 AND status = 'pending')",
+        id,
+        None,
+    )
+    .await?;
+    erased.redemptions_cancelled = sqlx::query(
+        "UPDATE redemptions SET status = 'cancelled', ended_at = $2 WHERE rider_id = $1 AND status = 'pending'",
+    )
+    .bind(id)
+    .bind(Millis::now().0)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    erased.redemptions_kept = run(conn, "UPDATE redemptions SET rider_id = $2 WHERE rider_id = $1", id, tomb).await?;
     run(conn, "UPDATE audit_log SET actor_id = NULL WHERE actor_id = $1", id, None).await?;
     run(conn, "UPDATE audit_log SET object_id = $2 WHERE object_id = $1", id, tomb).await?;
     // Ids are UUIDs (no `%` or `_`), so the pattern matches the id and nothing else.

@@ -15,6 +15,7 @@ mod points;
 mod privacy;
 mod races;
 mod reports;
+mod rewards;
 mod service;
 mod statements;
 mod wire;

@@ -19,14 +19,14 @@ use crate::helpers::*;
 use crate::reports::{file_ok, report_at};
 
 /// What a request answered: its status, its `Retry-After` in seconds, and its body.
-struct Answer {
-    status: StatusCode,
-    retry_after: Option<u64>,
-    body: Value,
+pub struct Answer {
+    pub status: StatusCode,
+    pub retry_after: Option<u64>,
+    pub body: Value,
 }
 
 /// Sends every request at once, each from a task of its own released by one barrier.
-async fn all_at_once(requests: Vec<reqwest::RequestBuilder>) -> Vec<Answer> {
+pub async fn all_at_once(requests: Vec<reqwest::RequestBuilder>) -> Vec<Answer> {
     let start = Arc::new(Barrier::new(requests.len()));
     let tasks: Vec<_> = requests
         .into_iter()
@@ -52,7 +52,7 @@ async fn all_at_once(requests: Vec<reqwest::RequestBuilder>) -> Vec<Answer> {
 }
 
 /// How many answers had each status.
-fn tally(answers: &[Answer], status: StatusCode) -> usize {
+pub fn tally(answers: &[Answer], status: StatusCode) -> usize {
     answers.iter().filter(|a| a.status == status).count()
 }
 
