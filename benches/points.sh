@@ -10,7 +10,11 @@
 #     the first 20 entries of the ledger) and GET /api/v1/points/rankings (this month's top 20
 #     and the reader's own rank), each with a random rider's token (benches/authed_get.lua);
 #  3. prints each round's requests/s and p50/p99, the medians over the rounds, and the ratios
-#     (target: points and ranking pages within 2x of GET /me, i.e. throughput ratio >= 0.5).
+#     (target: points and ranking pages within 2x of GET /me, i.e. throughput ratio >= 0.5);
+#  4. redemption under contention: the demo admin offers one reward (cost 1, stock 100,000) at a
+#     demo station, and the same riders redeem it for $DURATION, every request a new attempt
+#     (benches/redeem.lua); prints attempts/s, redemptions made/s (201) and refusals (409: a rider
+#     out of points), then checks that stock + redemptions = 100,000.
 #
 # Usage: bash benches/points.sh   (RIDERS=100000 ENTRIES=1000000 DURATION=10s ROUNDS=3
 #                                  CONNECTIONS=32 THREADS=1 TOKENS_N=500 PORT=18082
@@ -84,6 +88,27 @@ for round in $(seq 1 "$ROUNDS"); do
   done
 done
 
+# Redemption under contention: one reward, every rider at once.
+ADMIN=$(curl -sf -X POST "$BASE/api/v1/auth/staff-login" -H 'Content-Type: application/json' \
+  -d '{"username":"demo-admin","password":"demo"}' | sed -E 's/.*"token":"([^"]+)".*/\1/')
+json() { python3 -c "import json, sys; print(json.load(sys.stdin)$1)"; }
+PLACE=$(curl -sf "$BASE/api/v1/places/nearby?lat=30.275&lng=120.16&radius_m=20000&limit=1" | json '["items"][0]["id"]')
+UNTIL=$(date -u -d '+30 days' +%Y-%m-%dT%H:%M:%SZ)
+REWARD=$(curl -sf -X POST "$BASE/api/v1/rewards" -H "Authorization: Bearer $ADMIN" -H 'Content-Type: application/json' \
+  -d "{\"place_id\":\"$PLACE\",\"name\":\"矿泉水\",\"cost\":1,\"stock\":100000,\"valid_until\":\"$UNTIL\",\"pickup_secs\":86400}" |
+  json '["id"]')
+[ -n "$REWARD" ] || { echo "could not offer a reward"; exit 1; }
+out=$(TOKENS="$WORK/points-tokens" REWARD_ID="$REWARD" \
+  wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s benches/redeem.lua "$BASE")
+echo "$out" >"$WORK/wrk-redeem.txt"
+R_RPS=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
+R_P50=$(echo "$out" | awk '$1 == "50%" {print $2}')
+R_P99=$(echo "$out" | awk '$1 == "99%" {print $2}')
+R_ALL=$(echo "$out" | awk '/ requests in / {print $1}')
+R_REFUSED=$(echo "$out" | awk '/Non-2xx/ {print $NF}')
+R_SECS=$(echo "$DURATION" | sed 's/s$//')
+STOCK=$(curl -sf "$BASE/api/v1/rewards/$REWARD" | json '["stock"]')
+
 median() { tr ' ' '\n' | sed '/^$/d' | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 echo
 echo "== results ($(nproc) cores; $ENTRIES entries over $RIDERS riders; wrk -t$THREADS -c$CONNECTIONS -d$DURATION, $ROUNDS interleaved rounds)"
@@ -97,3 +122,7 @@ for name in points ranking; do
   awk -v x="$(echo "${RPS[$name]}" | median)" -v me="$ME" -v n="$name" \
     'BEGIN { printf "%s / me throughput: %.2f (target >= 0.5: within 2x of GET /me)\n", n, x / me }'
 done
+echo
+echo "redemption of one reward by $(wc -l <"$WORK/points-tokens") riders at once (wrk -c$CONNECTIONS, $DURATION):"
+echo "  attempts/s $R_RPS (p50 $R_P50, p99 $R_P99); redemptions made $(( R_ALL - ${R_REFUSED:-0} )) ($(( (R_ALL - ${R_REFUSED:-0}) / R_SECS ))/s); refused (409, out of points) ${R_REFUSED:-0}"
+echo "  stock left $STOCK: stock + redemptions made = $(( STOCK + R_ALL - ${R_REFUSED:-0} )) (must be 100000)"

@@ -91,6 +91,8 @@ pub struct Config {
     pub photo_url_ttl: Duration,
     /// How long a signed URL of a place's photo lasts at least (up to twice that).
     pub place_photo_url_ttl: Duration,
+    /// How long a node keeps a ranking page and its score counts (0: never).
+    pub ranking_cache: Duration,
 }
 
 /// Every setting but the secrets: the token secret, the WeChat app secret and the database
@@ -127,6 +129,7 @@ impl fmt::Debug for Config {
             decode_memory_bytes,
             photo_url_ttl,
             place_photo_url_ttl,
+            ranking_cache,
         } = self;
         f.debug_struct("Config")
             .field("bind", bind)
@@ -158,6 +161,7 @@ impl fmt::Debug for Config {
             .field("decode_memory_bytes", decode_memory_bytes)
             .field("photo_url_ttl", photo_url_ttl)
             .field("place_photo_url_ttl", place_photo_url_ttl)
+            .field("ranking_cache", ranking_cache)
             .finish()
     }
 }
@@ -398,6 +402,7 @@ impl Config {
             decode_memory_bytes: decode_memory_mb * 1024 * 1024,
             photo_url_ttl: url_lifetime(&s, "photo_url_secs", 3600)?,
             place_photo_url_ttl: url_lifetime(&s, "place_photo_url_secs", 24 * 3600)?,
+            ranking_cache: Duration::from_millis(s.parsed("ranking_cache_ms", 1000)?.min(60_000)),
         })
     }
 

@@ -11,6 +11,12 @@ use xinhuoban::domain::identity::{NewPassword, Username};
 use xinhuoban::service::staff::{self, StaffSpec};
 use xinhuoban::state::AppState;
 
+/// mimalloc instead of glibc's allocator: a request allocates many small short-lived values (rows,
+/// strings, JSON), which glibc's allocator serves slowly under threads (its consolidation showed
+/// in profiles of the points pages); see benches/points.sh for the figures.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "xinhuoban",

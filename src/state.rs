@@ -19,7 +19,7 @@ use crate::metrics::Metrics;
 use crate::outbox::OutboxContext;
 use crate::service::media::{DecodeGate, MediaContext};
 use crate::service::places::PlacesContext;
-use crate::service::points::{Ledger, PointsContext};
+use crate::service::points::{Ledger, PointsContext, RankingCache};
 use crate::service::privacy::PrivacyContext;
 use crate::service::reports::{ReportLimits, ReportsContext};
 use crate::service::rewards::RewardsContext;
@@ -46,6 +46,8 @@ pub struct AppState {
     pub decoding: DecodeGate,
     /// Signs and checks photo URLs; derived from the token secret.
     pub url_key: Arc<UrlKey>,
+    /// Ranking pages and score counts, kept a moment for every reader.
+    pub rankings: Arc<RankingCache>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -84,6 +86,7 @@ impl AppState {
             .await
             .map_err(|e| StartError::Prepare(format!("places: {e}")))?;
         crate::service::places::spawn_refresher(db.clone(), &places);
+        let ranking_cache = config.ranking_cache;
         let state = AppState {
             decoding: DecodeGate::per_core(config.decode_memory_bytes),
             url_key: Arc::new(UrlKey::derive(&config.token_secret)),
@@ -94,6 +97,7 @@ impl AppState {
             metrics: Arc::new(Metrics::default()),
             places,
             routing: Arc::default(),
+            rankings: Arc::new(RankingCache::new(ranking_cache)),
         };
         if state.config.demo {
             crate::demo::seed_if_empty(&state).await.map_err(|e| StartError::Prepare(format!("demo seed: {e}")))?;
@@ -125,7 +129,7 @@ impl AppState {
 
     /// What reading and administering points uses.
     pub fn points(&self) -> PointsContext {
-        PointsContext { db: self.db.clone(), ledger: self.ledger() }
+        PointsContext { db: self.db.clone(), ledger: self.ledger(), rankings: self.rankings.clone() }
     }
 
     /// Signs URLs of report photos and uploads, which stay private: short-lived.

@@ -9,7 +9,8 @@
 //! postings always take their row locks in one order and never deadlock on PostgreSQL).
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 use sqlx::AnyConnection;
@@ -406,6 +407,52 @@ const AWARD_SCOPE: &str = "points.award";
 pub struct PointsContext {
     pub db: Db,
     pub ledger: Ledger,
+    pub rankings: Arc<RankingCache>,
+}
+
+/// Ranking pages and each ranking's score counts, kept for a moment on this node: every reader
+/// of a ranking sees the same lines, so a busy leaderboard costs one read per page a second, not
+/// one per rider. The reader's own points are always read live.
+pub struct RankingCache {
+    ttl: Duration,
+    entries: Mutex<HashMap<RankingKey, (Instant, Arc<CachedRanking>)>>,
+}
+
+/// (period, scope, after, limit)
+type RankingKey = (String, String, Option<(i64, String)>, u32);
+
+/// A page of lines and the score counts of its ranking, read together.
+struct CachedRanking {
+    lines: Vec<Ranked>,
+    counts: Vec<(i64, i64)>,
+}
+
+/// The most pages a node keeps; past it the cache starts over.
+const RANKING_CACHE_PAGES: usize = 1_000;
+
+impl RankingCache {
+    pub fn new(ttl: Duration) -> Self {
+        RankingCache { ttl, entries: Mutex::default() }
+    }
+
+    fn get(&self, key: &RankingKey) -> Option<Arc<CachedRanking>> {
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries.get(key).filter(|(at, _)| at.elapsed() < self.ttl).map(|(_, page)| page.clone())
+    }
+
+    fn put(&self, key: RankingKey, page: Arc<CachedRanking>) {
+        if self.ttl.is_zero() {
+            return;
+        }
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if entries.len() >= RANKING_CACHE_PAGES {
+            entries.retain(|_, (at, _)| at.elapsed() < self.ttl);
+            if entries.len() >= RANKING_CACHE_PAGES {
+                entries.clear();
+            }
+        }
+        entries.insert(key, (Instant::now(), page));
+    }
 }
 
 impl PointsContext {
@@ -496,23 +543,37 @@ pub async fn ranking(
     limit: u32,
 ) -> DomainResult<RankingPage> {
     let scope = office_id.unwrap_or(CITY_SCOPE);
-    let page: Vec<Ranked> = store::ranking(&ctx.db, period.key(), scope, after, limit).await?;
-    // Counts from the page's lowest score up (or everything, for an empty page).
-    let floor = page.last().map_or(0, |r| r.points);
-    let (counts, mine_points) = store::score_counts(&ctx.db, period.key(), scope, floor, reader).await?;
-    let scores: Vec<i64> = page.iter().map(|r| r.points).collect();
+    let key: RankingKey = (period.key().to_string(), scope.to_string(), after.map(|(p, r)| (p, r.to_string())), limit);
+    let page = match ctx.rankings.get(&key) {
+        Some(page) => page,
+        None => {
+            let lines = store::ranking(&ctx.db, period.key(), scope, after, limit).await?;
+            let (counts, _) = store::score_counts(&ctx.db, period.key(), scope, 1, None).await?;
+            let page = Arc::new(CachedRanking { lines, counts });
+            ctx.rankings.put(key, page.clone());
+            page
+        }
+    };
+    let mine = match reader {
+        Some(rider) => {
+            let points = store::reader_points(&ctx.db, period.key(), scope, rider).await?;
+            Some((ranks(&[points], &page.counts)[0], points))
+        }
+        None => None,
+    };
+    let scores: Vec<i64> = page.lines.iter().map(|r| r.points).collect();
     let rows = page
-        .into_iter()
-        .zip(ranks(&scores, &counts))
+        .lines
+        .iter()
+        .zip(ranks(&scores, &page.counts))
         .map(|(r, rank)| RankingRow {
             rank,
             points: r.points,
             name: r.name_shown.then(|| masked_name(&r.display_name)),
             me: reader == Some(r.rider_id.as_str()),
-            key: (r.points, r.rider_id),
+            key: (r.points, r.rider_id.clone()),
         })
         .collect();
-    let mine = mine_points.map(|points| (ranks(&[points], &counts)[0], points));
     Ok(RankingPage { rows, mine })
 }
 

@@ -458,6 +458,17 @@ pub async fn ranking(
         .collect()
 }
 
+/// A rider's points in a period and scope (0 when none).
+pub async fn reader_points(db: &Db, period: &str, scope: &str, rider_id: &str) -> DomainResult<i64> {
+    let row = sqlx::query("SELECT points FROM point_totals WHERE period = $1 AND scope = $2 AND rider_id = $3")
+        .bind(period)
+        .bind(scope)
+        .bind(rider_id)
+        .fetch_optional(&db.pool)
+        .await?;
+    Ok(row.map(|r| r.try_get("points")).transpose()?.unwrap_or(0))
+}
+
 /// Whether the rider appears in rankings by their masked name.
 pub async fn set_ranking_name_shown(db: &Db, rider_id: &str, shown: bool) -> DomainResult<()> {
     sqlx::query("UPDATE accounts SET ranking_name_shown = $2, updated_at = $3 WHERE id = $1")

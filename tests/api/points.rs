@@ -477,3 +477,22 @@ async fn riders_hear_when_points_arrive_for_a_report_and_not_for_what_they_just_
     assert!(to(&wang_id)[0].contains("上报被受理") && to(&wang_id)[0].contains("\"10\""), "{messages:?}");
     c.app.stop().await;
 }
+
+#[tokio::test]
+async fn a_ranking_catches_up_within_a_second_and_a_riders_own_points_at_once() {
+    let c = city().await;
+    let app = &c.app;
+    let wang = app.rider_token("wang").await;
+    let wang_id = account_id(app, &wang).await;
+    let (_, before) = app.get("/api/v1/points/rankings", Some(&wang)).await;
+    assert_eq!(before["items"].as_array().map(Vec::len), Some(0));
+    award(app, &c.admin, &wang_id, 12, None).await;
+    let (_, now) = app.get("/api/v1/points/rankings", Some(&wang)).await;
+    assert_eq!(now["mine"], json!({ "rank": 1, "points": 12 }), "the reader's own points are read live");
+    eventually("the ranking shows the award", || async {
+        let (_, ranking) = app.get("/api/v1/points/rankings", Some(&wang)).await;
+        ranking["items"][0]["points"] == 12
+    })
+    .await;
+    c.app.stop().await;
+}
