@@ -506,11 +506,8 @@ pub async fn mine(
 ) -> DomainResult<MyPoints> {
     let month = Period::month_of(now, ctx.city().tz);
     let scope = (month.key(), CITY_SCOPE);
-    let (summary, history) = store::history_with_summary(&ctx.db, rider_id, scope, before, limit).await?;
-    let (balance, earned_this_month) = match summary {
-        Some(summary) => summary,
-        None => store::summary(&ctx.db, rider_id, scope.0, scope.1).await?,
-    };
+    let (balance, earned_this_month, history) =
+        store::page_with_summary(&ctx.db, rider_id, scope, before, limit).await?;
     Ok(MyPoints { balance, earned_this_month, history })
 }
 

@@ -5,7 +5,7 @@
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
-use super::Db;
+use super::{Backend, Db};
 use crate::domain::DomainResult;
 use crate::domain::points::{DayTally, LocalDay, PaidReason, PointObject, PointRule};
 use crate::domain::time::Millis;
@@ -255,50 +255,80 @@ pub async fn history(db: &Db, rider_id: &str, before: Option<&str>, limit: u32) 
     rows.iter().map(line).collect()
 }
 
-/// A rider's balance and points in a period and scope: one statement (0 and 0 for a rider who
-/// never had any).
-pub async fn summary(db: &Db, rider_id: &str, period: &str, scope: &str) -> DomainResult<(i64, i64)> {
-    let row = sqlx::query(
-        "SELECT COALESCE((SELECT balance FROM point_accounts WHERE rider_id = $1), 0) AS balance, \
-         COALESCE((SELECT points FROM point_totals WHERE period = $2 AND scope = $3 AND rider_id = $1), 0) AS points",
-    )
-    .bind(rider_id)
-    .bind(period)
-    .bind(scope)
-    .fetch_one(&db.pool)
-    .await?;
-    Ok((row.try_get("balance")?, row.try_get("points")?))
-}
-
-/// `history` and `summary` in one statement: each row carries the balance and the period's points
-/// beside the entry. `None` for the summary when the page is empty.
-pub async fn history_with_summary(
+/// A page of a rider's ledger (newest first, at most `limit` before `before`) with their balance
+/// and points in a period and scope, in one statement that answers one row: the page comes as a
+/// JSON array built by the database, so a page costs one row to fetch whatever its length.
+pub async fn page_with_summary(
     db: &Db,
     rider_id: &str,
     (period, scope): (&str, &str),
     before: Option<&str>,
     limit: u32,
-) -> DomainResult<(Option<(i64, i64)>, Vec<Line>)> {
-    let sql = format!(
-        "SELECT {LINE_COLUMNS}, \
-         COALESCE((SELECT balance FROM point_accounts WHERE rider_id = $1), 0) AS summary_balance, \
-         COALESCE((SELECT points FROM point_totals WHERE period = $4 AND scope = $5 AND rider_id = $1), 0) \
-         AS summary_points \
-         FROM point_entries WHERE rider_id = $1 AND ($2 = '' OR id < $2) ORDER BY id DESC LIMIT $3"
-    );
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+) -> DomainResult<(i64, i64, Vec<Line>)> {
+    let sql = match db.backend {
+        Backend::Sqlite => concat!(
+            "SELECT COALESCE((SELECT balance FROM point_accounts WHERE rider_id = $1), 0) AS balance, ",
+            "COALESCE((SELECT points FROM point_totals WHERE period = $4 AND scope = $5 AND rider_id = $1), 0) AS points, ",
+            "(SELECT json_group_array(json_object('id', id, 'amount', amount, 'rule', rule, 'reason', reason, ",
+            "'object_kind', object_kind, 'object_id', object_id, 'note', note, 'reverses', reverses, 'at', at)) ",
+            "FROM (SELECT * FROM point_entries WHERE rider_id = $1 AND ($2 = '' OR id < $2) ",
+            "ORDER BY id DESC LIMIT $3)) AS lines"
+        ),
+        Backend::Postgres => concat!(
+            "SELECT COALESCE((SELECT balance FROM point_accounts WHERE rider_id = $1), 0) AS balance, ",
+            "COALESCE((SELECT points FROM point_totals WHERE period = $4 AND scope = $5 AND rider_id = $1), 0) AS points, ",
+            "(SELECT COALESCE(json_agg(json_build_object('id', id, 'amount', amount, 'rule', rule, 'reason', reason, ",
+            "'object_kind', object_kind, 'object_id', object_id, 'note', note, 'reverses', reverses, 'at', at) ",
+            "ORDER BY id DESC), '[]'::json)::text ",
+            "FROM (SELECT * FROM point_entries WHERE rider_id = $1 AND ($2 = '' OR id < $2) ",
+            "ORDER BY id DESC LIMIT $3) e) AS lines"
+        ),
+    };
+    let row = sqlx::query(sql)
         .bind(rider_id)
         .bind(before.unwrap_or(""))
         .bind(i64::from(limit))
         .bind(period)
         .bind(scope)
-        .fetch_all(&db.pool)
+        .fetch_one(&db.pool)
         .await?;
-    let summary = match rows.first() {
-        Some(r) => Some((r.try_get("summary_balance")?, r.try_get("summary_points")?)),
-        None => None,
-    };
-    Ok((summary, rows.iter().map(line).collect::<DomainResult<_>>()?))
+    let lines: String = row.try_get("lines")?;
+    let lines: Vec<JsonLine> =
+        serde_json::from_str(&lines).map_err(|e| crate::domain::DomainError::internal_in("a ledger page's JSON", e))?;
+    let lines = lines.into_iter().map(Line::try_from).collect::<DomainResult<_>>()?;
+    Ok((row.try_get("balance")?, row.try_get("points")?, lines))
+}
+
+/// A ledger line as `page_with_summary`'s JSON carries it.
+#[derive(serde::Deserialize)]
+struct JsonLine {
+    id: String,
+    amount: i64,
+    rule: String,
+    reason: String,
+    object_kind: String,
+    object_id: String,
+    note: Option<String>,
+    reverses: String,
+    at: i64,
+}
+
+impl TryFrom<JsonLine> for Line {
+    type Error = crate::domain::DomainError;
+
+    fn try_from(j: JsonLine) -> DomainResult<Line> {
+        Ok(Line {
+            id: j.id,
+            amount: j.amount,
+            rule: j.rule.parse()?,
+            reason: j.reason.parse()?,
+            object_kind: j.object_kind.parse()?,
+            object_id: j.object_id,
+            note: j.note,
+            reverses: (!j.reverses.is_empty()).then_some(j.reverses),
+            at: Millis(j.at),
+        })
+    }
 }
 
 /// A city's entries of the local days `from` to `to` (both included), in the order written: at

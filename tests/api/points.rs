@@ -82,6 +82,19 @@ async fn a_report_pays_its_reporter_when_accepted_and_resolved_and_thanks_the_fi
 
     let mine = points(app, &wang).await;
     assert_eq!((mine["balance"].as_i64(), mine["earned_this_month"].as_i64()), (Some(16), Some(16)));
+    // One entry a page: the cursor walks the ledger newest first, and every page has the balance.
+    let mut seen = Vec::new();
+    let mut path = "/api/v1/me/points?limit=1".to_string();
+    loop {
+        let (status, page) = app.get(&path, Some(&wang)).await;
+        assert_eq!((status, page["balance"].as_i64()), (StatusCode::OK, Some(16)), "{page}");
+        seen.push(page["items"][0]["rule"].as_str().unwrap_or_default().to_string());
+        match page["next_cursor"].as_str() {
+            Some(cursor) => path = format!("/api/v1/me/points?limit=1&cursor={cursor}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ["rating", "report_resolved", "report_accepted"]);
     let newest = &mine["items"][0];
     assert_eq!((newest["object_kind"].as_str(), newest["object_id"].as_str()), (Some("report"), Some(id.as_str())));
     assert_eq!(newest["description"], "评价处理结果");
