@@ -116,7 +116,7 @@ impl AuthApi {
         body: Json<WechatLoginRequest>,
     ) -> ApiResult<
         Json<LoginResponse>,
-        (Body, InvalidWechatCode, AccountDisabled, WechatUnavailable, DatabaseUnavailable),
+        (Body, InvalidWechatCode, WechatUserBlocked, AccountDisabled, WechatUnavailable, DatabaseUnavailable),
     > {
         Ok(Json(sessions::rider_login(&state.sessions(), &body.code).await?.into()))
     }

@@ -317,8 +317,12 @@ impl From<DomainError> for ApiError {
                     AuthFailure::InvalidWechatCode => {
                         ("微信登录凭证无效或已过期，请重试", "the WeChat login code is invalid or expired; try again")
                     }
+                    AuthFailure::WechatUserBlocked => (
+                        "微信判定该账号存在风险，暂时无法登录",
+                        "WeChat has blocked this user as high-risk; trying again will not help",
+                    ),
                 };
-                ApiError::new(StatusCode::UNAUTHORIZED, failure.code(), zh, en)
+                ApiError::new(failure.code().status(), failure.code(), zh, en)
             }
             D::Forbidden(what) => {
                 ApiError::new(StatusCode::FORBIDDEN, ErrorCode::Forbidden, "无权进行此操作", "you may not do this")

@@ -182,6 +182,14 @@ impl ErrorCode {
                 D::Null,
                 null,
             ),
+            C::WechatUserBlocked => doc(
+                S::FORBIDDEN,
+                "WeChat blocked this user as high-risk (errcode 40226): logging in again does not help; \
+                 the user must clear it with WeChat",
+                "微信判定该账号存在风险，暂时无法登录",
+                D::Null,
+                null,
+            ),
             C::Forbidden => doc(
                 S::FORBIDDEN,
                 "signed in, but this role or account may not do this; `details.reason` says why",

@@ -72,6 +72,8 @@ error_codes! {
     BadCredentials = "bad_credentials",
     AccountDisabled = "account_disabled",
     InvalidWechatCode = "invalid_wechat_code",
+    /// WeChat blocked this user as high-risk (40226): logging in again does not help.
+    WechatUserBlocked = "wechat_user_blocked",
     Forbidden = "forbidden",
     // What is asked for
     NotFound = "not_found",
@@ -124,6 +126,8 @@ pub enum AuthFailure {
     BadCredentials,
     AccountDisabled,
     InvalidWechatCode,
+    /// WeChat refuses this user (high-risk): a 403, not "try again".
+    WechatUserBlocked,
 }
 
 impl AuthFailure {
@@ -136,6 +140,7 @@ impl AuthFailure {
             AuthFailure::BadCredentials => ErrorCode::BadCredentials,
             AuthFailure::AccountDisabled => ErrorCode::AccountDisabled,
             AuthFailure::InvalidWechatCode => ErrorCode::InvalidWechatCode,
+            AuthFailure::WechatUserBlocked => ErrorCode::WechatUserBlocked,
         }
     }
 }

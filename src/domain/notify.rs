@@ -98,6 +98,59 @@ pub fn redemption_fields(r: &RedemptionNews<'_>) -> (String, serde_json::Value) 
     (page, data)
 }
 
+/// A subscribe message's `data` cleaned to WeChat's rules for each keyword's type, read from the
+/// keyword's name (`thing4` is a `thing`): every value loses control characters (a newline makes
+/// WeChat refuse the whole message with 47003) and is cut or filtered to what its type allows.
+pub fn clean_data(data: &serde_json::Value) -> serde_json::Value {
+    let Some(fields) = data.as_object() else { return data.clone() };
+    let cleaned = fields
+        .iter()
+        .map(|(keyword, field)| {
+            let value = field.get("value").and_then(|v| v.as_str()).unwrap_or_default();
+            (keyword.clone(), json!({ "value": clean_value(keyword, value) }))
+        })
+        .collect();
+    serde_json::Value::Object(cleaned)
+}
+
+/// One value cleaned to the rules of its keyword's type (WeChat's subscribe-message docs):
+/// `thing` at most 20 characters; `phrase` at most 5, Chinese characters only; `character_string`
+/// and `number` at most 32 of their characters; `letter` letters only; `symbol` at most 5; `name`
+/// at most 10 (20 without Chinese); `car_number` at most 8; `phone_number` at most 17; anything
+/// else (`time`, `date`, `amount`…) at most 20. Never empty: WeChat refuses an empty value.
+pub fn clean_value(keyword: &str, value: &str) -> String {
+    let kind = keyword.trim_end_matches(|c: char| c.is_ascii_digit());
+    let flat: String = value.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    let flat = flat.split_whitespace().collect::<Vec<_>>().join(" ");
+    let keep =
+        |allowed: fn(char) -> bool, max: usize| -> String { flat.chars().filter(|c| allowed(*c)).take(max).collect() };
+    let cleaned = match kind {
+        "thing" => clip(&flat, THING_MAX_CHARS),
+        "phrase" => keep(is_chinese, PHRASE_MAX_CHARS),
+        "character_string" => keep(|c| c.is_ascii_graphic(), 32),
+        "number" => keep(|c| c.is_ascii_digit() || c == '.' || c == '-', 32),
+        "letter" => keep(|c| c.is_ascii_alphabetic(), 32),
+        "symbol" => keep(|c| !c.is_alphanumeric() && !c.is_whitespace(), 5),
+        "name" if flat.chars().any(is_chinese) => clip(&flat, 10),
+        "name" => clip(&flat, 20),
+        "car_number" => keep(|c| !c.is_whitespace(), 8),
+        "phone_number" => keep(|c| c.is_ascii_digit() || matches!(c, '+' | '-'), 17),
+        _ => clip(&flat, THING_MAX_CHARS),
+    };
+    if !cleaned.is_empty() {
+        cleaned
+    } else if kind == "phrase" {
+        "无".to_string()
+    } else {
+        "-".to_string()
+    }
+}
+
+/// A CJK unified ideograph (what WeChat counts as a Chinese character).
+fn is_chinese(c: char) -> bool {
+    matches!(c, '\u{4e00}'..='\u{9fff}' | '\u{3400}'..='\u{4dbf}')
+}
+
 /// Cuts text to `max` characters (not bytes), marking the cut with an ellipsis.
 fn clip(text: &str, max: usize) -> String {
     let text = text.trim();
@@ -113,6 +166,24 @@ fn clip(text: &str, max: usize) -> String {
 mod tests {
     use super::*;
     use chrono::TimeZone;
+
+    #[test]
+    fn every_value_is_cleaned_to_its_keywords_type() {
+        assert_eq!(clean_value("thing4", "井盖已更换\n请绕行"), "井盖已更换 请绕行", "no newline reaches WeChat");
+        assert_eq!(clean_value("thing4", &"很".repeat(30)).chars().count(), 20);
+        assert_eq!(clean_value("phrase2", "已解决OK"), "已解决");
+        assert_eq!(clean_value("phrase2", "处理中啊啊啊啊"), "处理中啊啊");
+        assert_eq!(clean_value("phrase2", "OK"), "无", "never empty");
+        assert_eq!(clean_value("character_string7", &format!("单号{}", "A".repeat(40))), "A".repeat(32));
+        assert_eq!(clean_value("number2", "10 分"), "10");
+        assert_eq!(clean_value("time3", "2026-11-25 14:30"), "2026-11-25 14:30");
+        assert_eq!(clean_value("thing1", "\t\r\n"), "-");
+        let data = json!({ "thing4": { "value": "第一行\r\n第二行" }, "phrase2": { "value": "已解决!" } });
+        assert_eq!(
+            clean_data(&data),
+            json!({ "thing4": { "value": "第一行 第二行" }, "phrase2": { "value": "已解决" } })
+        );
+    }
 
     #[test]
     fn fields_respect_wechat_limits_in_characters() {

@@ -11,11 +11,14 @@ use crate::config::WechatConfig;
 use crate::domain::DomainError;
 use crate::domain::delivery::Attempt;
 use crate::domain::error::{AuthFailure, Dependency, ErrorChain};
+use crate::domain::notify::clean_data;
 
 #[derive(Debug, thiserror::Error)]
 pub enum WechatError {
     #[error("the login code is invalid, used or expired (errcode {0})")]
     InvalidCode(i64),
+    #[error("WeChat blocked this user as high-risk (errcode 40226)")]
+    UserBlocked,
     #[error("WeChat rate limit (errcode {0})")]
     RateLimited(i64),
     #[error("WeChat did not answer in time")]
@@ -33,6 +36,7 @@ impl From<WechatError> for DomainError {
     fn from(err: WechatError) -> Self {
         match err {
             WechatError::InvalidCode(_) => DomainError::Unauthenticated(AuthFailure::InvalidWechatCode),
+            WechatError::UserBlocked => DomainError::Unauthenticated(AuthFailure::WechatUserBlocked),
             other => DomainError::Unavailable { dependency: Dependency::Wechat, source: Box::new(other) },
         }
     }
@@ -59,13 +63,38 @@ pub struct WechatClient {
     http: reqwest::Client,
     base: String,
     credentials: Option<WechatConfig>,
-    access_token: Arc<Mutex<Option<CachedToken>>>,
+    access_token: Arc<Mutex<TokenState>>,
 }
 
 #[derive(Clone)]
 struct CachedToken {
     token: String,
     refresh_at: Instant,
+}
+
+/// The cached token and when this node last forced a new one.
+#[derive(Default)]
+struct TokenState {
+    cached: Option<CachedToken>,
+    /// Forced refreshes in the last day, oldest first.
+    forced: std::collections::VecDeque<Instant>,
+}
+
+/// WeChat allows 20 forced refreshes a day, at least 30 s apart (`stable_token` docs). A forced
+/// refresh invalidates the token every other node holds, so this node spends at most half of
+/// the day's allowance and never two within a minute.
+const FORCED_PER_DAY: usize = 10;
+const FORCED_APART: Duration = Duration::from_secs(60);
+const DAY: Duration = Duration::from_secs(24 * 3600);
+
+impl TokenState {
+    fn may_force(&mut self, now: Instant) -> bool {
+        while self.forced.front().is_some_and(|at| now.duration_since(*at) >= DAY) {
+            self.forced.pop_front();
+        }
+        let spaced = self.forced.back().is_none_or(|at| now.duration_since(*at) >= FORCED_APART);
+        spaced && self.forced.len() < FORCED_PER_DAY
+    }
 }
 
 /// A token is refreshed this long before WeChat says it expires.
@@ -108,7 +137,7 @@ impl WechatClient {
             http,
             base: base.trim_end_matches('/').to_string(),
             credentials,
-            access_token: Arc::new(Mutex::new(None)),
+            access_token: Arc::new(Mutex::new(TokenState::default())),
         })
     }
 
@@ -116,14 +145,34 @@ impl WechatClient {
         self.credentials.is_some()
     }
 
-    /// The server's access token from `stable_token`, cached until shortly before it expires.
-    /// `stable_token` lets several nodes share one token without invalidating each other's.
-    async fn access_token(&self, force_refresh: bool) -> Result<String, WechatError> {
-        let creds = self.credentials.as_ref().ok_or(WechatError::NotConfigured)?;
-        let mut cached = self.access_token.lock().await;
-        if let Some(t) = cached.as_ref().filter(|t| !force_refresh && Instant::now() < t.refresh_at) {
+    /// The server's access token from `stable_token`, cached until shortly before it expires, and
+    /// fetched once for all concurrent senders (they wait on the cache's lock). `rejected` is a
+    /// token WeChat just refused (40001/42001): only that token is dropped, so a sender holding
+    /// an older refusal does not throw away the fresh one another sender fetched. A new one is
+    /// fetched in normal mode first (another node may already have refreshed it); only when
+    /// normal mode hands back the very token WeChat refused is a refresh forced, which
+    /// invalidates every other node's token, within WeChat's daily allowance.
+    async fn access_token(&self, rejected: Option<&str>) -> Result<String, WechatError> {
+        let mut state = self.access_token.lock().await;
+        if let Some(t) = state.cached.as_ref().filter(|t| Instant::now() < t.refresh_at)
+            && rejected != Some(t.token.as_str())
+        {
             return Ok(t.token.clone());
         }
+        let token = self.fetch_token(&mut state, false).await?;
+        if rejected != Some(token.as_str()) {
+            return Ok(token);
+        }
+        let now = Instant::now();
+        if !state.may_force(now) {
+            return Err(WechatError::Failed("the access token was refused and a forced refresh must wait".into()));
+        }
+        state.forced.push_back(now);
+        self.fetch_token(&mut state, true).await
+    }
+
+    async fn fetch_token(&self, state: &mut TokenState, force_refresh: bool) -> Result<String, WechatError> {
+        let creds = self.credentials.as_ref().ok_or(WechatError::NotConfigured)?;
         let body = serde_json::json!({
             "grant_type": "client_credential",
             "appid": creds.app_id,
@@ -144,7 +193,7 @@ impl WechatClient {
         match reply.access_token {
             Some(token) if reply.errcode == 0 && !token.is_empty() => {
                 let lifetime = Duration::from_secs(reply.expires_in).saturating_sub(TOKEN_MARGIN);
-                *cached = Some(CachedToken { token: token.clone(), refresh_at: Instant::now() + lifetime });
+                state.cached = Some(CachedToken { token: token.clone(), refresh_at: Instant::now() + lifetime });
                 Ok(token)
             }
             _ => Err(WechatError::Failed(format!("stable_token errcode {}: {}", reply.errcode, reply.errmsg))),
@@ -153,10 +202,10 @@ impl WechatClient {
 
     /// Sends a subscribe message to the rider with this openid.
     pub async fn send_subscribe_message(&self, openid: &str, message: &SubscribeMessage, state: &str) -> Attempt {
-        let mut force_refresh = false;
+        let mut rejected: Option<String> = None;
         // One more try with a fresh token when WeChat says ours is stale.
         for _ in 0..2 {
-            let token = match self.access_token(force_refresh).await {
+            let token = match self.access_token(rejected.as_deref()).await {
                 Ok(t) => t,
                 Err(e) => return Attempt::Retry(ErrorChain(&e).to_string()),
             };
@@ -164,7 +213,7 @@ impl WechatClient {
                 "touser": openid,
                 "template_id": message.template_id,
                 "page": message.page,
-                "data": message.data,
+                "data": clean_data(&message.data),
                 "miniprogram_state": state,
                 "lang": "zh_CN",
             });
@@ -187,9 +236,11 @@ impl WechatClient {
             match reply.errcode {
                 0 => return Attempt::Delivered,
                 // Access token invalid or expired.
-                40001 | 40014 | 42001 => force_refresh = true,
-                // Not subscribed, bad openid, bad template, malformed data, capability banned.
-                43101 | 40003 | 40037 | 47003 | 43107 => {
+                40001 | 40014 | 42001 => rejected = Some(token),
+                // Not subscribed, bad openid, bad template, malformed data, capability banned; a page
+                // not in the released app (41030), a keyword WeChat blocks (45168), no permission
+                // for the API (48001): none of these changes by trying again.
+                43101 | 40003 | 40037 | 47003 | 43107 | 41030 | 45168 | 48001 => {
                     return Attempt::Refused(format!("errcode {}: {}", reply.errcode, reply.errmsg));
                 }
                 code => return Attempt::Retry(format!("errcode {code}: {}", reply.errmsg)),
@@ -220,8 +271,10 @@ impl WechatClient {
         match (reply.errcode, reply.openid) {
             (0, Some(openid)) if !openid.is_empty() => Ok(WechatIdentity { openid }),
             (0, _) => Err(WechatError::Failed("reply without openid".into())),
-            // 40029 invalid code, 40163 code already used, 40226 user blocked as high-risk.
-            (code @ (40029 | 40163 | 40226), _) => Err(WechatError::InvalidCode(code)),
+            // 40029 invalid code, 40163 code already used.
+            (code @ (40029 | 40163), _) => Err(WechatError::InvalidCode(code)),
+            // The user is blocked as high-risk: a fresh code will not help.
+            (40226, _) => Err(WechatError::UserBlocked),
             // 45011 per-user frequency limit; -1 system busy.
             (code @ (45011 | -1), _) => Err(WechatError::RateLimited(code)),
             (code, _) => Err(WechatError::Failed(format!("errcode {code}: {}", reply.errmsg))),

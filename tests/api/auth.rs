@@ -39,6 +39,14 @@ async fn an_invalid_wechat_code_is_a_401() {
 }
 
 #[tokio::test]
+async fn a_user_wechat_blocks_as_high_risk_is_a_403_not_try_again() {
+    let app = spawn_app().await;
+    let (status, body) = app.post("/api/v1/auth/wechat-login", None, json!({ "code": "risky" })).await;
+    assert_eq!((status, error_code(&body)), (StatusCode::FORBIDDEN, "wechat_user_blocked"), "{body}");
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn wechat_rate_limited_is_a_503() {
     let app = spawn_app().await;
     let (status, body) = app.post("/api/v1/auth/wechat-login", None, json!({ "code": "busy" })).await;

@@ -116,7 +116,8 @@ struct Code2SessionQuery {
 }
 
 /// jscode2session as WeChat answers it: `ok-<openid>` succeeds, `used` is an invalid code,
-/// `busy` hits the rate limit, `slow-…` answers after `WECHAT_SLOW`.
+/// `busy` hits the rate limit, `risky` is a user WeChat blocks as high-risk, `slow-…` answers
+/// after `WECHAT_SLOW`.
 #[handler]
 async fn jscode2session(Query(q): Query<Code2SessionQuery>) -> Json<Value> {
     assert_eq!(
@@ -132,6 +133,7 @@ async fn jscode2session(Query(q): Query<Code2SessionQuery>) -> Json<Value> {
     }
     match q.js_code.as_str() {
         "busy" => Json(json!({ "errcode": 45011, "errmsg": "api minute-quota reach limit" })),
+        "risky" => Json(json!({ "errcode": 40226, "errmsg": "code blocked" })),
         _ => Json(json!({ "errcode": 40029, "errmsg": "invalid code" })),
     }
 }

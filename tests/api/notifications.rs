@@ -21,6 +21,12 @@ struct FakeWechat {
     sent: Vec<(String, Value)>,
     /// errcodes to answer subscribe/send with, in order; 0 once it runs out.
     script: VecDeque<i64>,
+    /// The token `stable_token` hands out in normal mode (`token-<n>`); a forced refresh makes a
+    /// new one, as WeChat does.
+    current: usize,
+    /// Another node forces a refresh just before each token refusal (so the refused token is no
+    /// longer the current one).
+    others_refresh: bool,
 }
 
 type Shared = Arc<Mutex<FakeWechat>>;
@@ -28,9 +34,11 @@ type Shared = Arc<Mutex<FakeWechat>>;
 #[handler]
 fn stable_token(Json(body): Json<Value>, fake: Data<&Shared>) -> Json<Value> {
     let mut f = fake.lock().unwrap();
+    if f.current == 0 || body["force_refresh"] == true {
+        f.current += 1;
+    }
     f.token_requests.push(body);
-    let n = f.token_requests.len();
-    Json(json!({ "access_token": format!("token-{n}"), "expires_in": 7200 }))
+    Json(json!({ "access_token": format!("token-{}", f.current), "expires_in": 7200 }))
 }
 
 #[derive(serde::Deserialize)]
@@ -43,6 +51,9 @@ fn subscribe_send(Query(q): Query<TokenQuery>, Json(body): Json<Value>, fake: Da
     let mut f = fake.lock().unwrap();
     f.sent.push((q.access_token, body));
     let errcode = f.script.pop_front().unwrap_or(0);
+    if f.others_refresh && matches!(errcode, 40001 | 42001) {
+        f.current += 1;
+    }
     Json(json!({ "errcode": errcode, "errmsg": if errcode == 0 { "ok" } else { "scripted" } }))
 }
 
@@ -98,10 +109,13 @@ async fn riders(app: &TestApp, openids: &[&str]) -> Vec<String> {
 async fn report_resolved(app: &TestApp, followers: &[String]) {
     let mut tx = app.state.db.pool.begin().await.unwrap();
     let at = chrono_tz::Asia::Shanghai.with_ymd_and_hms(2026, 11, 25, 14, 30, 0).unwrap();
-    let progress =
-        ReportProgress {
-            report_id: "report-1", category: "道路损坏", status: "已解决", note: "井盖已更换", at
-        };
+    let progress = ReportProgress {
+        report_id: "report-1",
+        category: "道路损坏",
+        status: "已解决",
+        note: "井盖已更换\n请绕行",
+        at,
+    };
     queue_report_progress(
         &mut tx,
         app.state.config.notify_report_template_id.as_deref(),
@@ -140,10 +154,26 @@ async fn followers_are_told_their_report_was_resolved_and_the_token_is_reused() 
         assert_eq!(body["page"], "pages/report/detail?id=report-1");
         assert_eq!(body["data"]["phrase2"]["value"], "已解决");
         assert_eq!(body["data"]["time3"]["value"], "2026-11-25 14:30");
+        assert_eq!(body["data"]["thing4"]["value"], "井盖已更换 请绕行", "a clerk's line break never reaches WeChat");
         assert_eq!(f.token_requests.len(), 1, "the access token is cached");
         assert_eq!(f.token_requests[0]["appid"], "wx-test-app");
     }
     app.stop().await;
+}
+
+#[tokio::test]
+async fn refusals_that_no_retry_can_change_are_given_up_at_once() {
+    // 41030 a page not in the released app, 45168 a keyword WeChat blocks, 48001 no permission.
+    for errcode in [41030, 45168, 48001] {
+        let (fake, wechat) = spawn_wechat(&[errcode]).await;
+        let app = spawn_app_with(options(&wechat, 20)).await;
+        let followers = riders(&app, &["openid-refused"]).await;
+        report_resolved(&app, &followers).await;
+        eventually("message given up", || async { outbox_statuses(&app).await == [("dead".to_string(), 1)] }).await;
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        assert_eq!(fake.lock().unwrap().sent.len(), 1, "{errcode} is final");
+        app.stop().await;
+    }
 }
 
 #[tokio::test]
@@ -179,8 +209,24 @@ async fn a_stale_access_token_is_refreshed_and_the_message_sent() {
     eventually("sent", || async { outbox_statuses(&app).await == [("sent".to_string(), 1)] }).await;
     {
         let f = fake.lock().unwrap();
-        assert_eq!(f.token_requests.len(), 2);
-        assert_eq!(f.token_requests[1]["force_refresh"], true);
+        let forced: Vec<bool> = f.token_requests.iter().map(|r| r["force_refresh"] == true).collect();
+        assert_eq!(forced, [false, false, true], "normal mode first; forced only when it hands back the refused token");
+        assert_eq!(f.sent[1].0, "token-2");
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_token_another_node_already_refreshed_is_fetched_without_forcing() {
+    let (fake, wechat) = spawn_wechat(&[42001]).await;
+    fake.lock().unwrap().others_refresh = true;
+    let app = spawn_app_with(options(&wechat, 20)).await;
+    let followers = riders(&app, &["openid-two-nodes"]).await;
+    report_resolved(&app, &followers).await;
+    eventually("sent", || async { outbox_statuses(&app).await == [("sent".to_string(), 1)] }).await;
+    {
+        let f = fake.lock().unwrap();
+        assert!(f.token_requests.iter().all(|r| r["force_refresh"] == false), "forcing would cancel the other node's");
         assert_eq!(f.sent[1].0, "token-2");
     }
     app.stop().await;
