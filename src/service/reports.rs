@@ -19,6 +19,7 @@ use crate::domain::city::City;
 use crate::domain::error::ErrorCode;
 use crate::domain::geo::{Bbox, Gcj02};
 use crate::domain::identity::Rider;
+use crate::domain::notify::{ReportProgress, status_phrase};
 use crate::domain::photo_url::{SignedPhoto, UrlSigner};
 use crate::domain::report::{
     Action, Actor, Category, CategorySettings, EventKind, Note, Notes, PUBLIC_LOCATION_SLACK_M, PublicReport,
@@ -569,7 +570,13 @@ pub async fn reporter_action(
     let category = ctx.category(report.category).await?;
     let step = Step::Act { action: &action, notes: &Notes::default(), category: &category };
     let t = transition(&report.facts, step, actor, now)?;
-    commit_alone(&ctx.db, &mut report, t, actor, Some(&rider.account_id), now).await?;
+    let mut tx = ctx.db.begin_write().await?;
+    commit_step(&mut tx, &mut report, t, actor, Some(&rider.account_id), now).await?;
+    if let Action::Reopen { reason } = &action {
+        // The others following it hear that it is open again; the reporter knows.
+        tell_followers(&mut tx, ctx, &report, &category, reason.as_str(), Some(&rider.account_id), now).await?;
+    }
+    tx.commit().await?;
     rider_report(ctx, rider, report).await
 }
 
@@ -630,8 +637,10 @@ pub(crate) async fn commit_alone(
     Ok(())
 }
 
-/// Closes every report resolved 7 days ago or more and not reopened; returns how many.
-pub async fn close_due(db: &Db, now: Millis) -> DomainResult<usize> {
+/// Closes every report resolved 7 days ago or more and not reopened, telling its followers;
+/// returns how many.
+pub async fn close_due(ctx: &ReportsContext, now: Millis) -> DomainResult<usize> {
+    let db = &ctx.db;
     let mut closed = 0;
     let cutoff = now.plus_secs(-crate::domain::report::RESOLVED_GRACE_SECS);
     let mut categories: HashMap<(String, Category), CategorySettings> = HashMap::new();
@@ -645,14 +654,46 @@ pub async fn close_due(db: &Db, now: Millis) -> DomainResult<usize> {
         };
         let step = Step::Act { action: &Action::Close, notes: &Notes::default(), category };
         let t = transition(&report.facts, step, Actor::System, now)?;
-        match commit_alone(db, &mut report, t, Actor::System, None, now).await {
-            Ok(()) => closed += 1,
+        let mut tx = db.begin_write().await?;
+        match commit_step(&mut tx, &mut report, t, Actor::System, None, now).await {
+            Ok(()) => {
+                tell_followers(&mut tx, ctx, &report, category, "", None, now).await?;
+                tx.commit().await?;
+                closed += 1;
+            }
             // Someone acted on it meanwhile: it is no longer this run's to close.
-            Err(DomainError::Conflict { code: CHANGED_MEANWHILE, .. }) => {}
+            Err(DomainError::Conflict { code: CHANGED_MEANWHILE, .. }) => tx.rollback().await?,
             Err(e) => return Err(e),
         }
     }
     Ok(closed)
+}
+
+/// Queues a subscribe message to everyone following the report (but `except`, who made the
+/// change), in the transaction that moved it.
+pub(crate) async fn tell_followers(
+    conn: &mut AnyConnection,
+    ctx: &ReportsContext,
+    report: &ReportRow,
+    category: &CategorySettings,
+    public_note: &str,
+    except: Option<&str>,
+    now: Millis,
+) -> DomainResult<()> {
+    let Some(template_id) = ctx.notify_template_id.as_deref() else {
+        return Ok(());
+    };
+    let mut followers = store::reports::followers(conn, &report.id).await?;
+    followers.retain(|f| Some(f.as_str()) != except);
+    let progress = ReportProgress {
+        report_id: &report.id,
+        category: &category.name,
+        status: status_phrase(report.facts.status),
+        note: public_note,
+        at: now.in_zone(ctx.city.tz),
+    };
+    crate::service::notify::queue_report_progress(conn, Some(template_id), &ctx.city.id, &followers, &progress).await?;
+    Ok(())
 }
 
 /// The background task, every minute: closes due reports, and rebuilds the routing index if
@@ -664,7 +705,7 @@ pub fn spawn_background(ctx: ReportsContext) -> tokio::task::JoinHandle<()> {
         let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
         loop {
             tick.tick().await;
-            if let Err(e) = close_due(&ctx.db, Millis::now()).await {
+            if let Err(e) = close_due(&ctx, Millis::now()).await {
                 tracing::warn!(error = %e, "auto-close failed");
             }
             let counted_since = ctx.submission_limit().window_start(Millis::now());

@@ -5,13 +5,12 @@
 
 use chrono_tz::Tz;
 
-use super::reports::{Entry, ReportView, ReportsContext, Units, commit_alone, commit_step, views, with_timeline};
-use crate::domain::identity::{Role, Staff};
-use crate::domain::notify::{ReportProgress, status_phrase};
-use crate::domain::points::{PaidReason, PointObject};
-use crate::domain::report::{
-    Action, Actor, Category, CategorySettings, Notes, ReportStatus, Step, TransferTarget, transition,
+use super::reports::{
+    Entry, ReportView, ReportsContext, Units, commit_alone, commit_step, tell_followers, views, with_timeline,
 };
+use crate::domain::identity::{Role, Staff};
+use crate::domain::points::{PaidReason, PointObject};
+use crate::domain::report::{Action, Actor, Category, Notes, ReportStatus, Step, TransferTarget, transition};
 use crate::domain::routing::{RouteDecision, RouteReason};
 use crate::domain::sla::{Rates, SlaFacts, is_overdue};
 use crate::domain::time::Millis;
@@ -209,7 +208,7 @@ pub async fn act(
     }
     commit_step(&mut tx, &mut report, t, Actor::Staff, Some(&staff.account_id), now).await?;
     pay_for(&mut tx, ctx, &report, &action, &staff.account_id, now).await?;
-    tell_followers(&mut tx, ctx, &report, &category, &note_for_riders, now).await?;
+    tell_followers(&mut tx, ctx, &report, &category, &note_for_riders, None, now).await?;
     tx.commit().await?;
     staff_report(ctx, report, now).await
 }
@@ -253,30 +252,6 @@ async fn destination(ctx: &ReportsContext, report: &ReportRow, to: &TransferTarg
             ctx.routing.current().route(report.location, report.category, &[report.office_id.as_str()])
         }
     }
-}
-
-/// Queues a subscribe message to everyone following the report, in the transaction that moved it.
-async fn tell_followers(
-    conn: &mut sqlx::AnyConnection,
-    ctx: &ReportsContext,
-    report: &ReportRow,
-    category: &CategorySettings,
-    public_note: &str,
-    now: Millis,
-) -> DomainResult<()> {
-    let Some(template_id) = ctx.notify_template_id.as_deref() else {
-        return Ok(());
-    };
-    let followers = store::reports::followers(conn, &report.id).await?;
-    let progress = ReportProgress {
-        report_id: &report.id,
-        category: &category.name,
-        status: status_phrase(report.facts.status),
-        note: public_note,
-        at: now.in_zone(ctx.city.tz),
-    };
-    crate::service::notify::queue_report_progress(conn, Some(template_id), &ctx.city.id, &followers, &progress).await?;
-    Ok(())
 }
 
 /// A public reply from the unit (counts as its response) and/or an internal note (staff only).

@@ -521,7 +521,10 @@ async fn a_resolved_report_closes_by_itself_after_seven_days() {
     act(app, clerk, &id, json!({ "action": "resolve" })).await;
     let db = &app.state.db;
     // Six days on: still resolved.
-    assert_eq!(xinhuoban::service::reports::close_due(db, Millis::now().plus_secs(6 * 86400)).await.unwrap(), 0);
+    assert_eq!(
+        xinhuoban::service::reports::close_due(&app.state.reports(), Millis::now().plus_secs(6 * 86400)).await.unwrap(),
+        0
+    );
     // Eight days ago, in the database: it closes, and reopening is too late.
     sqlx::query("UPDATE reports SET resolved_at = resolved_at - 691200000 WHERE id = $1")
         .bind(&id)
@@ -532,7 +535,7 @@ async fn a_resolved_report_closes_by_itself_after_seven_days() {
         app.post(&format!("/api/v1/reports/{id}/reopen"), Some(&rider), json!({ "reason": "又坏了" })).await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
     assert_eq!(error_code(&body), "reopen_window_passed");
-    assert_eq!(xinhuoban::service::reports::close_due(db, Millis::now()).await.unwrap(), 1);
+    assert_eq!(xinhuoban::service::reports::close_due(&app.state.reports(), Millis::now()).await.unwrap(), 1);
     let (_, seen) = app.get(&format!("/api/v1/reports/{id}"), Some(&rider)).await;
     assert_eq!(seen["status"], "closed");
     let last = seen["timeline"].as_array().unwrap().last().unwrap().clone();
@@ -875,5 +878,52 @@ async fn a_page_of_reports_names_each_ones_unit_photos_and_reporter() {
         .map(|e| (e["kind"].as_str().unwrap(), e["actor_role"].as_str().unwrap(), e["unit"]["name"].as_str().unwrap()))
         .collect();
     assert_eq!(timeline, [("submitted", "reporter", "城关街道"), ("me_too", "rider", "城关街道")]);
+    c.app.stop().await;
+}
+
+/// The subscribe messages queued for a report: (recipient account, status phrase), oldest first.
+async fn progress_messages(app: &TestApp, report_id: &str) -> Vec<(String, String)> {
+    let rows: Vec<String> =
+        sqlx::query_scalar("SELECT payload_json FROM outbox WHERE payload_json LIKE $1 ORDER BY id")
+            .bind(format!("%{report_id}%"))
+            .fetch_all(&app.state.db.pool)
+            .await
+            .unwrap();
+    rows.iter()
+        .map(|r| serde_json::from_str::<Value>(r).unwrap())
+        .map(|p| {
+            let account = p["account_id"].as_str().unwrap_or_default().to_string();
+            (account, p["message"]["data"]["phrase2"]["value"].as_str().unwrap_or_default().to_string())
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn followers_hear_when_the_reporter_reopens_and_when_the_report_closes_by_itself() {
+    let c = city_with(Options { extra: vec![("XHB_NOTIFY_REPORT_TEMPLATE_ID", "tmpl-progress".into())] }).await;
+    let (app, clerk) = (&c.app, &c.clerks[1]);
+    let (wang, li) = (app.rider_token("wang").await, app.rider_token("li").await);
+    let (wang_id, li_id) = (account_id(app, &wang).await, account_id(app, &li).await);
+    let id = file_ok(app, &wang, report_at("road_damage", 30.27, 120.16)).await;
+    file(app, &li, report_at("road_damage", 30.2701, 120.16)).await;
+    act(app, clerk, &id, json!({ "action": "accept" })).await;
+    act(app, clerk, &id, json!({ "action": "resolve" })).await;
+    let before = progress_messages(app, &id).await.len();
+
+    let (status, body) =
+        app.post(&format!("/api/v1/reports/{id}/reopen"), Some(&wang), json!({ "reason": "又坏了" })).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let reopened = progress_messages(app, &id).await[before..].to_vec();
+    assert_eq!(reopened, [(li_id.clone(), "已重启".to_string())], "the one who reopened it knows already");
+
+    act(app, clerk, &id, json!({ "action": "resolve" })).await;
+    let before = progress_messages(app, &id).await.len();
+    let eight_days = Millis::now().plus_secs(8 * 86400);
+    assert_eq!(xinhuoban::service::reports::close_due(&app.state.reports(), eight_days).await.unwrap(), 1);
+    let mut closed = progress_messages(app, &id).await[before..].to_vec();
+    closed.sort();
+    let mut expected = vec![(wang_id, "已办结".to_string()), (li_id, "已办结".to_string())];
+    expected.sort();
+    assert_eq!(closed, expected);
     c.app.stop().await;
 }
