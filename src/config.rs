@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use chrono_tz::Tz;
 
+use crate::domain::notify::{MessageKind, Template};
 use crate::store::SqliteSync;
 
 /// The database used when `XHB_DATABASE_URL` is not set: an embedded SQLite file.
@@ -66,12 +67,13 @@ pub struct Config {
     pub reports_per_rider_per_hour: u32,
     pub json_logs: bool,
     pub shutdown_grace: Duration,
-    /// Template of the report-progress subscribe message; no messages are queued without one.
-    pub notify_report_template_id: Option<String>,
+    /// Template of the report-progress subscribe message and its keywords; no messages are
+    /// queued without one.
+    pub notify_report_template: Option<Template>,
     /// Template of the points-arrived subscribe message; riders are not told without one.
-    pub notify_points_template_id: Option<String>,
+    pub notify_points_template: Option<Template>,
     /// Template of the redemption subscribe message (picked up, expired).
-    pub notify_redemption_template_id: Option<String>,
+    pub notify_redemption_template: Option<Template>,
     /// `formal`, `trial` or `developer`: which build of the mini-program a message opens.
     pub miniprogram_state: String,
     pub outbox_poll: Duration,
@@ -117,9 +119,9 @@ impl fmt::Debug for Config {
             reports_per_rider_per_hour,
             json_logs,
             shutdown_grace,
-            notify_report_template_id,
-            notify_points_template_id,
-            notify_redemption_template_id,
+            notify_report_template,
+            notify_points_template,
+            notify_redemption_template,
             miniprogram_state,
             outbox_poll,
             outbox_retry_base,
@@ -149,9 +151,9 @@ impl fmt::Debug for Config {
             .field("reports_per_rider_per_hour", reports_per_rider_per_hour)
             .field("json_logs", json_logs)
             .field("shutdown_grace", shutdown_grace)
-            .field("notify_report_template_id", notify_report_template_id)
-            .field("notify_points_template_id", notify_points_template_id)
-            .field("notify_redemption_template_id", notify_redemption_template_id)
+            .field("notify_report_template", notify_report_template)
+            .field("notify_points_template", notify_points_template)
+            .field("notify_redemption_template", notify_redemption_template)
             .field("miniprogram_state", miniprogram_state)
             .field("outbox_poll", outbox_poll)
             .field("outbox_retry_base", outbox_retry_base)
@@ -247,6 +249,25 @@ impl Sources {
         }
     }
 
+    /// A subscribe-message template: its id, and which of its keywords carries which field
+    /// (`category=thing1,…`; the mapping we started with when not set).
+    fn template(
+        &self,
+        kind: MessageKind,
+        id_key: &'static str,
+        keywords_key: &'static str,
+    ) -> Result<Option<Template>, ConfigError> {
+        let mapping = self.optional(keywords_key);
+        let Some(id) = self.optional(id_key) else {
+            return match mapping {
+                Some(_) => Err(invalid(keywords_key, format!("set without {id_key}"))),
+                None => Ok(None),
+            };
+        };
+        let mapping = mapping.unwrap_or_else(|| kind.default_keywords().to_string());
+        Template::parse(kind, id.trim(), &mapping).map(Some).map_err(|e| invalid(keywords_key, e.to_string()))
+    }
+
     fn seconds(&self, key: &'static str, default: u64, min: u64) -> Result<Duration, ConfigError> {
         let secs: u64 = self.parsed(key, default)?;
         if secs < min {
@@ -261,6 +282,13 @@ fn invalid(setting: &'static str, reason: impl Into<String>) -> ConfigError {
 }
 
 impl Config {
+    /// The subscribe-message templates configured, by message.
+    pub fn templates(&self) -> impl Iterator<Item = &Template> {
+        [&self.notify_report_template, &self.notify_points_template, &self.notify_redemption_template]
+            .into_iter()
+            .flatten()
+    }
+
     /// Reads the process environment and, when `XHB_CONFIG` names one, a TOML file.
     pub fn from_env() -> Result<Self, ConfigError> {
         let env: HashMap<String, String> = std::env::vars().filter(|(k, _)| k.starts_with("XHB_")).collect();
@@ -390,9 +418,21 @@ impl Config {
             reports_per_rider_per_hour,
             json_logs: s.string("log_format", "pretty") == "json",
             shutdown_grace: s.seconds("shutdown_grace_secs", 10, 0)?,
-            notify_report_template_id: s.optional("notify_report_template_id"),
-            notify_points_template_id: s.optional("notify_points_template_id"),
-            notify_redemption_template_id: s.optional("notify_redemption_template_id"),
+            notify_report_template: s.template(
+                MessageKind::ReportProgress,
+                "notify_report_template_id",
+                "notify_report_keywords",
+            )?,
+            notify_points_template: s.template(
+                MessageKind::PointsArrived,
+                "notify_points_template_id",
+                "notify_points_keywords",
+            )?,
+            notify_redemption_template: s.template(
+                MessageKind::RedemptionNews,
+                "notify_redemption_template_id",
+                "notify_redemption_keywords",
+            )?,
             miniprogram_state,
             outbox_poll: Duration::from_millis(s.parsed("outbox_poll_ms", 1000)?),
             outbox_retry_base: Duration::from_millis(s.parsed("outbox_retry_base_ms", 5000)?),

@@ -18,6 +18,7 @@ use crate::integrations::wechat::WechatClient;
 use crate::metrics::Metrics;
 use crate::outbox::OutboxContext;
 use crate::service::media::{DecodeGate, MediaContext};
+use crate::service::notify::NotifyContext;
 use crate::service::places::PlacesContext;
 use crate::service::points::{Ledger, PointsContext, RankingCache};
 use crate::service::privacy::PrivacyContext;
@@ -60,6 +61,45 @@ pub enum StartError {
     Listen { addr: SocketAddr, source: std::io::Error },
 }
 
+/// Every subscribe-message template configured must exist in the mini-program and have exactly
+/// the keywords its mapping fills: a mismatch makes every message fail (47003), so the service
+/// refuses to start. WeChat not answering is retried a few times, then also stops the start:
+/// the mapping cannot be vouched for.
+async fn check_templates(wechat: &WechatClient, config: &Config) -> Result<(), StartError> {
+    if !wechat.is_configured() || config.templates().next().is_none() {
+        return Ok(());
+    }
+    let mut wait = Duration::from_millis(500);
+    let held = loop {
+        match wechat.template_keywords().await {
+            Ok(held) => break held,
+            Err(e) if wait < Duration::from_secs(4) => {
+                tracing::warn!(error = %crate::domain::error::ErrorChain(&e), "cannot read the subscribe-message templates yet");
+                tokio::time::sleep(wait).await;
+                wait *= 2;
+            }
+            Err(e) => {
+                return Err(StartError::Prepare(format!(
+                    "cannot check the subscribe-message templates against WeChat: {}",
+                    crate::domain::error::ErrorChain(&e)
+                )));
+            }
+        }
+    };
+    for template in config.templates() {
+        let Some((_, keywords)) = held.iter().find(|(id, _)| *id == template.id) else {
+            return Err(StartError::Prepare(format!(
+                "subscribe-message template {} is not among the mini-program's templates",
+                template.id
+            )));
+        };
+        if let Some(why) = template.mismatch(keywords) {
+            return Err(StartError::Prepare(format!("subscribe-message keywords do not match: {why}")));
+        }
+    }
+    Ok(())
+}
+
 impl AppState {
     /// Connects and migrates the database, makes sure the city exists, and seeds the demo city
     /// when demo mode finds an empty database. Processes started together on one database do
@@ -82,6 +122,7 @@ impl AppState {
             city.time_zone.parse().map_err(|_| StartError::Prepare(format!("city time zone `{}`", city.time_zone)))?;
         let wechat = WechatClient::new(&config.wechat_api_base, config.wechat.clone(), config.wechat_timeout)
             .map_err(|e| StartError::Prepare(format!("HTTP client: {e}")))?;
+        check_templates(&wechat, &config).await?;
         let places = crate::service::places::load_index(&db, tz)
             .await
             .map_err(|e| StartError::Prepare(format!("places: {e}")))?;
@@ -116,7 +157,7 @@ impl AppState {
             city: self.city.clone(),
             routing: self.routing.clone(),
             limits: ReportLimits { per_rider_per_hour: self.config.reports_per_rider_per_hour },
-            notify_template_id: self.config.notify_report_template_id.clone(),
+            notify_template: self.config.notify_report_template.clone(),
             photo_urls: self.photo_urls(),
             ledger: self.ledger(),
         }
@@ -124,7 +165,7 @@ impl AppState {
 
     /// What posting points uses: the city and the points-arrived message.
     pub fn ledger(&self) -> Ledger {
-        Ledger { city: self.city.clone(), notify_template_id: self.config.notify_points_template_id.clone() }
+        Ledger { city: self.city.clone(), notify_template: self.config.notify_points_template.clone() }
     }
 
     /// What reading and administering points uses.
@@ -158,7 +199,7 @@ impl AppState {
             city: self.city.clone(),
             ledger: self.ledger(),
             photo_urls: UrlSigner::new(self.url_key.clone(), self.config.place_photo_url_ttl),
-            notify_template_id: self.config.notify_redemption_template_id.clone(),
+            notify_template: self.config.notify_redemption_template.clone(),
         }
     }
 
@@ -198,6 +239,11 @@ impl AppState {
     }
 
     /// What the outbox's delivery task uses.
+    /// Riders' subscribe-message consents: the database and the templates configured.
+    pub fn notify(&self) -> NotifyContext {
+        NotifyContext { db: self.db.clone(), templates: self.config.templates().cloned().collect() }
+    }
+
     pub fn outbox(&self) -> OutboxContext {
         OutboxContext {
             db: self.db.clone(),

@@ -60,6 +60,13 @@ pub struct MyFollow {
     pub since: DateTime<Utc>,
 }
 
+/// Subscribe messages of a template you allowed (`POST /me/subscriptions`) and not yet sent.
+#[derive(Debug, Object)]
+pub struct MyConsent {
+    pub template_id: String,
+    pub unused: i64,
+}
+
 /// A login session: its times only (tokens are stored only as keyed hashes, never shown).
 #[derive(Debug, Object)]
 #[oai(skip_serializing_if_is_none)]
@@ -90,6 +97,8 @@ pub struct MyDataResponse {
     pub sessions: Vec<MySession>,
     /// Your redemptions at the points supermarket, with their pickup codes.
     pub redemptions: Vec<Redemption>,
+    /// The subscribe messages you allowed and that were not sent yet, by template.
+    pub subscriptions: Vec<MyConsent>,
     /// False when some list had more than 10,000 entries and holds the newest only.
     pub complete: bool,
 }
@@ -141,6 +150,11 @@ impl MyDataResponse {
                 })
                 .collect(),
             redemptions: d.redemptions.into_iter().map(Redemption::from).collect(),
+            subscriptions: d
+                .consents
+                .into_iter()
+                .map(|(template_id, unused)| MyConsent { template_id, unused })
+                .collect(),
             complete: d.complete,
         }
     }
@@ -157,7 +171,7 @@ impl MeApi {
     /// WeChat's session key, which is not stored), the reports you filed with their descriptions
     /// and exact locations, what you did on reports' timelines, the reports you follow, your
     /// check-ins, your points and their ledger, the photos you uploaded, your login sessions
-    /// (times only, never tokens), and your redemptions at the points supermarket.
+    /// (times only, never tokens), your redemptions at the points supermarket, and the subscribe messages you allowed.
     #[oai(path = "/me/data", method = "get", operation_id = "me_data")]
     async fn data(
         &self,

@@ -20,6 +20,7 @@ pub mod points;
 pub mod reports;
 pub mod rewards;
 pub mod security;
+pub mod subscriptions;
 pub mod text;
 pub mod triage;
 pub mod units;
@@ -50,6 +51,8 @@ pub enum ApiTags {
     Points,
     /// The points supermarket (积分超市): rewards for points, redemptions and pickup codes
     Rewards,
+    /// Subscribe messages: which ones the service sends, and your consents to them
+    Notifications,
     /// Your personal information: a copy of everything held about you, or its erasure (PIPL)
     Privacy,
 }
@@ -65,6 +68,7 @@ pub type Apis = (
     units::UnitsApi,
     triage::TriageApi,
     me::MeApi,
+    subscriptions::SubscriptionsApi,
     points::PointsApi,
     rewards::RewardsApi,
 );

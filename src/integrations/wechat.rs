@@ -11,7 +11,7 @@ use crate::config::WechatConfig;
 use crate::domain::DomainError;
 use crate::domain::delivery::Attempt;
 use crate::domain::error::{AuthFailure, Dependency, ErrorChain};
-use crate::domain::notify::clean_data;
+use crate::domain::notify::{clean_data, keywords_in_content};
 
 #[derive(Debug, thiserror::Error)]
 pub enum WechatError {
@@ -247,6 +247,48 @@ impl WechatClient {
             }
         }
         Attempt::Retry("access token refused twice".into())
+    }
+
+    /// The keywords of every template the mini-program holds (`newtmpl/gettemplate`, "my
+    /// templates"), by template id, read from each template's `content`.
+    pub async fn template_keywords(&self) -> Result<Vec<(String, Vec<String>)>, WechatError> {
+        #[derive(Deserialize)]
+        struct TemplateList {
+            #[serde(default)]
+            errcode: i64,
+            #[serde(default)]
+            errmsg: String,
+            #[serde(default)]
+            data: Vec<TemplateEntry>,
+        }
+        #[derive(Deserialize)]
+        struct TemplateEntry {
+            #[serde(rename = "priTmplId")]
+            id: String,
+            #[serde(default)]
+            content: String,
+        }
+        let mut rejected: Option<String> = None;
+        for _ in 0..2 {
+            let token = self.access_token(rejected.as_deref()).await?;
+            let response = self
+                .http
+                .get(format!("{}/wxaapi/newtmpl/gettemplate", self.base))
+                .query(&[("access_token", token.as_str())])
+                .send()
+                .await
+                .map_err(classify_transport_error)?;
+            if !response.status().is_success() {
+                return Err(WechatError::Failed(format!("gettemplate HTTP {}", response.status())));
+            }
+            let list: TemplateList = response.json().await.map_err(classify_transport_error)?;
+            match list.errcode {
+                0 => return Ok(list.data.into_iter().map(|t| (t.id, keywords_in_content(&t.content))).collect()),
+                40001 | 40014 | 42001 => rejected = Some(token),
+                code => return Err(WechatError::Failed(format!("gettemplate errcode {code}: {}", list.errmsg))),
+            }
+        }
+        Err(WechatError::Failed("gettemplate: the access token was refused twice".into()))
     }
 
     /// Exchanges a `wx.login()` code for the rider's openid.

@@ -18,7 +18,7 @@ use sqlx::AnyConnection;
 use crate::domain::city::City;
 use crate::domain::error::ErrorCode;
 use crate::domain::identity::{Caller, Role};
-use crate::domain::notify::PointsArrived;
+use crate::domain::notify::{PointsArrived, Template};
 use crate::domain::points::{
     CITY_SCOPE, LocalDay, PaidReason, Period, PointObject, PointRule, PointRules, earning, masked_name, ranks,
 };
@@ -35,7 +35,7 @@ use crate::store::{Db, new_id};
 #[derive(Clone)]
 pub struct Ledger {
     pub city: Arc<City>,
-    pub notify_template_id: Option<String>,
+    pub notify_template: Option<Template>,
 }
 
 /// Points a rule pays a rider for an object, before the day's limits are applied.
@@ -237,7 +237,7 @@ impl Ledger {
 
     /// Riders hear when points arrive for a report (not for what they just did in the app).
     async fn tell_riders(&self, conn: &mut AnyConnection, entries: &[EntryRow], now: Millis) -> DomainResult<()> {
-        let Some(template_id) = self.notify_template_id.as_deref() else { return Ok(()) };
+        let Some(template) = self.notify_template.as_ref() else { return Ok(()) };
         for e in entries.iter().filter(|e| e.amount > 0 && e.object_kind == PointObject::Report) {
             if matches!(e.rule, PointRule::Rating) {
                 continue;
@@ -248,8 +248,7 @@ impl Ledger {
                 amount: e.amount,
                 at: now.in_zone(self.city.tz),
             };
-            crate::service::notify::queue_points_arrived(conn, template_id, &self.city.id, &e.rider_id, &arrived)
-                .await?;
+            crate::service::notify::queue_points_arrived(conn, template, &self.city.id, &e.rider_id, &arrived).await?;
         }
         Ok(())
     }

@@ -60,6 +60,8 @@ pub struct MyData {
     /// The photos they uploaded, each with a signed URL.
     pub media: Vec<OwnPhoto>,
     pub sessions: Vec<SessionRecord>,
+    /// Their unused subscribe-message consents: (template id, how many).
+    pub consents: Vec<(String, i64)>,
     /// Their redemptions at the points supermarket, with their pickup codes.
     pub redemptions: Vec<RedemptionNamed>,
     /// False when a list held more than `MAX_EXPORT_ROWS` entries and shows the newest only.
@@ -89,6 +91,7 @@ pub async fn my_data(ctx: &PrivacyContext, rider: &Rider) -> DomainResult<MyData
     let mut point_entries = store::points::history(db, id, None, fetch).await?;
     let mut sessions = store::privacy::sessions_of(db, id, fetch).await?;
     let mut redemptions = store::rewards::newest_first(db, store::rewards::Whose::Rider(id), None, fetch).await?;
+    let consents = store::subscriptions::unused(db, id).await?;
     let complete = [
         cut(&mut filed),
         cut(&mut actions),
@@ -121,6 +124,7 @@ pub async fn my_data(ctx: &PrivacyContext, rider: &Rider) -> DomainResult<MyData
         media,
         sessions,
         redemptions,
+        consents,
         complete,
     })
 }

@@ -19,7 +19,7 @@ use crate::domain::city::City;
 use crate::domain::error::ErrorCode;
 use crate::domain::geo::{Bbox, Gcj02};
 use crate::domain::identity::Rider;
-use crate::domain::notify::{ReportProgress, status_phrase};
+use crate::domain::notify::{ReportProgress, Template, status_phrase};
 use crate::domain::photo_url::{SignedPhoto, UrlSigner};
 use crate::domain::report::{
     Action, Actor, Category, CategorySettings, EventKind, Note, Notes, PUBLIC_LOCATION_SLACK_M, PublicReport,
@@ -54,7 +54,7 @@ pub struct ReportsContext {
     pub routing: Arc<RoutingCache>,
     pub limits: ReportLimits,
     /// The report-progress subscribe message; followers hear nothing without one.
-    pub notify_template_id: Option<String>,
+    pub notify_template: Option<Template>,
     /// Signs the URLs of the photos a view shows.
     pub photo_urls: UrlSigner,
     /// Pays points for accepted, resolved and rated reports, in the step's transaction.
@@ -680,7 +680,7 @@ pub(crate) async fn tell_followers(
     except: Option<&str>,
     now: Millis,
 ) -> DomainResult<()> {
-    let Some(template_id) = ctx.notify_template_id.as_deref() else {
+    let Some(template) = ctx.notify_template.as_ref() else {
         return Ok(());
     };
     let mut followers = store::reports::followers(conn, &report.id).await?;
@@ -692,7 +692,7 @@ pub(crate) async fn tell_followers(
         note: public_note,
         at: now.in_zone(ctx.city.tz),
     };
-    crate::service::notify::queue_report_progress(conn, Some(template_id), &ctx.city.id, &followers, &progress).await?;
+    crate::service::notify::queue_report_progress(conn, Some(template), &ctx.city.id, &followers, &progress).await?;
     Ok(())
 }
 

@@ -16,7 +16,7 @@ use crate::domain::city::City;
 use crate::domain::error::ErrorCode;
 use crate::domain::geo::Gcj02;
 use crate::domain::identity::{Rider, Role, Staff};
-use crate::domain::notify::RedemptionNews;
+use crate::domain::notify::{RedemptionNews, Template};
 use crate::domain::photo_url::{SignedPhoto, UrlSigner};
 use crate::domain::points::new_pickup_code;
 use crate::domain::rewards::{
@@ -40,7 +40,7 @@ pub struct RewardsContext {
     pub city: Arc<City>,
     pub ledger: Ledger,
     pub photo_urls: UrlSigner,
-    pub notify_template_id: Option<String>,
+    pub notify_template: Option<Template>,
 }
 
 /// What an `Idempotency-Key` on a redemption guards.
@@ -422,13 +422,14 @@ async fn tell_rider(
     d: &RedemptionRow,
     now: Millis,
 ) -> DomainResult<()> {
-    let (Some(template_id), Some(status)) = (ctx.notify_template_id.as_deref(), d.status.news_phrase()) else {
+    let (Some(template), Some(status)) = (ctx.notify_template.as_ref(), d.status.news_phrase()) else {
         return Ok(());
     };
     let (reward, place) = store::names(tx, &d.reward_id).await?;
     let news =
         RedemptionNews { redemption_id: &d.id, reward: &reward, status, place: &place, at: now.in_zone(ctx.city.tz) };
-    crate::service::notify::queue_redemption_news(tx, Some(template_id), &ctx.city.id, &d.rider_id, &news).await
+    crate::service::notify::queue_redemption_news(tx, template, &ctx.city.id, &d.rider_id, &news).await?;
+    Ok(())
 }
 
 // ---- at the pickup place ----

@@ -16,6 +16,7 @@ pub mod privacy;
 pub mod reports;
 pub mod rewards;
 pub mod sessions;
+pub mod subscriptions;
 pub mod units;
 
 use std::str::FromStr;

@@ -139,7 +139,7 @@ pub struct Erasure {
 /// Erases a rider in the caller's transaction: every row that names the account either goes or
 /// is unlinked, and the account row goes last.
 ///
-/// - sessions, follows, idempotency keys, check-ins (a trace of where the rider was), and
+/// - sessions, follows, idempotency keys, subscribe-message consents, check-ins (a trace of where the rider was), and
 ///   queued messages to them: deleted;
 /// - reports they filed: kept, filed by `tombstone_id`; timeline entries they made: kept, with no
 ///   actor account; photos attached to a report: kept, owned and added by `tombstone_id`; other
@@ -168,6 +168,7 @@ pub async fn erase_rider(conn: &mut AnyConnection, account_id: &str, tombstone_i
         ..Erasure::default()
     };
     run(conn, "DELETE FROM idempotency_keys WHERE caller_id = $1", id, None).await?;
+    run(conn, "DELETE FROM subscription_consents WHERE account_id = $1", id, None).await?;
     run(conn, "DELETE FROM rider_submissions WHERE rider_id = $1", id, None).await?;
     run(conn, "UPDATE report_events SET actor_id = NULL WHERE actor_id = $1", id, None).await?;
     erased.reports_kept = run(conn, "UPDATE reports SET reporter_id = $2 WHERE reporter_id = $1", id, tomb).await?;

@@ -55,7 +55,28 @@ pub async fn spawn_demo_app() -> TestApp {
 pub async fn spawn_app_with(options: Options) -> TestApp {
     xinhuoban::telemetry::init(false);
     let dir = tempfile::tempdir().expect("temp dir");
-    let database_url = fresh_database(&dir).await;
+    let config = config_for(options, &dir).await;
+    let bind = config.bind;
+    let state = AppState::prepare(config).await.expect("app prepares");
+    let server = app::start(state.clone(), bind, std::future::pending()).await.expect("app starts");
+    TestApp {
+        addr: server.addr,
+        client: reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("client"),
+        state,
+        server: Some(server),
+        _dir: dir,
+    }
+}
+
+/// Prepares the app as a start does, for a test that expects the start to be refused.
+pub async fn prepare_with(options: Options) -> Result<AppState, xinhuoban::state::StartError> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    AppState::prepare(config_for(options, &dir).await).await
+}
+
+/// The test settings: a fresh database in `dir`, the fake WeChat, then the test's own.
+async fn config_for(options: Options, dir: &tempfile::TempDir) -> Config {
+    let database_url = fresh_database(dir).await;
     let wechat = spawn_fake_wechat().await;
     let mut vars: Vec<(&'static str, String)> = vec![
         ("XHB_DATABASE_URL", database_url),
@@ -73,17 +94,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         vars.retain(|(key, _)| *key != k);
         vars.push((k, v));
     }
-    let config = Config::from_vars(vars).expect("test config is valid");
-    let bind = config.bind;
-    let state = AppState::prepare(config).await.expect("app prepares");
-    let server = app::start(state.clone(), bind, std::future::pending()).await.expect("app starts");
-    TestApp {
-        addr: server.addr,
-        client: reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("client"),
-        state,
-        server: Some(server),
-        _dir: dir,
-    }
+    Config::from_vars(vars).expect("test config is valid")
 }
 
 /// A fresh database: a temp SQLite file, or a new database on the PostgreSQL server named by
@@ -138,8 +149,39 @@ async fn jscode2session(Query(q): Query<Code2SessionQuery>) -> Json<Value> {
     }
 }
 
+/// The subscribe-message templates the fake mini-program holds: the three the tests configure,
+/// with the keywords of our default mappings, and one with other keywords.
+pub fn fake_templates() -> Value {
+    json!({ "errcode": 0, "errmsg": "ok", "data": [
+        { "priTmplId": "tmpl-progress", "title": "问题处理进度通知", "type": 2,
+          "content": "问题类型:{{thing1.DATA}}\n处理状态:{{phrase2.DATA}}\n更新时间:{{time3.DATA}}\n处理说明:{{thing4.DATA}}\n" },
+        { "priTmplId": "tpl-points", "title": "积分到账通知", "type": 2,
+          "content": "积分来源:{{thing1.DATA}}\n积分:{{number2.DATA}}\n到账时间:{{time3.DATA}}\n" },
+        { "priTmplId": "tmpl-redemption", "title": "兑换结果通知", "type": 2,
+          "content": "兑换商品:{{thing1.DATA}}\n状态:{{phrase2.DATA}}\n时间:{{time3.DATA}}\n领取地点:{{thing4.DATA}}\n" },
+        { "priTmplId": "tmpl-progress-v2", "title": "工单进度提醒", "type": 2,
+          "content": "工单类型:{{thing6.DATA}}\n当前进度:{{phrase2.DATA}}\n时间:{{date3.DATA}}\n备注:{{thing4.DATA}}\n" },
+    ]})
+}
+
+#[handler]
+fn stable_token() -> Json<Value> {
+    Json(json!({ "access_token": "fake-token", "expires_in": 7200 }))
+}
+
+#[handler]
+fn gettemplate() -> Json<Value> {
+    Json(fake_templates())
+}
+
 async fn spawn_fake_wechat() -> SocketAddr {
-    spawn_fake_server(Route::new().at("/sns/jscode2session", get(jscode2session))).await
+    spawn_fake_server(
+        Route::new()
+            .at("/sns/jscode2session", get(jscode2session))
+            .at("/cgi-bin/stable_token", poem::post(stable_token))
+            .at("/wxaapi/newtmpl/gettemplate", get(gettemplate)),
+    )
+    .await
 }
 
 /// Serves `app` on a random loopback port for the rest of the test process.
@@ -209,6 +251,16 @@ impl TestApp {
             self.post("/api/v1/auth/wechat-login", None, json!({ "code": format!("ok-{openid}") })).await;
         assert_eq!(status, StatusCode::OK, "{body}");
         body["token"].as_str().expect("token").to_string()
+    }
+
+    /// The rider accepts `times` messages of a template, as `wx.requestSubscribeMessage` asks.
+    pub async fn consent(&self, token: &str, template_id: &str, times: usize) {
+        for _ in 0..times {
+            let (status, body) = self
+                .post("/api/v1/me/subscriptions", Some(token), json!({ "results": { template_id: "accept" } }))
+                .await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+        }
     }
 
     /// Creates a staff account directly, as `xinhuoban admin create` does; returns its id.

@@ -1,6 +1,7 @@
 //! A rider who follows a report is told when it moves on, through WeChat subscribe messages
-//! delivered from the outbox: retried when WeChat is busy, given up when the rider never
-//! subscribed, and kept across a restart.
+//! delivered from the outbox: one per consent the rider gave, retried when WeChat is busy, given
+//! up when WeChat refuses for good, kept across a restart, and written in the keywords the
+//! city's template really has.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -10,9 +11,11 @@ use poem::web::{Data, Json, Query};
 use poem::{EndpointExt, Route, handler, post};
 use serde_json::{Value, json};
 use xinhuoban::domain::notify::ReportProgress;
+use xinhuoban::domain::time::Millis;
 use xinhuoban::service::notify::queue_report_progress;
 
 use crate::helpers::*;
+use reqwest::StatusCode;
 
 /// WeChat's token and subscribe-message endpoints, answering from a script.
 #[derive(Default)]
@@ -27,6 +30,8 @@ struct FakeWechat {
     /// Another node forces a refresh just before each token refusal (so the refused token is no
     /// longer the current one).
     others_refresh: bool,
+    /// The tokens `newtmpl/gettemplate` was read with.
+    template_reads: Vec<String>,
 }
 
 type Shared = Arc<Mutex<FakeWechat>>;
@@ -57,6 +62,12 @@ fn subscribe_send(Query(q): Query<TokenQuery>, Json(body): Json<Value>, fake: Da
     Json(json!({ "errcode": errcode, "errmsg": if errcode == 0 { "ok" } else { "scripted" } }))
 }
 
+#[handler]
+fn gettemplate(Query(q): Query<TokenQuery>, fake: Data<&Shared>) -> Json<Value> {
+    fake.lock().unwrap().template_reads.push(q.access_token);
+    Json(fake_templates())
+}
+
 #[derive(serde::Deserialize)]
 struct CodeQuery {
     js_code: String,
@@ -78,6 +89,7 @@ async fn spawn_wechat(script: &[i64]) -> (Shared, String) {
         .at("/sns/jscode2session", poem::get(jscode2session))
         .at("/cgi-bin/stable_token", post(stable_token))
         .at("/cgi-bin/message/subscribe/send", post(subscribe_send))
+        .at("/wxaapi/newtmpl/gettemplate", poem::get(gettemplate))
         .data(fake.clone());
     let addr = spawn_fake_server(app).await;
     (fake, format!("http://{addr}"))
@@ -94,12 +106,17 @@ fn options(wechat: &str, poll_ms: u64) -> Options {
     }
 }
 
-/// Riders known by their WeChat openids, and their account ids.
+/// Riders known by their WeChat openids, each of whom allowed one progress message; their
+/// account ids.
 async fn riders(app: &TestApp, openids: &[&str]) -> Vec<String> {
     let mut ids = Vec::new();
     for openid in openids {
         let account =
             xinhuoban::store::accounts::upsert_rider(&app.state.db, &app.state.city.id, openid, "骑手").await.unwrap();
+        let mut conn = app.state.db.pool.acquire().await.unwrap();
+        xinhuoban::store::subscriptions::grant(&mut conn, &account.id, "tmpl-progress", 1, 100, Millis::now())
+            .await
+            .unwrap();
         ids.push(account.id);
     }
     ids
@@ -118,7 +135,7 @@ async fn report_resolved(app: &TestApp, followers: &[String]) {
     };
     queue_report_progress(
         &mut tx,
-        app.state.config.notify_report_template_id.as_deref(),
+        app.state.config.notify_report_template.as_ref(),
         &app.state.city.id,
         followers,
         &progress,
@@ -269,6 +286,8 @@ async fn a_clerk_accepting_a_report_tells_the_reporter_and_whoever_said_me_too()
     let c = crate::reports::city_with(options(&wechat, 20)).await;
     let reporter = c.app.rider_token("openid-first").await;
     let neighbour = c.app.rider_token("openid-second").await;
+    c.app.consent(&reporter, "tmpl-progress", 1).await;
+    c.app.consent(&neighbour, "tmpl-progress", 1).await;
     let id = crate::reports::file_ok(&c.app, &reporter, crate::reports::report_at("road_damage", 30.27, 120.16)).await;
     // The second rider reports the same hole a few metres away: a "me too" that follows it.
     let (status, body) =
@@ -289,4 +308,134 @@ async fn a_clerk_accepting_a_report_tells_the_reporter_and_whoever_said_me_too()
     assert_eq!(body["data"]["phrase2"]["value"], "已受理");
     assert_eq!(body["data"]["thing1"]["value"], "道路破损");
     assert_eq!(body["data"]["thing4"]["value"], "已派人核实");
+}
+
+#[tokio::test]
+async fn each_consent_a_rider_gives_is_used_by_one_message_and_a_rider_without_one_is_skipped() {
+    let (fake, wechat) = spawn_wechat(&[]).await;
+    let c = crate::reports::city_with(options(&wechat, 20)).await;
+    let app = &c.app;
+    let wang = app.rider_token("openid-wang").await;
+    let li = app.rider_token("openid-li").await;
+    // The mini-program learns which templates to ask for.
+    let (status, body) = app.get("/api/v1/me/subscriptions", Some(&wang)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        body,
+        json!({ "subscriptions": [{ "message": "report_progress", "template_id": "tmpl-progress", "unused": 0 }] })
+    );
+    // 王 accepts twice; the second answer is retried on a weak network with the same key.
+    app.consent(&wang, "tmpl-progress", 1).await;
+    let answer = json!({ "results": { "tmpl-progress": "accept", "tmpl-from-an-old-build": "accept" } });
+    for _ in 0..3 {
+        let request =
+            app.client.post(app.url("/api/v1/me/subscriptions")).bearer_auth(&wang).header("Idempotency-Key", "k-1");
+        let (status, body) = app.send(request.json(&answer)).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["subscriptions"][0]["unused"], 2, "a retry counts once");
+        assert_eq!(body["ignored"], json!(["tmpl-from-an-old-build"]));
+    }
+    let other = json!({ "results": { "tmpl-progress": "reject" } });
+    let request =
+        app.client.post(app.url("/api/v1/me/subscriptions")).bearer_auth(&wang).header("Idempotency-Key", "k-1");
+    let (status, body) = app.send(request.json(&other)).await;
+    assert_eq!((status, error_code(&body)), (StatusCode::CONFLICT, "idempotency_key_reused"));
+    // 李 says "me too" but never allowed a message.
+    let id = crate::reports::file_ok(app, &wang, crate::reports::report_at("road_damage", 30.27, 120.16)).await;
+    let (status, _) =
+        crate::reports::file(app, &li, crate::reports::report_at("road_damage", 30.27002, 120.16001)).await;
+    assert!(status.is_success());
+
+    for action in [json!({ "action": "accept" }), json!({ "action": "start" }), json!({ "action": "resolve" })] {
+        let (status, body) = crate::reports::act(app, &c.clerks[1], &id, action).await;
+        assert!(status.is_success(), "{body}");
+    }
+    eventually("two messages sent", || async { fake.lock().unwrap().sent.len() == 2 }).await;
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    {
+        let f = fake.lock().unwrap();
+        let phrases: Vec<&str> = f.sent.iter().map(|(_, b)| b["data"]["phrase2"]["value"].as_str().unwrap()).collect();
+        assert_eq!(phrases, ["已受理", "处理中"], "two consents, two messages; the third change finds none");
+        assert!(f.sent.iter().all(|(_, b)| b["touser"] == "openid-wang"), "李 is skipped");
+    }
+    let queued: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox").fetch_one(&app.state.db.pool).await.unwrap();
+    assert_eq!(queued, 2, "nothing is queued, so nothing retried, for a rider without a consent");
+    let (_, body) = app.get("/api/v1/me/subscriptions", Some(&wang)).await;
+    assert_eq!(body["subscriptions"][0]["unused"], 0);
+
+    // Switching the messages off drops what is left.
+    app.consent(&li, "tmpl-progress", 3).await;
+    let (status, body) =
+        app.post("/api/v1/me/subscriptions", Some(&li), json!({ "results": { "tmpl-progress": "ban" } })).await;
+    assert_eq!((status, &body["subscriptions"][0]["unused"]), (StatusCode::OK, &json!(0)), "{body}");
+    let (status, body) = app.post("/api/v1/me/subscriptions", Some(&li), json!({ "results": {} })).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    c.app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn changes_at_the_same_moment_never_share_one_consent() {
+    let (fake, wechat) = spawn_wechat(&[]).await;
+    let app = spawn_app_with(options(&wechat, 20)).await;
+    let followers = riders(&app, &["openid-one-consent"]).await;
+    let changes = (0..20).map(|_| report_resolved(&app, &followers));
+    futures_util::future::join_all(changes).await;
+    eventually("the message sent", || async { outbox_statuses(&app).await == [("sent".to_string(), 1)] }).await;
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(fake.lock().unwrap().sent.len(), 1);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_template_whose_keywords_differ_from_the_mapping_stops_the_start() {
+    let (fake, wechat) = spawn_wechat(&[]).await;
+    // The city picked a template whose keywords are thing6, phrase2, date3 and thing4.
+    let mut picked = options(&wechat, 20);
+    picked.extra.push(("XHB_NOTIFY_REPORT_TEMPLATE_ID", "tmpl-progress-v2".into()));
+    let refused = prepare_with(picked).await.err().expect("a mismatch stops the start").to_string();
+    assert!(refused.contains("unfilled: [thing6, date3]") && refused.contains("tmpl-progress-v2"), "{refused}");
+    assert!(!fake.lock().unwrap().template_reads.is_empty());
+
+    let mut unknown = options(&wechat, 20);
+    unknown.extra.push(("XHB_NOTIFY_REPORT_TEMPLATE_ID", "tmpl-deleted".into()));
+    let refused = prepare_with(unknown).await.err().expect("an unknown template stops the start").to_string();
+    assert!(refused.contains("tmpl-deleted"), "{refused}");
+
+    // Mapped to its own keywords, it starts, and messages carry them.
+    let mut mapped = options(&wechat, 20);
+    mapped.extra.push(("XHB_NOTIFY_REPORT_TEMPLATE_ID", "tmpl-progress-v2".into()));
+    mapped.extra.push(("XHB_NOTIFY_REPORT_KEYWORDS", "category=thing6,status=phrase2,time=date3,note=thing4".into()));
+    let app = spawn_app_with(mapped).await;
+    let followers = riders(&app, &[]).await;
+    assert!(followers.is_empty());
+    let account =
+        xinhuoban::store::accounts::upsert_rider(&app.state.db, &app.state.city.id, "openid-v2", "骑手").await.unwrap();
+    let mut conn = app.state.db.pool.acquire().await.unwrap();
+    xinhuoban::store::subscriptions::grant(&mut conn, &account.id, "tmpl-progress-v2", 1, 100, Millis::now())
+        .await
+        .unwrap();
+    drop(conn);
+    report_resolved(&app, &[account.id]).await;
+    eventually("sent", || async { fake.lock().unwrap().sent.len() == 1 }).await;
+    let data = fake.lock().unwrap().sent[0].1["data"].clone();
+    let mut keywords: Vec<&str> = data.as_object().unwrap().keys().map(String::as_str).collect();
+    keywords.sort();
+    assert_eq!(keywords, ["date3", "phrase2", "thing4", "thing6"]);
+    assert_eq!(data["thing6"]["value"], "道路损坏");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_mapping_that_cannot_fit_its_message_is_refused_when_read() {
+    let refused = |mapping: &str| {
+        xinhuoban::config::Config::from_vars([
+            ("XHB_TOKEN_SECRET", "x".repeat(40)),
+            ("XHB_NOTIFY_REPORT_TEMPLATE_ID", "t".to_string()),
+            ("XHB_NOTIFY_REPORT_KEYWORDS", mapping.to_string()),
+        ])
+        .expect_err("refused")
+        .to_string()
+    };
+    assert!(refused("category=thing1,status=phrase2,time=time3").contains("field `note` has no keyword"));
+    assert!(refused("category=number1,status=phrase2,time=time3,note=thing4").contains("use a keyword of type thing"));
 }

@@ -472,6 +472,8 @@ async fn riders_hear_when_points_arrive_for_a_report_and_not_for_what_they_just_
     let app = &c.app;
     let (wang, li) = (app.rider_token("wang").await, app.rider_token("li").await);
     let (wang_id, li_id) = (account_id(app, &wang).await, account_id(app, &li).await);
+    app.consent(&wang, "tpl-points", 5).await;
+    app.consent(&li, "tpl-points", 5).await;
     let id = file_ok(app, &wang, report_at("road_damage", LAT, LNG)).await;
     file(app, &li, report_at("road_damage", LAT + 0.0001, LNG)).await;
     act(app, &c.clerks[1], &id, json!({ "action": "accept" })).await;

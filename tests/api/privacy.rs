@@ -374,6 +374,7 @@ async fn a_rider_reads_everything_held_about_them_then_erases_it() {
     let zhao = app.rider_token(openid).await;
     let zhao_id = account_id(app, &zhao).await;
     name_rider(app, &zhao_id, "赵六同志").await;
+    app.consent(&zhao, "tmpl-progress", 5).await;
 
     // Zhao's life in the service: two photos (one filed with a report), a named report, an
     // anonymous one, a "me too" on another rider's report, a check-in.
@@ -387,6 +388,7 @@ async fn a_rider_reads_everything_held_about_them_then_erases_it() {
     body["anonymous"] = json!(true);
     let anonymous = file_ok(app, &zhao, body).await;
     let other = app.rider_token("openid-someone-else").await;
+    app.consent(&other, "tmpl-progress", 5).await;
     let mut body = report_at("traffic_safety", 30.26, 120.16);
     body["description"] = json!("别人的描述");
     let theirs = file_ok(app, &other, body).await;
@@ -456,6 +458,11 @@ async fn a_rider_reads_everything_held_about_them_then_erases_it() {
     assert_eq!(media, uploaded);
     assert_eq!(data["sessions"].as_array().unwrap().len(), 1);
     assert!(data["sessions"][0]["expires_at"].is_string() && data["sessions"][0].get("token").is_none());
+    assert_eq!(
+        data["subscriptions"],
+        json!([{ "template_id": "tmpl-progress", "unused": 3 }]),
+        "five allowed, two used by the two accepted reports Zhao follows"
+    );
     assert_eq!(data["complete"], true);
     assert!(!data.to_string().contains("别人的描述") && !data.to_string().contains(&zhao[..20]), "{data}");
     let queued: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox").fetch_one(&app.state.db.pool).await.unwrap();

@@ -904,6 +904,8 @@ async fn followers_hear_when_the_reporter_reopens_and_when_the_report_closes_by_
     let (app, clerk) = (&c.app, &c.clerks[1]);
     let (wang, li) = (app.rider_token("wang").await, app.rider_token("li").await);
     let (wang_id, li_id) = (account_id(app, &wang).await, account_id(app, &li).await);
+    app.consent(&wang, "tmpl-progress", 10).await;
+    app.consent(&li, "tmpl-progress", 10).await;
     let id = file_ok(app, &wang, report_at("road_damage", 30.27, 120.16)).await;
     file(app, &li, report_at("road_damage", 30.2701, 120.16)).await;
     act(app, clerk, &id, json!({ "action": "accept" })).await;

@@ -268,6 +268,7 @@ async fn the_station_hands_out_a_code_once_and_only_its_own() {
     let app = &s.app;
     let water = put_on_shelf(app, &s.wang, offer(&s.wangs_place, "矿泉水一箱", 10, 5)).await;
     let (sun, sun_id) = rider_with(app, &s.admin, "sun", 20).await;
+    app.consent(&sun, "tmpl-redemption", 1).await;
     let redemption = redeem_ok(app, &sun, &water).await;
     let code = redemption["code"].as_str().unwrap().to_string();
     assert_eq!((code.len(), redemption["status"].as_str()), (10, Some("pending")));
@@ -395,6 +396,7 @@ async fn an_unclaimed_redemption_expires_and_its_points_and_stock_come_back() {
     body["pickup_secs"] = json!(3600);
     let raincoat = put_on_shelf(app, &s.wang, body).await;
     let (zhou, zhou_id) = rider_with(app, &s.admin, "zhou", 8).await;
+    app.consent(&zhou, "tmpl-redemption", 1).await;
     let redemption = redeem_ok(app, &zhou, &raincoat).await;
     let id = redemption["id"].as_str().unwrap();
     assert_eq!((balance(app, &zhou_id).await, stock(app, &raincoat).await), (0, 0));
