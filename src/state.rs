@@ -14,7 +14,7 @@ use crate::domain::DomainError;
 use crate::domain::city::City;
 use crate::domain::photo_url::{UrlKey, UrlSigner};
 use crate::index::PlaceIndex;
-use crate::integrations::wechat::WechatClient;
+use crate::integrations::wechat::{ForcedRefreshBudget, WechatClient};
 use crate::metrics::Metrics;
 use crate::outbox::OutboxContext;
 use crate::service::media::{DecodeGate, MediaContext};
@@ -59,6 +59,40 @@ pub enum StartError {
     Prepare(String),
     #[error("cannot listen on {addr}: {source}")]
     Listen { addr: SocketAddr, source: std::io::Error },
+}
+
+/// WeChat's allowance of forced token refreshes, per app and so shared by every node: kept in
+/// the database, by the city's calendar day, with a second of margin on the 30 s spacing.
+struct SharedForcedRefreshes {
+    db: Db,
+    app_id: Option<String>,
+    tz: chrono_tz::Tz,
+}
+
+const FORCED_REFRESHES_PER_DAY: i64 = 20;
+const FORCED_REFRESHES_APART_MS: i64 = 31_000;
+
+impl ForcedRefreshBudget for SharedForcedRefreshes {
+    fn take(&self) -> std::pin::Pin<Box<dyn std::future::Future<Output = bool> + Send + '_>> {
+        Box::pin(async move {
+            let Some(app_id) = self.app_id.as_deref() else { return false };
+            let now = crate::domain::time::Millis::now();
+            let day = now.in_zone(self.tz).format("%Y-%m-%d").to_string();
+            let taken = store::wechat::take_forced_refresh(
+                &self.db,
+                app_id,
+                &day,
+                FORCED_REFRESHES_PER_DAY,
+                FORCED_REFRESHES_APART_MS,
+                now,
+            )
+            .await;
+            taken.unwrap_or_else(|e| {
+                tracing::warn!(error = %crate::domain::error::ErrorChain(&e), "cannot count a forced token refresh; not forcing");
+                false
+            })
+        })
+    }
 }
 
 /// Every subscribe-message template configured must exist in the mini-program and have exactly
@@ -120,7 +154,12 @@ impl AppState {
             .map_err(|e| StartError::Prepare(e.to_string()))?;
         let tz =
             city.time_zone.parse().map_err(|_| StartError::Prepare(format!("city time zone `{}`", city.time_zone)))?;
-        let wechat = WechatClient::new(&config.wechat_api_base, config.wechat.clone(), config.wechat_timeout)
+        let budget = Arc::new(SharedForcedRefreshes {
+            db: db.clone(),
+            app_id: config.wechat.as_ref().map(|w| w.app_id.clone()),
+            tz,
+        });
+        let wechat = WechatClient::new(&config.wechat_api_base, config.wechat.clone(), config.wechat_timeout, budget)
             .map_err(|e| StartError::Prepare(format!("HTTP client: {e}")))?;
         check_templates(&wechat, &config).await?;
         let places = crate::service::places::load_index(&db, tz)

@@ -64,6 +64,14 @@ pub struct WechatClient {
     base: String,
     credentials: Option<WechatConfig>,
     access_token: Arc<Mutex<TokenState>>,
+    forced_budget: Arc<dyn ForcedRefreshBudget>,
+}
+
+/// WeChat's allowance of forced token refreshes: 20 a day, at least 30 s apart, per app
+/// (`stable_token` docs), so shared by every node. The service keeps it in its database.
+pub trait ForcedRefreshBudget: Send + Sync {
+    /// Takes one forced refresh if the app has one left now; false otherwise.
+    fn take(&self) -> std::pin::Pin<Box<dyn std::future::Future<Output = bool> + Send + '_>>;
 }
 
 #[derive(Clone)]
@@ -72,29 +80,10 @@ struct CachedToken {
     refresh_at: Instant,
 }
 
-/// The cached token and when this node last forced a new one.
+/// The cached token.
 #[derive(Default)]
 struct TokenState {
     cached: Option<CachedToken>,
-    /// Forced refreshes in the last day, oldest first.
-    forced: std::collections::VecDeque<Instant>,
-}
-
-/// WeChat allows 20 forced refreshes a day, at least 30 s apart (`stable_token` docs). A forced
-/// refresh invalidates the token every other node holds, so this node spends at most half of
-/// the day's allowance and never two within a minute.
-const FORCED_PER_DAY: usize = 10;
-const FORCED_APART: Duration = Duration::from_secs(60);
-const DAY: Duration = Duration::from_secs(24 * 3600);
-
-impl TokenState {
-    fn may_force(&mut self, now: Instant) -> bool {
-        while self.forced.front().is_some_and(|at| now.duration_since(*at) >= DAY) {
-            self.forced.pop_front();
-        }
-        let spaced = self.forced.back().is_none_or(|at| now.duration_since(*at) >= FORCED_APART);
-        spaced && self.forced.len() < FORCED_PER_DAY
-    }
 }
 
 /// A token is refreshed this long before WeChat says it expires.
@@ -131,14 +120,25 @@ pub struct SubscribeMessage {
 }
 
 impl WechatClient {
-    pub fn new(base: &str, credentials: Option<WechatConfig>, timeout: Duration) -> Result<Self, reqwest::Error> {
+    pub fn new(
+        base: &str,
+        credentials: Option<WechatConfig>,
+        timeout: Duration,
+        forced_budget: Arc<dyn ForcedRefreshBudget>,
+    ) -> Result<Self, reqwest::Error> {
         let http = super::http_client(timeout)?;
         Ok(WechatClient {
             http,
             base: base.trim_end_matches('/').to_string(),
             credentials,
             access_token: Arc::new(Mutex::new(TokenState::default())),
+            forced_budget,
         })
+    }
+
+    /// The app id, which names the app's allowances at WeChat.
+    pub fn app_id(&self) -> Option<&str> {
+        self.credentials.as_ref().map(|c| c.app_id.as_str())
     }
 
     pub fn is_configured(&self) -> bool {
@@ -163,11 +163,9 @@ impl WechatClient {
         if rejected != Some(token.as_str()) {
             return Ok(token);
         }
-        let now = Instant::now();
-        if !state.may_force(now) {
+        if !self.forced_budget.take().await {
             return Err(WechatError::Failed("the access token was refused and a forced refresh must wait".into()));
         }
-        state.forced.push_back(now);
         self.fetch_token(&mut state, true).await
     }
 

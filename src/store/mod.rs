@@ -18,6 +18,7 @@ pub mod rewards;
 pub mod sessions;
 pub mod subscriptions;
 pub mod units;
+pub mod wechat;
 
 use std::str::FromStr;
 use std::time::{Duration, Instant};

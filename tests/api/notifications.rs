@@ -439,3 +439,24 @@ async fn a_mapping_that_cannot_fit_its_message_is_refused_when_read() {
     assert!(refused("category=thing1,status=phrase2,time=time3").contains("field `note` has no keyword"));
     assert!(refused("category=number1,status=phrase2,time=time3,note=thing4").contains("use a keyword of type thing"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_node_draws_forced_token_refreshes_from_the_one_daily_allowance() {
+    let app = spawn_app().await;
+    let db = &app.state.db;
+    let take = |day: &'static str, at: i64| {
+        xinhuoban::store::wechat::take_forced_refresh(db, "wx-app", day, 20, 31_000, Millis(at))
+    };
+    // Ten nodes whose tokens were all refused at the same moment: one forces.
+    let at_once = futures_util::future::join_all((0..10).map(|_| take("2026-11-26", 1_000_000))).await;
+    assert_eq!(at_once.into_iter().filter(|t| *t.as_ref().unwrap()).count(), 1);
+    assert!(!take("2026-11-26", 1_030_000).await.unwrap(), "30 s later is too soon");
+    let mut at = 1_000_000;
+    for _ in 1..20 {
+        at += 31_000;
+        assert!(take("2026-11-26", at).await.unwrap());
+    }
+    assert!(!take("2026-11-26", at + 31_000).await.unwrap(), "twenty a day");
+    assert!(take("2026-11-27", at + 3_600_000).await.unwrap(), "a new day, a new allowance");
+    app.stop().await;
+}
