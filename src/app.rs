@@ -321,6 +321,8 @@ pub async fn start(
     let outbox = crate::outbox::spawn(state.outbox());
     let background = crate::service::reports::spawn_background(state.reports());
     let expiry = crate::service::rewards::spawn_background(state.rewards());
+    let demand = state.demand();
+    let counting = crate::service::demand::spawn_background(demand.clone());
     let task = tokio::spawn(async move {
         let stop = async move {
             tokio::select! {
@@ -333,6 +335,11 @@ pub async fn start(
         outbox.abort();
         background.abort();
         expiry.abort();
+        counting.abort();
+        // What was counted since the last flush is written before the process goes.
+        if let Err(e) = crate::service::demand::flush(&demand).await {
+            tracing::warn!(error = %crate::domain::error::ErrorChain(&e), "demand: the last counts could not be written");
+        }
         served
     });
     Ok(RunningServer { addr, state, shutdown: Some(tx), task })

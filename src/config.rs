@@ -95,6 +95,16 @@ pub struct Config {
     pub place_photo_url_ttl: Duration,
     /// How long a node keeps a ranking page and its score counts (0: never).
     pub ranking_cache: Duration,
+    /// Whether nearby searches are counted for the demand map.
+    pub demand_counting: bool,
+    /// How often a node writes its demand counters (a crash loses at most this much).
+    pub demand_flush: Duration,
+    /// Cells with fewer searches in a period are left off the demand map.
+    pub demand_min_searches: i64,
+    /// Hourly demand counters older than this roll up into days.
+    pub demand_hourly_for: Duration,
+    /// Daily demand counters older than this roll up into months.
+    pub demand_daily_for: Duration,
 }
 
 /// Every setting but the secrets: the token secret, the WeChat app secret and the database
@@ -132,6 +142,11 @@ impl fmt::Debug for Config {
             photo_url_ttl,
             place_photo_url_ttl,
             ranking_cache,
+            demand_counting,
+            demand_flush,
+            demand_min_searches,
+            demand_hourly_for,
+            demand_daily_for,
         } = self;
         f.debug_struct("Config")
             .field("bind", bind)
@@ -164,6 +179,11 @@ impl fmt::Debug for Config {
             .field("photo_url_ttl", photo_url_ttl)
             .field("place_photo_url_ttl", place_photo_url_ttl)
             .field("ranking_cache", ranking_cache)
+            .field("demand_counting", demand_counting)
+            .field("demand_flush", demand_flush)
+            .field("demand_min_searches", demand_min_searches)
+            .field("demand_hourly_for", demand_hourly_for)
+            .field("demand_daily_for", demand_daily_for)
             .finish()
     }
 }
@@ -275,6 +295,15 @@ impl Sources {
         }
         Ok(Duration::from_secs(secs))
     }
+}
+
+/// A number of days, at least one.
+fn days(s: &Sources, key: &'static str, default: u64) -> Result<Duration, ConfigError> {
+    let days: u64 = s.parsed(key, default)?;
+    if days == 0 {
+        return Err(invalid(key, "must be at least 1 day"));
+    }
+    Ok(Duration::from_secs(days.saturating_mul(86_400)))
 }
 
 fn invalid(setting: &'static str, reason: impl Into<String>) -> ConfigError {
@@ -443,6 +472,11 @@ impl Config {
             photo_url_ttl: url_lifetime(&s, "photo_url_secs", 3600)?,
             place_photo_url_ttl: url_lifetime(&s, "place_photo_url_secs", 24 * 3600)?,
             ranking_cache: Duration::from_millis(s.parsed("ranking_cache_ms", 1000)?.min(60_000)),
+            demand_counting: s.bool("demand_counting", true)?,
+            demand_flush: Duration::from_millis(s.parsed::<u64>("demand_flush_ms", 5000)?.clamp(10, 60_000)),
+            demand_min_searches: s.parsed::<i64>("demand_min_searches", 10)?.max(1),
+            demand_hourly_for: days(&s, "demand_hourly_days", 30)?,
+            demand_daily_for: days(&s, "demand_daily_days", 365)?,
         })
     }
 

@@ -17,6 +17,7 @@ use crate::index::PlaceIndex;
 use crate::integrations::wechat::{ForcedRefreshBudget, WechatClient};
 use crate::metrics::Metrics;
 use crate::outbox::OutboxContext;
+use crate::service::demand::{DemandContext, DemandCounter};
 use crate::service::media::{DecodeGate, MediaContext};
 use crate::service::notify::NotifyContext;
 use crate::service::places::PlacesContext;
@@ -49,6 +50,8 @@ pub struct AppState {
     pub url_key: Arc<UrlKey>,
     /// Ranking pages and score counts, kept a moment for every reader.
     pub rankings: Arc<RankingCache>,
+    /// The demand map's counters not yet written.
+    pub demand: Arc<DemandCounter>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -167,6 +170,7 @@ impl AppState {
             .map_err(|e| StartError::Prepare(format!("places: {e}")))?;
         crate::service::places::spawn_refresher(db.clone(), &places);
         let ranking_cache = config.ranking_cache;
+        let demand_counting = config.demand_counting;
         let state = AppState {
             decoding: DecodeGate::per_core(config.decode_memory_bytes),
             url_key: Arc::new(UrlKey::derive(&config.token_secret)),
@@ -178,6 +182,7 @@ impl AppState {
             places,
             routing: Arc::default(),
             rankings: Arc::new(RankingCache::new(ranking_cache)),
+            demand: Arc::new(DemandCounter::new(demand_counting)),
         };
         if state.config.demo {
             crate::demo::seed_if_empty(&state).await.map_err(|e| StartError::Prepare(format!("demo seed: {e}")))?;
@@ -281,6 +286,21 @@ impl AppState {
     /// Riders' subscribe-message consents: the database and the templates configured.
     pub fn notify(&self) -> NotifyContext {
         NotifyContext { db: self.db.clone(), templates: self.config.templates().cloned().collect() }
+    }
+
+    /// The demand map: its counters, the database, the places and its settings.
+    pub fn demand(&self) -> DemandContext {
+        DemandContext {
+            db: self.db.clone(),
+            city_id: self.city.id.clone(),
+            tz: self.city.tz,
+            counter: self.demand.clone(),
+            places: self.places.clone(),
+            min_searches: self.config.demand_min_searches,
+            hourly_for: self.config.demand_hourly_for,
+            daily_for: self.config.demand_daily_for,
+            flush_every: self.config.demand_flush,
+        }
     }
 
     pub fn outbox(&self) -> OutboxContext {

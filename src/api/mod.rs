@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod demand;
 pub mod document;
 pub mod dto;
 pub mod error;
@@ -51,6 +52,8 @@ pub enum ApiTags {
     Points,
     /// The points supermarket (积分超市): rewards for points, redemptions and pickup codes
     Rewards,
+    /// Planning: where riders search and find nothing, and places nobody uses (city admins, departments)
+    Planning,
     /// Subscribe messages: which ones the service sends, and your consents to them
     Notifications,
     /// Your personal information: a copy of everything held about you, or its erasure (PIPL)
@@ -68,9 +71,10 @@ pub type Apis = (
     units::UnitsApi,
     triage::TriageApi,
     me::MeApi,
-    subscriptions::SubscriptionsApi,
     points::PointsApi,
     rewards::RewardsApi,
+    // Tuples of API objects stop at twelve: later ones are grouped here.
+    (subscriptions::SubscriptionsApi, demand::DemandApi),
 );
 
 /// Every API object, in one tuple: what the server serves and what `xinhuoban spec` writes.

@@ -509,7 +509,7 @@ impl PlacesApi {
             limit: limit as usize,
         };
         let mut page = NearbyWriter::new(coord, query.limit);
-        service::nearby(&state.places, &query, |h| page.push(h));
+        service::nearby(&state.places, &state.demand, &query, |h| page.push(h));
         Ok(page.finish())
     }
 

@@ -3,6 +3,7 @@
 pub mod city;
 pub mod credentials;
 pub mod delivery;
+pub mod demand;
 pub mod error;
 pub mod geo;
 pub mod hours;

@@ -149,6 +149,11 @@ impl KindSet {
     pub fn allows(self, k: PlaceKind) -> bool {
         self.0 == 0 || self.0 & (1 << k as u8) != 0
     }
+
+    /// The kinds named (none when the set means every kind).
+    pub fn named(self) -> impl Iterator<Item = PlaceKind> {
+        PlaceKind::ALL.iter().copied().filter(move |k| self.0 & (1 << *k as u8) != 0)
+    }
 }
 
 impl FromIterator<PlaceKind> for KindSet {

@@ -136,8 +136,19 @@ async fn audit_place(
 /// found and borrowed from the index: no copy and no allocation per place. The index's read lock
 /// is held meanwhile, so `visit` should only write the place out.
 #[inline]
-pub fn nearby(index: &PlaceIndex, query: &NearbyQuery, visit: impl FnMut(&HitRef<'_>)) {
-    index.nearby_each(query, Millis::now(), visit);
+pub fn nearby(
+    index: &PlaceIndex,
+    demand: &crate::service::demand::DemandCounter,
+    query: &NearbyQuery,
+    mut visit: impl FnMut(&HitRef<'_>),
+) {
+    let now = Millis::now();
+    let mut tally = demand.search(query, now);
+    index.nearby_each(query, now, |hit| {
+        tally.saw(hit);
+        visit(hit);
+    });
+    tally.finish();
 }
 
 /// The places (not removed) a map box shows, in id order after `after`, at most `limit`.

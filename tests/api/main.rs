@@ -4,6 +4,7 @@ mod admin;
 mod auth;
 mod cli;
 mod contract;
+mod demand;
 mod errors;
 mod helpers;
 mod hostile;
