@@ -7,6 +7,8 @@
 #     (benches/nearby.lua), each with wrk for $DURATION, and prints requests/s and p99 side by side;
 #     With BASELINE_BIN=/path/to/an/older/xinhuoban, that binary is measured the same way on the
 #     same database right after, and both ratios are printed side by side (one run, one machine);
+#     then, $DEMAND_ROUNDS times (default 3), nearby with the demand map's counting on and off,
+#     interleaved, and prints both medians and their ratio (the target: within 5%);
 #  3. fills another database with $BIG places, starts the server cold and prints how long the index
 #     load took and the resident memory once ready.
 #
@@ -49,7 +51,7 @@ start_server() { # database name [binary]
   started_ns=$(date +%s%N)
   # Started directly (not through a function) so that $! is the server itself.
   env XHB_DEMO=true XHB_DATABASE_URL="sqlite://$WORK/$1.db" XHB_BIND="127.0.0.1:$PORT" \
-    XHB_LOG_FORMAT=json XHB_LOG="warn,xinhuoban::service::places=info" "$bin" serve >"$WORK/$1.log" 2>&1 &
+    XHB_LOG_FORMAT=json XHB_LOG="warn,xinhuoban::service::places=info" ${EXTRA_ENV:-} "$bin" serve >"$WORK/$1.log" 2>&1 &
   SERVER_PID=$!
   until curl -sf "$BASE/readyz" >/dev/null; do
     kill -0 "$SERVER_PID" 2>/dev/null || { cat "$WORK/$1.log"; exit 1; }
@@ -101,6 +103,22 @@ if [ -n "${BASELINE_BIN:-}" ]; then
   BASELINE_REPORT=$(report_pair baseline)
 fi
 
+# The demand map's counting on and off, interleaved rounds on the same database.
+DEMAND_ROUNDS="${DEMAND_ROUNDS:-3}"
+ON_RPS=() OFF_RPS=()
+for round in $(seq 1 "$DEMAND_ROUNDS"); do
+  for mode in on off; do
+    if [ "$mode" = on ]; then EXTRA_ENV="XHB_DEMAND_COUNTING=true"; else EXTRA_ENV="XHB_DEMAND_COUNTING=false"; fi
+    start_server load
+    wrk -t1 -c8 -d2s -s benches/nearby.lua "$BASE" >/dev/null  # warm-up
+    wrk_run "nearby-counting-$mode-$round" -s benches/nearby.lua "$BASE"
+    if [ "$mode" = on ]; then ON_RPS+=("$RPS"); else OFF_RPS+=("$RPS"); fi
+    stop_server
+  done
+done
+EXTRA_ENV=""
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
 if [ -z "${SKIP_BIG:-}" ]; then
   generate big "$BIG"
   start_server big
@@ -113,6 +131,13 @@ echo
 echo "== results ($(nproc) cores; wrk -t$THREADS -c$CONNECTIONS -d$DURATION on 127.0.0.1)"
 echo "$CURRENT_REPORT"
 if [ -n "${BASELINE_REPORT:-}" ]; then echo; echo "$BASELINE_REPORT"; fi
+if [ "$DEMAND_ROUNDS" -gt 0 ]; then
+  echo
+  echo "nearby with demand counting on  (req/s per round): ${ON_RPS[*]}"
+  echo "nearby with demand counting off (req/s per round): ${OFF_RPS[*]}"
+  awk -v on="$(median "${ON_RPS[@]}")" -v off="$(median "${OFF_RPS[@]}")" \
+    'BEGIN { printf "medians: on %.0f, off %.0f; on / off = %.3f (target >= 0.95)\n", on, off, on / off }'
+fi
 if [ -z "${SKIP_BIG:-}" ]; then
   echo "cold start with $BIG_LOADED places: index loaded in ${BIG_LOAD} ms, ready in ${BIG_READY} ms (target <= 5000 ms)"
   echo "RSS with $BIG_LOADED places once ready: $((RSS_BIG / 1024)) MB (target <= 400 MB)"
