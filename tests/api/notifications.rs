@@ -460,3 +460,18 @@ async fn every_node_draws_forced_token_refreshes_from_the_one_daily_allowance() 
     assert!(take("2026-11-27", at + 3_600_000).await.unwrap(), "a new day, a new allowance");
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn senders_at_the_same_moment_share_one_access_token_fetch() {
+    let (fake, wechat) = spawn_wechat(&[]).await;
+    let app = spawn_app_with(Options { extra: vec![("XHB_WECHAT_API_BASE", wechat)] }).await;
+    assert!(fake.lock().unwrap().token_requests.is_empty(), "no template to check, no token yet");
+    let reads = (0..20).map(|_| app.state.wechat.template_keywords());
+    let answers = futures_util::future::join_all(reads).await;
+    assert!(answers.iter().all(Result::is_ok));
+    let f = fake.lock().unwrap();
+    assert_eq!(f.token_requests.len(), 1, "one fetch for twenty senders");
+    assert_eq!(f.template_reads.len(), 20);
+    drop(f);
+    app.stop().await;
+}
