@@ -469,9 +469,10 @@ async fn senders_at_the_same_moment_share_one_access_token_fetch() {
     let reads = (0..20).map(|_| app.state.wechat.template_keywords());
     let answers = futures_util::future::join_all(reads).await;
     assert!(answers.iter().all(Result::is_ok));
-    let f = fake.lock().unwrap();
-    assert_eq!(f.token_requests.len(), 1, "one fetch for twenty senders");
-    assert_eq!(f.template_reads.len(), 20);
-    drop(f);
+    {
+        let f = fake.lock().unwrap();
+        assert_eq!(f.token_requests.len(), 1, "one fetch for twenty senders");
+        assert_eq!(f.template_reads.len(), 20);
+    }
     app.stop().await;
 }
