@@ -25,8 +25,8 @@ use super::rewards::{
     RewardChange, RewardNearby, RewardPlace,
 };
 use super::triage::{
-    AcceptAction, ActionNotes, MarkDuplicateAction, RejectAction, StaffEntry, TransferAction, TriageDetail,
-    TriageSummary,
+    AcceptAction, ActionNotes, CheckedDto, ContentCheckView, MarkDuplicateAction, RejectAction, StaffEntry,
+    TransferAction, TriageDetail, TriageSummary, VerdictDto,
 };
 
 const PLACE_ID: &str = "01a21820-36df-77ef-854a-69e627a32b90";
@@ -369,6 +369,22 @@ impl Example for TriageDetail {
                     internal_note: None,
                 },
                 StaffEntry::example(),
+            ],
+            content_checks: vec![
+                ContentCheckView {
+                    kind: CheckedDto::Description,
+                    object_id: REPORT_ID.into(),
+                    verdict: VerdictDto::Pass,
+                    label: Some("100".into()),
+                    decided_at: Some(at("2026-11-26T07:50:32Z")),
+                },
+                ContentCheckView {
+                    kind: CheckedDto::Photo,
+                    object_id: PHOTO_ID.into(),
+                    verdict: VerdictDto::Pending,
+                    label: None,
+                    decided_at: None,
+                },
             ],
         }
     }

@@ -23,6 +23,7 @@ pub mod security;
 pub mod text;
 pub mod triage;
 pub mod units;
+pub mod wechat_push;
 
 use poem_openapi::{OpenApiService, Tags};
 
@@ -52,6 +53,8 @@ pub enum ApiTags {
     Rewards,
     /// Your personal information: a copy of everything held about you, or its erasure (PIPL)
     Privacy,
+    /// Called by WeChat, not by clients: the message push (content check verdicts on photos)
+    Wechat,
 }
 
 /// Every API object of the service.
@@ -67,6 +70,7 @@ pub type Apis = (
     me::MeApi,
     points::PointsApi,
     rewards::RewardsApi,
+    wechat_push::WechatPushApi,
 );
 
 /// Every API object, in one tuple: what the server serves and what `xinhuoban spec` writes.
@@ -82,7 +86,10 @@ pub fn service() -> OpenApiService<Apis, ()> {
          `GET requests/{id}.json` and `POST requests.json` (form-encoded; `api_key` is a rider's \
          session token). It speaks GeoReport's conventions: WGS-84 coordinates, errors as \
          `[{\"code\", \"description\"}]`, and only the public projection of each report \
-         (category, status, unit, times, a location rounded to about 100 m; never the reporter).",
+         (category, status, unit, times, a location rounded to about 100 m; never the reporter; \
+         the description and a photo only once WeChat's content check passed them).\n\n\
+         `/wechat/push` is called by WeChat, not by clients: the message push that brings the \
+         content check verdicts on photos.",
         )
         .server(API_PREFIX)
 }

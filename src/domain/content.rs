@@ -71,12 +71,13 @@ impl Checked {
         }
     }
 
-    /// The words the unit reads on the report's timeline when WeChat flags this content.
-    pub fn flagged_note(self, verdict: Verdict) -> String {
+    /// The words the unit reads on the report's timeline when WeChat flags this content (a photo
+    /// named by its media id).
+    pub fn flagged_note(self, verdict: Verdict, object_id: &str) -> String {
         let what = match self {
-            Checked::Description => "上报描述",
-            Checked::RatingComment => "评价留言",
-            Checked::Photo => "一张照片",
+            Checked::Description => "上报描述".to_string(),
+            Checked::RatingComment => "评价留言".to_string(),
+            Checked::Photo => format!("照片 {object_id} "),
         };
         match verdict {
             Verdict::Risky => format!("{what}未通过微信内容安全检测（risky），不会公开；本单位仍可查看"),
@@ -134,6 +135,7 @@ mod tests {
     #[test]
     fn scenes_follow_wechats_list() {
         assert_eq!([Checked::Description, Checked::RatingComment, Checked::Photo].map(Checked::scene), [3, 2, 3]);
-        assert!(Checked::Photo.flagged_note(Verdict::Risky).contains("不会公开"));
+        let note = Checked::Photo.flagged_note(Verdict::Risky, "m1");
+        assert!(note.contains("不会公开") && note.contains("m1"), "{note}");
     }
 }

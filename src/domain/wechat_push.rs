@@ -65,16 +65,36 @@ impl fmt::Debug for AesKey {
 /// Why a push is refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum PushRefused {
-    #[error("the push's signature does not match")]
+    #[error("{}", self.reason())]
     BadSignature,
-    #[error("only encrypted pushes are taken (an EncodingAESKey is configured)")]
+    #[error("{}", self.reason())]
     NotEncrypted,
-    #[error("an encrypted push arrived but no EncodingAESKey is configured")]
+    #[error("{}", self.reason())]
     NoAesKey,
-    #[error("the encrypted message cannot be read")]
+    #[error("{}", self.reason())]
     Undecryptable,
-    #[error("the encrypted message is for another app")]
+    #[error("{}", self.reason())]
     WrongApp,
+}
+
+impl PushRefused {
+    pub fn reason(self) -> &'static str {
+        match self {
+            PushRefused::BadSignature => "the push's signature does not match",
+            PushRefused::NotEncrypted => "only encrypted pushes are taken (an EncodingAESKey is configured)",
+            PushRefused::NoAesKey => "an encrypted push arrived but no EncodingAESKey is configured",
+            PushRefused::Undecryptable => "the encrypted message cannot be read",
+            PushRefused::WrongApp => "the encrypted message is for another app",
+        }
+    }
+}
+
+/// 403 `forbidden`, with the reason in `details`: WeChat signs every push, so a push that does
+/// not verify did not come from WeChat (or not for this app).
+impl From<PushRefused> for super::DomainError {
+    fn from(refused: PushRefused) -> Self {
+        super::DomainError::Forbidden(refused.reason())
+    }
 }
 
 /// What checking and opening pushes needs: the push token, the AES key (when pushes are
@@ -198,6 +218,15 @@ fn decrypt(key: &AesKey, encrypt: &str) -> Option<(String, String)> {
     Some((String::from_utf8(message.to_vec()).ok()?, String::from_utf8(app_id.to_vec()).ok()?))
 }
 
+/// A check's `label` as WeChat sends it: a number from `msgSecCheck`, sometimes a string in pushes.
+pub fn label_text(v: &serde_json::Value) -> Option<String> {
+    match v {
+        serde_json::Value::String(s) => Some(s.clone()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
 /// What a push says, as far as this service listens.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PushEvent {
@@ -211,11 +240,6 @@ pub enum PushEvent {
 impl PushEvent {
     /// Reads a push in WeChat's JSON data format.
     pub fn read(push: &serde_json::Value) -> PushEvent {
-        let text = |v: &serde_json::Value| match v {
-            serde_json::Value::String(s) => Some(s.clone()),
-            serde_json::Value::Number(n) => Some(n.to_string()),
-            _ => None,
-        };
         if push["Event"].as_str() != Some("wxa_media_check") {
             return PushEvent::Other;
         }
@@ -223,7 +247,7 @@ impl PushEvent {
             Some(trace_id) => PushEvent::MediaCheck {
                 trace_id: trace_id.to_string(),
                 verdict: push["result"]["suggest"].as_str().and_then(Verdict::from_suggest),
-                label: text(&push["result"]["label"]),
+                label: label_text(&push["result"]["label"]),
             },
             None => PushEvent::Other,
         }
