@@ -270,26 +270,24 @@ async fn rider_report(ctx: &ReportsContext, rider: &Rider, report: ReportRow) ->
 /// follow shows its public projection (`domain::report::PublicReport`): the location rounded, no
 /// rating, and the description and rating comment only once WeChat cleared them (empty and
 /// absent before, and always with checks off). The photos listed are the ones this rider
-/// attached, and on a report they only follow also the photos WeChat cleared: the ones
-/// `GET /media/{id}` serves them. One statement for their own photos, one for the verdicts.
+/// attached and those WeChat cleared (a "me too" rider's on the reporter's report, say): the
+/// ones `GET /media/{id}` serves them. One statement for their own photos, one for the verdicts.
 async fn for_rider_eyes(ctx: &ReportsContext, rider: &Rider, views: Vec<ReportView>) -> DomainResult<Vec<ReportView>> {
     let all: Vec<String> = views.iter().flat_map(|v| v.photos.iter().map(|p| p.id.clone())).collect();
     let own: std::collections::HashSet<String> =
         store::media::find_owned(&ctx.db, &rider.account_id, &all).await?.into_iter().map(|m| m.id).collect();
-    let followed: Vec<String> =
-        views.iter().filter(|v| v.report.reporter_id != rider.account_id).map(|v| v.report.id.clone()).collect();
+    let ids: Vec<String> = views.iter().map(|v| v.report.id.clone()).collect();
     let photos: HashMap<String, Vec<String>> =
         views.iter().map(|v| (v.report.id.clone(), v.photos.iter().map(|p| p.id.clone()).collect())).collect();
-    let mut cleared = content::clearances(&ctx.db, ctx.content.mode, &followed, &photos).await?;
+    let mut cleared = content::clearances(&ctx.db, ctx.content.mode, &ids, &photos).await?;
     Ok(views
         .into_iter()
         .map(|mut v| {
-            if v.report.reporter_id == rider.account_id {
-                v.photos.retain(|p| own.contains(&p.id));
-                return v;
-            }
             let clear = cleared.remove(&v.report.id).unwrap_or_else(Cleared::nothing);
             v.photos.retain(|p| own.contains(&p.id) || clear.photos.contains(&p.id));
+            if v.report.reporter_id == rider.account_id {
+                return v;
+            }
             let r = &mut v.report;
             r.location = public_location(r.location);
             if !clear.description {
@@ -621,9 +619,10 @@ pub async fn reporter_action(
     let t = transition(&report.facts, step, actor, now)?;
     let mut tx = ctx.db.begin_write().await?;
     commit_step(&mut tx, &mut report, t, actor, Some(&rider.account_id), now).await?;
-    if let Action::Reopen { reason } = &action {
-        // The others following it hear that it is open again; the reporter knows.
-        tell_followers(&mut tx, ctx, &report, &category, reason.as_str(), Some(&rider.account_id), now).await?;
+    if let Action::Reopen { .. } = &action {
+        // The others following it hear that it is open again; the reporter knows. Not why: the
+        // reason is the reporter's own words, for the unit only (never checked for publication).
+        tell_followers(&mut tx, ctx, &report, &category, "", Some(&rider.account_id), now).await?;
     }
     tx.commit().await?;
     rider_report(ctx, rider, report).await

@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 use xinhuoban::domain::wechat_push::{AesKey, PushKeys, signature};
 
 use crate::helpers::*;
+use crate::notifications::jscode2session;
 use crate::reports::{City, act, city_with, file, file_ok, report_at};
 
 const PUSH_TOKEN: &str = "pushToken2026";
@@ -42,19 +43,6 @@ type Shared = Arc<Mutex<FakeWechat>>;
 #[handler]
 fn stable_token() -> Json<Value> {
     Json(json!({ "access_token": "token-1", "expires_in": 7200 }))
-}
-
-#[derive(serde::Deserialize)]
-struct CodeQuery {
-    js_code: String,
-}
-
-#[handler]
-fn jscode2session(Query(q): Query<CodeQuery>) -> Json<Value> {
-    match q.js_code.strip_prefix("ok-") {
-        Some(openid) => Json(json!({ "openid": openid, "session_key": "k" })),
-        None => Json(json!({ "errcode": 40029, "errmsg": "invalid code" })),
-    }
 }
 
 #[derive(serde::Deserialize)]
@@ -201,6 +189,25 @@ async fn file_with_photo(c: &City, rider: &str, lat: f64, description: &str) -> 
     body["description"] = json!(description);
     body["media_ids"] = json!([photo]);
     (file_ok(&c.app, rider, body).await, photo)
+}
+
+/// A city with WeChat's checks on (the push encrypted with `aes`) and one report whose photo
+/// waits for its verdict under `trace`.
+struct Waiting {
+    c: City,
+    reporter: String,
+    report: String,
+    photo: String,
+    trace: String,
+}
+
+async fn photo_waiting(aes: bool) -> Waiting {
+    let (fake, wechat) = spawn_wechat().await;
+    let c = city_with(checked(&wechat, aes)).await;
+    let reporter = c.app.rider_token("openid-waiting").await;
+    let (report, photo) = file_with_photo(&c, &reporter, 30.27, PASSING).await;
+    let trace = trace_of(&fake, &photo).await;
+    Waiting { c, reporter, report, photo, trace }
 }
 
 /// Every public door to reports, as `viewer` (a rider who follows all of `reports`) and as
@@ -413,11 +420,7 @@ async fn only_what_wechat_passed_is_public_and_flagged_or_reviewed_content_never
 
 #[tokio::test]
 async fn a_push_whose_signature_does_not_match_is_refused_and_changes_nothing() {
-    let (fake, wechat) = spawn_wechat().await;
-    let c = city_with(checked(&wechat, false)).await;
-    let reporter = c.app.rider_token("openid-sig").await;
-    let (_, photo) = file_with_photo(&c, &reporter, 30.27, PASSING).await;
-    let trace = trace_of(&fake, &photo).await;
+    let Waiting { c, photo, trace, .. } = photo_waiting(false).await;
 
     // Another token's signature, a changed nonce, no signature at all: 403, in the one shape.
     let (status, body) = push_signed_with(&c.app, "someoneElse", &verdict(&trace, "pass")).await;
@@ -471,11 +474,7 @@ async fn a_push_whose_signature_does_not_match_is_refused_and_changes_nothing() 
 
 #[tokio::test]
 async fn an_encrypted_push_is_opened_and_applied_and_a_plaintext_one_refused() {
-    let (fake, wechat) = spawn_wechat().await;
-    let c = city_with(checked(&wechat, true)).await;
-    let reporter = c.app.rider_token("openid-aes").await;
-    let (report, photo) = file_with_photo(&c, &reporter, 30.27, PASSING).await;
-    let trace = trace_of(&fake, &photo).await;
+    let Waiting { c, reporter, report, photo, trace } = photo_waiting(true).await;
 
     // With an EncodingAESKey, a plaintext push is refused even when its signature is right: that
     // signature does not cover the body.
@@ -569,5 +568,37 @@ async fn without_checks_the_public_sees_no_free_text_and_no_photos_at_all() {
     assert_eq!(queued, 0);
     let (_, detail) = c.app.get(&format!("/api/v1/triage/reports/{report}"), Some(clerk)).await;
     assert_eq!((detail["description"].as_str(), &detail["content_checks"]), (Some(PASSING), &json!([])));
+    c.app.stop().await;
+}
+
+#[tokio::test]
+async fn the_reporters_reopen_reason_reaches_the_unit_and_no_other_rider() {
+    let options = Options { extra: vec![("XHB_NOTIFY_REPORT_TEMPLATE_ID", "tmpl-progress".into())] };
+    let c = city_with(options).await;
+    let reporter = c.app.rider_token("openid-reopener").await;
+    let neighbour = c.app.rider_token("openid-reopen-neighbour").await;
+    let clerk = &c.clerks[1];
+    let id = file_ok(&c.app, &reporter, report_at("road_damage", 30.27, 120.15)).await;
+    let (status, _) = file(&c.app, &neighbour, report_at("road_damage", 30.27001, 120.15)).await;
+    assert_eq!(status, StatusCode::OK, "a \"me too\"");
+    assert!(act(&c.app, clerk, &id, json!({ "action": "accept" })).await.0.is_success());
+    assert!(act(&c.app, clerk, &id, json!({ "action": "resolve" })).await.0.is_success());
+    let reason = "楼下又塌了，物业说不归他们管";
+    let (status, body) =
+        c.app.post(&format!("/api/v1/reports/{id}/reopen"), Some(&reporter), json!({ "reason": reason })).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    // The neighbour is told the report is open again, not why; nor does their view say it.
+    let messages: Vec<String> = sqlx::query_scalar("SELECT payload_json FROM outbox WHERE kind = 'wechat_subscribe'")
+        .fetch_all(&c.app.state.db.pool)
+        .await
+        .unwrap();
+    assert!(messages.iter().any(|m| m.contains("已重启")), "{messages:?}");
+    assert!(messages.iter().all(|m| !m.contains(reason)), "{messages:?}");
+    let (_, seen) = c.app.get(&format!("/api/v1/reports/{id}"), Some(&neighbour)).await;
+    assert!(!seen.to_string().contains(reason), "{seen}");
+    // The unit reads it.
+    let (_, detail) = c.app.get(&format!("/api/v1/triage/reports/{id}"), Some(clerk)).await;
+    assert!(detail.to_string().contains(reason), "{detail}");
     c.app.stop().await;
 }
