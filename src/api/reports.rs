@@ -147,8 +147,7 @@ pub struct ReportSummary {
     pub priority: i32,
     pub anonymous: bool,
     /// Ids of the attached photos (`GET /media/{id}`): all of them for staff of the report's
-    /// unit; for a rider their own, and on a report they only follow also those WeChat's
-    /// content check passed.
+    /// unit; for a rider their own and those WeChat's content check passed.
     pub media_ids: Vec<String>,
     /// The same photos, in the same order, with signed URLs that need no token.
     pub photo_urls: Vec<PhotoUrl>,

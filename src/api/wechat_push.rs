@@ -37,7 +37,7 @@ pub struct PushCheckResult {
 /// `msg_signature`; the decrypted message is the event in the same format. Compatible (兼容模式):
 /// both, and the encrypted one is read. Fields other than these are accepted and ignored.
 #[derive(Debug, Object)]
-#[oai(skip_serializing_if_is_none, rename = "WechatPush")]
+#[oai(skip_serializing_if_is_none, rename = "WechatPush", example)]
 pub struct PushEnvelope {
     /// The mini-program's original id (`gh_…`).
     #[oai(rename = "ToUserName", validator(max_length = 64))]
