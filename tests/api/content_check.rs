@@ -420,7 +420,7 @@ async fn only_what_wechat_passed_is_public_and_flagged_or_reviewed_content_never
 
 #[tokio::test]
 async fn a_push_whose_signature_does_not_match_is_refused_and_changes_nothing() {
-    let Waiting { c, photo, trace, .. } = photo_waiting(false).await;
+    let Waiting { c, report, photo, trace, .. } = photo_waiting(false).await;
 
     // Another token's signature, a changed nonce, no signature at all: 403, in the one shape.
     let (status, body) = push_signed_with(&c.app, "someoneElse", &verdict(&trace, "pass")).await;
@@ -465,10 +465,17 @@ async fn a_push_whose_signature_does_not_match_is_refused_and_changes_nothing() 
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
     crate::contract::assert_declared("wechat_push_verify", status, None, &body);
 
-    // The real push still works.
-    let (status, _) = push(&c.app, &verdict(&trace, "pass")).await;
-    assert_eq!(status, StatusCode::OK);
-    assert_eq!(decided(&c.app, "photo", &photo).await, "pass");
+    // The real push, as WeChat repeats it, fifty at once: all acknowledged, decided once, and
+    // the unit told once.
+    let flagged = verdict(&trace, "risky");
+    let pushes = (0..50).map(|_| push(&c.app, &flagged));
+    for (status, body) in futures_util::future::join_all(pushes).await {
+        assert_eq!((status, body), (StatusCode::OK, json!("success")));
+    }
+    assert_eq!(decided(&c.app, "photo", &photo).await, "risky");
+    let (_, detail) = c.app.get(&format!("/api/v1/triage/reports/{report}"), Some(&c.clerks[1])).await;
+    let notes = detail["timeline"].as_array().unwrap().iter().filter(|e| e["actor_role"] == "system").count();
+    assert_eq!(notes, 1, "{detail}");
     c.app.stop().await;
 }
 
