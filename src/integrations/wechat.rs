@@ -1,5 +1,6 @@
 //! WeChat mini-program server APIs: `jscode2session` for login, `stable_token` and
-//! `subscribeMessage.send` for notifications.
+//! `subscribeMessage.send` for notifications, `msgSecCheck` and `mediaCheckAsync` for content
+//! security.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 use sqlx::AnyConnection;
 
 use crate::domain::city::City;
-use crate::domain::content::{Checked, Cleared};
+use crate::domain::content::{Checked, Cleared, ContentMode};
 use crate::domain::error::ErrorCode;
 use crate::domain::geo::{Bbox, Gcj02};
 use crate::domain::identity::Rider;
@@ -484,8 +484,8 @@ pub(crate) async fn public_views(ctx: &ReportsContext, rows: &[ReportRow]) -> Do
     let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
     let mode = ctx.content.mode;
     let photos = match mode {
-        crate::domain::content::ContentMode::Wechat => store::reports::media_ids(&ctx.db, &ids).await?,
-        crate::domain::content::ContentMode::Off => HashMap::new(),
+        ContentMode::Wechat => store::reports::media_ids(&ctx.db, &ids).await?,
+        ContentMode::Off => HashMap::new(),
     };
     let cleared = content::clearances(&ctx.db, mode, &ids, &photos).await?;
     let now = Millis::now();
