@@ -10,9 +10,14 @@ use crate::domain::DomainResult;
 use crate::domain::delivery::{Attempt, RetryPolicy};
 use crate::domain::time::Millis;
 use crate::integrations::wechat::{SubscribeMessage, WechatClient};
+use crate::service::content::{self, CheckDelivery};
 use crate::store::{self, Db, outbox::OutboxMessage};
 
 pub const KIND_WECHAT_SUBSCRIBE: &str = "wechat_subscribe";
+/// A text's content check (`msgSecCheck`): `ContentCheckPayload`.
+pub const KIND_TEXT_CHECK: &str = "wechat_msg_sec_check";
+/// A photo's content check (`mediaCheckAsync`): `ContentCheckPayload`.
+pub const KIND_PHOTO_CHECK: &str = "wechat_media_check";
 /// How long a claimed message is this node's before another may try it.
 const LEASE_MS: i64 = 60_000;
 const BATCH: i64 = 20;
@@ -36,6 +41,32 @@ pub async fn enqueue_subscribe(
     store::outbox::enqueue(conn, city_id, KIND_WECHAT_SUBSCRIBE, &json).await
 }
 
+/// A content check to ask WeChat for: what is checked (`domain::content::Checked`, read again from
+/// the database when sending) and the account that wrote or photographed it, whose openid WeChat
+/// needs. Naming the account lets an erasure delete the message with the account's others.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ContentCheckPayload {
+    pub account_id: String,
+    pub kind: String,
+    pub object_id: String,
+    pub report_id: String,
+}
+
+/// Queues a content check inside the caller's transaction.
+pub async fn enqueue_content_check(
+    conn: &mut sqlx::AnyConnection,
+    city_id: &str,
+    payload: &ContentCheckPayload,
+) -> DomainResult<String> {
+    let kind = if payload.kind == crate::domain::content::Checked::Photo.as_str() {
+        KIND_PHOTO_CHECK
+    } else {
+        KIND_TEXT_CHECK
+    };
+    let json = serde_json::to_value(payload).map_err(crate::domain::DomainError::internal)?;
+    store::outbox::enqueue(conn, city_id, kind, &json).await
+}
+
 /// What delivery needs: the outbox's table, WeChat, and the timing settings.
 #[derive(Clone)]
 pub struct OutboxContext {
@@ -45,6 +76,8 @@ pub struct OutboxContext {
     pub retry_base: std::time::Duration,
     /// `formal`, `trial` or `developer`: which build a message opens.
     pub miniprogram_state: String,
+    /// What sending content checks needs besides WeChat.
+    pub content: CheckDelivery,
 }
 
 /// Runs the delivery loop until the task is aborted.
@@ -95,6 +128,10 @@ pub async fn deliver_due(state: &OutboxContext) -> DomainResult<usize> {
 async fn deliver(state: &OutboxContext, message: &OutboxMessage) -> Attempt {
     match message.kind.as_str() {
         KIND_WECHAT_SUBSCRIBE => deliver_subscribe(state, message).await,
+        KIND_TEXT_CHECK | KIND_PHOTO_CHECK => match serde_json::from_value(message.payload.clone()) {
+            Ok(payload) => content::deliver_check(&state.content, &state.wechat, &message.city_id, &payload).await,
+            Err(e) => Attempt::Refused(format!("malformed payload: {e}")),
+        },
         other => Attempt::Refused(format!("unknown outbox kind `{other}`")),
     }
 }

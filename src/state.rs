@@ -13,10 +13,12 @@ use crate::config::Config;
 use crate::domain::DomainError;
 use crate::domain::city::City;
 use crate::domain::photo_url::{UrlKey, UrlSigner};
+use crate::domain::wechat_push::PushKeys;
 use crate::index::PlaceIndex;
 use crate::integrations::wechat::{ForcedRefreshBudget, WechatClient};
 use crate::metrics::Metrics;
 use crate::outbox::OutboxContext;
+use crate::service::content::{CheckDelivery, ContentPolicy, PushContext};
 use crate::service::demand::{DemandContext, DemandCounter};
 use crate::service::media::{DecodeGate, MediaContext};
 use crate::service::notify::NotifyContext;
@@ -204,7 +206,23 @@ impl AppState {
             notify_template: self.config.notify_report_template.clone(),
             photo_urls: self.photo_urls(),
             ledger: self.ledger(),
+            content: self.content_policy(),
         }
+    }
+
+    /// Whether content is checked by WeChat, photos included.
+    pub fn content_policy(&self) -> ContentPolicy {
+        let content = &self.config.content;
+        ContentPolicy { mode: content.mode, photos_checked: content.photos_checked() }
+    }
+
+    /// What the message push uses: the database and the push's keys (none without a token).
+    pub fn push(&self) -> PushContext {
+        let content = &self.config.content;
+        let app_id = self.config.wechat.as_ref().map(|w| w.app_id.clone()).unwrap_or_default();
+        let keys =
+            content.push_token.as_ref().map(|token| PushKeys::new(token.clone(), content.push_aes_key.clone(), app_id));
+        PushContext { db: self.db.clone(), keys }
     }
 
     /// What posting points uses: the city and the points-arrived message.
@@ -273,6 +291,7 @@ impl AppState {
             dir: self.config.media_dir.clone(),
             decoding: self.decoding.clone(),
             urls: self.photo_urls(),
+            content_mode: self.config.content.mode,
         }
     }
 
@@ -310,6 +329,14 @@ impl AppState {
             poll: self.config.outbox_poll,
             retry_base: self.config.outbox_retry_base,
             miniprogram_state: self.config.miniprogram_state.clone(),
+            content: CheckDelivery {
+                db: self.db.clone(),
+                media_base: (self.config.content.photos_checked())
+                    .then(|| self.config.content.public_base_url.clone())
+                    .flatten()
+                    .map(|base| format!("{base}{}", crate::api::API_PREFIX)),
+                photo_urls: UrlSigner::new(self.url_key.clone(), self.config.content.check_url_ttl),
+            },
         }
     }
 }

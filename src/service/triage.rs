@@ -17,6 +17,7 @@ use crate::domain::time::Millis;
 use crate::domain::{DomainError, DomainResult};
 use crate::service::units;
 use crate::store::audit::AuditEntry;
+use crate::store::content::CheckRow;
 use crate::store::reports::{ReportFilter, ReportRow};
 use crate::store::{self};
 
@@ -68,11 +69,13 @@ pub struct TriageView {
     pub reporter_name: Option<String>,
 }
 
-/// A report with its full timeline, internal notes included.
+/// A report with its full timeline, internal notes included, and where WeChat's content checks
+/// of its description, rating comment and photos stand.
 #[derive(Debug, Clone)]
 pub struct StaffReport {
     pub report: TriageView,
     pub timeline: Vec<Entry>,
+    pub content_checks: Vec<CheckRow>,
 }
 
 /// What the queue shows.
@@ -145,8 +148,10 @@ async fn staff_report(ctx: &ReportsContext, report: ReportRow, now: Millis) -> D
         store::accounts::display_names(&ctx.db, &ids).await?.remove(&report.reporter_id)
     };
     let (view, timeline) = with_timeline(ctx, report, events).await?;
+    let media_ids: Vec<String> = view.photos.iter().map(|p| p.id.clone()).collect();
+    let content_checks = crate::service::content::checks_of(&ctx.db, &view.report.id, &media_ids).await?;
     let overdue = is_overdue(view.report.facts.next_deadline, now);
-    Ok(StaffReport { report: TriageView { report: view, overdue, reporter_name }, timeline })
+    Ok(StaffReport { report: TriageView { report: view, overdue, reporter_name }, timeline, content_checks })
 }
 
 /// One report of the caller's unit with its full timeline. It names the reporter unless they

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod audit;
 pub mod categories;
 pub mod cities;
+pub mod content;
 pub mod demand;
 pub mod idempotency;
 pub mod jurisdictions;

@@ -69,13 +69,13 @@ fn gettemplate(Query(q): Query<TokenQuery>, fake: Data<&Shared>) -> Json<Value> 
 }
 
 #[derive(serde::Deserialize)]
-struct CodeQuery {
+pub struct CodeQuery {
     js_code: String,
 }
 
 /// Login for riders whose codes are `ok-<openid>`, as the shared fake answers it.
 #[handler]
-fn jscode2session(Query(q): Query<CodeQuery>) -> Json<Value> {
+pub fn jscode2session(Query(q): Query<CodeQuery>) -> Json<Value> {
     match q.js_code.strip_prefix("ok-") {
         Some(openid) => Json(json!({ "openid": openid, "session_key": "k" })),
         None => Json(json!({ "errcode": 40029, "errmsg": "invalid code" })),
