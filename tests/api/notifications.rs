@@ -354,8 +354,12 @@ async fn each_consent_a_rider_gives_is_used_by_one_message_and_a_rider_without_o
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     {
         let f = fake.lock().unwrap();
-        let phrases: Vec<&str> = f.sent.iter().map(|(_, b)| b["data"]["phrase2"]["value"].as_str().unwrap()).collect();
-        assert_eq!(phrases, ["已受理", "处理中"], "two consents, two messages; the third change finds none");
+        let mut phrases: Vec<&str> =
+            f.sent.iter().map(|(_, b)| b["data"]["phrase2"]["value"].as_str().unwrap()).collect();
+        phrases.sort();
+        let mut expected = ["已受理", "处理中"];
+        expected.sort();
+        assert_eq!(phrases, expected, "two consents, two messages; the third change finds none");
         assert!(f.sent.iter().all(|(_, b)| b["touser"] == "openid-wang"), "李 is skipped");
     }
     let queued: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox").fetch_one(&app.state.db.pool).await.unwrap();
