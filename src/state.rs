@@ -12,11 +12,13 @@ use std::time::Duration;
 use crate::config::Config;
 use crate::domain::DomainError;
 use crate::domain::city::City;
+use crate::domain::delivery::RetryPolicy;
 use crate::domain::photo_url::{UrlKey, UrlSigner};
 use crate::index::PlaceIndex;
+use crate::integrations::webhooks::WebhookClient;
 use crate::integrations::wechat::WechatClient;
 use crate::metrics::Metrics;
-use crate::outbox::OutboxContext;
+use crate::outbox::{OutboxContext, WebhookLane};
 use crate::service::media::{DecodeGate, MediaContext};
 use crate::service::places::PlacesContext;
 use crate::service::points::{Ledger, PointsContext, RankingCache};
@@ -25,10 +27,13 @@ use crate::service::reports::{ReportLimits, ReportsContext};
 use crate::service::rewards::RewardsContext;
 use crate::service::sessions::SessionsContext;
 use crate::service::units::{RoutingCache, UnitsContext};
+use crate::service::webhooks::{DeliveryContext, WebhooksContext};
 use crate::store::{self, Db};
 
 /// How long a start waits for another process preparing the same database (migrating, seeding).
 pub const SETUP_PATIENCE: Duration = Duration::from_secs(300);
+/// Each webhook retry comes after a random 50–100% of its backoff delay.
+const WEBHOOK_JITTER: f64 = 0.5;
 
 /// Everything a handler may need, cheap to clone.
 #[derive(Clone)]
@@ -48,6 +53,8 @@ pub struct AppState {
     pub url_key: Arc<UrlKey>,
     /// Ranking pages and score counts, kept a moment for every reader.
     pub rankings: Arc<RankingCache>,
+    /// Posts office webhooks (its own timeouts, no redirects, public addresses only by default).
+    pub webhook_client: WebhookClient,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -87,7 +94,10 @@ impl AppState {
             .map_err(|e| StartError::Prepare(format!("places: {e}")))?;
         crate::service::places::spawn_refresher(db.clone(), &places);
         let ranking_cache = config.ranking_cache;
+        let webhook_client = WebhookClient::new(config.webhooks.timeout, config.webhooks.allow_private_targets)
+            .map_err(|e| StartError::Prepare(format!("webhook HTTP client: {e}")))?;
         let state = AppState {
+            webhook_client,
             decoding: DecodeGate::per_core(config.decode_memory_bytes),
             url_key: Arc::new(UrlKey::derive(&config.token_secret)),
             config: Arc::new(config),
@@ -197,14 +207,39 @@ impl AppState {
         PrivacyContext { reports: self.reports(), media_dir: self.config.media_dir.clone() }
     }
 
-    /// What the outbox's delivery task uses.
+    /// What the outbox's delivery tasks use.
     pub fn outbox(&self) -> OutboxContext {
+        let w = &self.config.webhooks;
         OutboxContext {
             db: self.db.clone(),
             wechat: self.wechat.clone(),
             poll: self.config.outbox_poll,
             retry_base: self.config.outbox_retry_base,
             miniprogram_state: self.config.miniprogram_state.clone(),
+            webhooks: WebhookLane {
+                delivery: DeliveryContext {
+                    db: self.db.clone(),
+                    client: self.webhook_client.clone(),
+                    policy: RetryPolicy {
+                        base: w.retry_base,
+                        cap: w.retry_cap,
+                        max_attempts: w.max_attempts,
+                        jitter: WEBHOOK_JITTER,
+                    },
+                },
+                concurrency: w.concurrency,
+                lease: WebhookLane::lease_for(w.timeout),
+            },
+        }
+    }
+
+    /// What managing webhook endpoints uses: the database, the city, and whether endpoints may
+    /// name private addresses.
+    pub fn webhooks(&self) -> WebhooksContext {
+        WebhooksContext {
+            db: self.db.clone(),
+            city: self.city.clone(),
+            allow_private: self.config.webhooks.allow_private_targets,
         }
     }
 }

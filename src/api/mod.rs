@@ -23,6 +23,7 @@ pub mod security;
 pub mod text;
 pub mod triage;
 pub mod units;
+pub mod webhooks;
 
 use poem_openapi::{OpenApiService, Tags};
 
@@ -52,6 +53,8 @@ pub enum ApiTags {
     Rewards,
     /// Your personal information: a copy of everything held about you, or its erasure (PIPL)
     Privacy,
+    /// Office webhooks: a unit's endpoints, their signed deliveries, test deliveries and dead letters
+    Webhooks,
 }
 
 /// Every API object of the service.
@@ -67,6 +70,7 @@ pub type Apis = (
     me::MeApi,
     points::PointsApi,
     rewards::RewardsApi,
+    webhooks::WebhooksApi,
 );
 
 /// Every API object, in one tuple: what the server serves and what `xinhuoban spec` writes.

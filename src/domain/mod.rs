@@ -20,5 +20,6 @@ pub mod routing;
 pub mod sla;
 pub mod throttle;
 pub mod time;
+pub mod webhooks;
 
 pub use error::{DomainError, DomainResult};

@@ -13,3 +13,4 @@ pub mod sessions;
 pub mod staff;
 pub mod triage;
 pub mod units;
+pub mod webhooks;

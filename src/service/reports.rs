@@ -32,6 +32,7 @@ use crate::domain::time::Millis;
 use crate::domain::{DomainError, DomainResult};
 use crate::service::points::Ledger;
 use crate::service::units::{self, RoutingCache};
+use crate::service::webhooks::{self, ReportEvent};
 use crate::store::idempotency::{self, Claim, IdempotencyKey, Recorded};
 use crate::store::reports::{EventRow, ReportRow};
 use crate::store::{self, Db, new_id};
@@ -367,6 +368,9 @@ pub async fn submit(
             (Outcome::Created, report)
         }
     };
+    if outcome == Outcome::Created {
+        webhooks::queue_report_event(&mut tx, &report, ReportEvent::Routed, now).await?;
+    }
     if let Some(key) = &key {
         idempotency::complete(&mut tx, key, &report.id, outcome.as_str()).await?;
     }
@@ -575,6 +579,7 @@ pub async fn reporter_action(
     if let Action::Reopen { reason } = &action {
         // The others following it hear that it is open again; the reporter knows.
         tell_followers(&mut tx, ctx, &report, &category, reason.as_str(), Some(&rider.account_id), now).await?;
+        webhooks::queue_report_event(&mut tx, &report, ReportEvent::Reopened { reason: reason.as_str() }, now).await?;
     }
     tx.commit().await?;
     rider_report(ctx, rider, report).await
@@ -594,6 +599,7 @@ pub async fn rate(
     let mut tx = ctx.db.begin_write().await?;
     commit_step(&mut tx, &mut report, t, actor, Some(&rider.account_id), now).await?;
     ctx.ledger.report_rated(&mut tx, &report, now).await?;
+    webhooks::queue_report_event(&mut tx, &report, ReportEvent::Rated, now).await?;
     tx.commit().await?;
     rider_report(ctx, rider, report).await
 }

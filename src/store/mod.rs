@@ -17,6 +17,7 @@ pub mod reports;
 pub mod rewards;
 pub mod sessions;
 pub mod units;
+pub mod webhooks;
 
 use std::str::FromStr;
 use std::time::{Duration, Instant};
