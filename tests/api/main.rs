@@ -18,4 +18,5 @@ mod reports;
 mod rewards;
 mod service;
 mod statements;
+mod webhooks;
 mod wire;
