@@ -401,6 +401,9 @@ impl WebhooksApi {
     }
 
     /// One webhook endpoint (its unit's clerks; city admins)
+    ///
+    /// Its URL, events, whether it is active, and its description; never its secret. Another
+    /// unit's endpoint is a 404 to a clerk.
     #[oai(path = "/webhooks/:id", method = "get", operation_id = "webhooks_get")]
     async fn get(
         &self,

@@ -28,7 +28,7 @@ use crate::integrations::webhooks::{Delivery as Post, PostOutcome, WebhookClient
 use crate::service::{triage, units};
 use crate::store::audit::{self, AuditEntry};
 use crate::store::outbox::{AttemptRecord, DeliveryRow, KIND_WEBHOOK, OutboxMessage};
-use crate::store::reports::ReportRow;
+use crate::store::reports::{OverdueScan, ReportRow};
 use crate::store::webhooks::EndpointRow;
 use crate::store::{self, Db, new_id};
 
@@ -537,22 +537,18 @@ pub async fn raise_overdue(db: &Db, now: Millis) -> DomainResult<usize> {
     };
     let mut queued = 0;
     if since < now && store::webhooks::any_wants_overdue(db).await? {
-        let mut from = None;
-        loop {
-            let page = store::reports::deadline_passed(db, since, now, from, SCAN_PAGE).await?;
-            queued += raise_for(db, &page, now).await?;
-            from = page.last().map(|r| (r.facts.next_deadline, r.id.clone()));
-            if page.len() < SCAN_PAGE as usize {
-                break;
-            }
-        }
-        let mut from = None;
-        loop {
-            let page = store::reports::changed_past_deadline(db, since, now, from, SCAN_PAGE).await?;
-            queued += raise_for(db, &page, now).await?;
-            from = page.last().map(|r| (r.updated_at, r.id.clone()));
-            if page.len() < SCAN_PAGE as usize {
-                break;
+        for scan in [OverdueScan::DeadlinePassed, OverdueScan::ChangedPastDeadline] {
+            let mut from = None;
+            loop {
+                let page = store::reports::overdue_scan(db, scan, since, now, from, SCAN_PAGE).await?;
+                queued += raise_for(db, &page, now).await?;
+                from = page.last().map(|r| match scan {
+                    OverdueScan::DeadlinePassed => (r.facts.next_deadline, r.id.clone()),
+                    OverdueScan::ChangedPastDeadline => (r.updated_at, r.id.clone()),
+                });
+                if page.len() < SCAN_PAGE as usize {
+                    break;
+                }
             }
         }
     }

@@ -242,10 +242,10 @@ async fn a_moment() {
     tokio::time::sleep(Duration::from_millis(400)).await;
 }
 
-/// The same database, served by another process (a second node, or the first one restarted).
-async fn another_node(first: &TestApp, extra: &[(&'static str, &str)]) -> TestApp {
+/// A node serving the database at `database_url` (a second node, or the first one restarted).
+async fn node_on(database_url: &str, extra: &[(&'static str, &str)]) -> TestApp {
     let mut options = with(extra);
-    options.extra.push(("XHB_DATABASE_URL", first.state.config.database_url.clone()));
+    options.extra.push(("XHB_DATABASE_URL", database_url.to_string()));
     spawn_app_with(options).await
 }
 
@@ -790,9 +790,7 @@ async fn no_event_is_lost_or_sent_twice_across_a_restart_in_the_middle_of_delive
     let files = app.stop_keeping_files().await;
     assert_eq!(office.answered(), 3);
 
-    let mut options = with(&[("XHB_WEBHOOK_TIMEOUT_MS", "5000")]);
-    options.extra.push(("XHB_DATABASE_URL", database_url));
-    let restarted = spawn_app_with(options).await;
+    let restarted = node_on(&database_url, &[("XHB_WEBHOOK_TIMEOUT_MS", "5000")]).await;
     a_moment().await;
     a_moment().await;
     assert_eq!(office.count(), 3, "nothing recorded as sent is sent again");
@@ -820,9 +818,7 @@ async fn a_delivery_cut_off_by_a_hard_stop_is_attempted_again_after_the_restart_
     let files = app.stop_keeping_files().await;
     assert_eq!(office.answered(), 0, "cut off before its answer");
 
-    let mut options = with(&fast_stop);
-    options.extra.push(("XHB_DATABASE_URL", database_url));
-    let restarted = spawn_app_with(options).await;
+    let restarted = node_on(&database_url, &fast_stop).await;
     let (_, listed) = restarted.get("/api/v1/webhooks", Some(&clerks[0])).await;
     let endpoint = listed["items"][0]["id"].as_str().unwrap().to_string();
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
@@ -843,7 +839,7 @@ async fn a_delivery_cut_off_by_a_hard_stop_is_attempted_again_after_the_restart_
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_nodes_on_one_database_send_each_event_once() {
     let c = city_with(with(&[])).await;
-    let second = another_node(&c.app, &[]).await;
+    let second = node_on(&c.app.state.config.database_url, &[]).await;
     let office = receiver(Behaviour::Slow(Duration::from_millis(50))).await;
     register(&c.app, &c.clerks[0], None, &office, &["report.routed", "report.rated"]).await;
     let rider = c.app.rider_token("rider-nodes").await;
@@ -863,7 +859,7 @@ async fn two_nodes_on_one_database_send_each_event_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_overdue_report_is_raised_once_though_every_node_looks_for_it() {
     let c = city_with(with(&[])).await;
-    let second = another_node(&c.app, &[]).await;
+    let second = node_on(&c.app.state.config.database_url, &[]).await;
     let app = &c.app;
     let office = receiver(Behaviour::Ok).await;
     let (endpoint, _) =
