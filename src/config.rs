@@ -83,6 +83,25 @@ impl fmt::Debug for ContentCheckConfig {
     }
 }
 
+/// Office webhooks: how each attempt is bounded, how failures are retried, and where deliveries
+/// may go. None of it is secret (endpoint secrets live in the database).
+#[derive(Debug, Clone)]
+pub struct WebhookSettings {
+    /// One attempt (connecting, sending, the answer) ends after this.
+    pub timeout: Duration,
+    /// Attempts before a delivery becomes a dead letter.
+    pub max_attempts: u32,
+    /// The first retry's delay; it doubles per attempt (with jitter) up to `retry_cap`.
+    pub retry_base: Duration,
+    pub retry_cap: Duration,
+    /// Deliveries in flight at once on a node.
+    pub concurrency: usize,
+    /// Deliver to loopback, private and link-local addresses too (tests, a closed network).
+    pub allow_private_targets: bool,
+    /// How often each node looks for reports that became overdue.
+    pub overdue_poll: Duration,
+}
+
 #[derive(Clone)]
 pub struct Config {
     /// Address the HTTP server listens on.
@@ -147,6 +166,7 @@ pub struct Config {
     pub demand_daily_for: Duration,
     /// WeChat's content checks, the public base URL and the message push.
     pub content: ContentCheckConfig,
+    pub webhooks: WebhookSettings,
 }
 
 /// Every setting but the secrets: the token secret, the WeChat app secret and the database
@@ -190,6 +210,7 @@ impl fmt::Debug for Config {
             demand_hourly_for,
             demand_daily_for,
             content,
+            webhooks,
         } = self;
         f.debug_struct("Config")
             .field("bind", bind)
@@ -228,6 +249,7 @@ impl fmt::Debug for Config {
             .field("demand_hourly_for", demand_hourly_for)
             .field("demand_daily_for", demand_daily_for)
             .field("content", content)
+            .field("webhooks", webhooks)
             .finish()
     }
 }
@@ -475,6 +497,8 @@ impl Config {
             return Err(invalid("miniprogram_state", "formal, trial or developer"));
         }
 
+        let webhooks = webhook_settings(&s)?;
+
         Ok(Config {
             bind,
             database_url,
@@ -524,6 +548,7 @@ impl Config {
             demand_hourly_for: days(&s, "demand_hourly_days", 30)?,
             demand_daily_for: days(&s, "demand_daily_days", 365)?,
             content,
+            webhooks,
         })
     }
 
@@ -531,6 +556,39 @@ impl Config {
     pub fn demo_logins_enabled(&self) -> bool {
         self.demo && self.wechat.is_none()
     }
+}
+
+fn webhook_settings(s: &Sources) -> Result<WebhookSettings, ConfigError> {
+    let timeout_ms: u64 = s.parsed("webhook_timeout_ms", 10_000)?;
+    if !(100..=30_000).contains(&timeout_ms) {
+        return Err(invalid("webhook_timeout_ms", "must be between 100 and 30000"));
+    }
+    let max_attempts: u32 = s.parsed("webhook_max_attempts", 12)?;
+    if !(1..=50).contains(&max_attempts) {
+        return Err(invalid("webhook_max_attempts", "must be between 1 and 50"));
+    }
+    let retry_base_ms: u64 = s.parsed("webhook_retry_base_ms", 10_000)?;
+    if retry_base_ms == 0 {
+        return Err(invalid("webhook_retry_base_ms", "must be at least 1"));
+    }
+    let retry_cap = s.seconds("webhook_retry_cap_secs", 3600, 1)?;
+    let concurrency: usize = s.parsed("webhook_concurrency", 8)?;
+    if !(1..=64).contains(&concurrency) {
+        return Err(invalid("webhook_concurrency", "must be between 1 and 64"));
+    }
+    let overdue_poll_ms: u64 = s.parsed("webhook_overdue_poll_ms", 30_000)?;
+    if overdue_poll_ms == 0 {
+        return Err(invalid("webhook_overdue_poll_ms", "must be at least 1"));
+    }
+    Ok(WebhookSettings {
+        timeout: Duration::from_millis(timeout_ms),
+        max_attempts,
+        retry_base: Duration::from_millis(retry_base_ms),
+        retry_cap,
+        concurrency,
+        allow_private_targets: s.bool("webhook_allow_private_targets", false)?,
+        overdue_poll: Duration::from_millis(overdue_poll_ms),
+    })
 }
 
 /// A signed URL's lifetime: at least a second, at most what `UrlSigner` takes (about 30 years).
@@ -670,6 +728,19 @@ mod tests {
         let c = Config::from_vars(Vec::<(String, String)>::new()).unwrap();
         assert_eq!((c.photo_url_ttl, c.place_photo_url_ttl), (Duration::from_secs(3600), Duration::from_secs(86400)));
         for (key, value) in [("XHB_PHOTO_URL_SECS", "0"), ("XHB_PLACE_PHOTO_URL_SECS", "99999999999")] {
+            let err = Config::from_vars([(key, value)]).unwrap_err();
+            assert!(err.to_string().contains(&key[4..].to_lowercase()), "{err}");
+        }
+    }
+
+    #[test]
+    fn webhooks_go_to_public_addresses_only_unless_allowed_and_attempts_are_bounded() {
+        let c = Config::from_vars(Vec::<(String, String)>::new()).unwrap();
+        assert!(!c.webhooks.allow_private_targets);
+        assert_eq!((c.webhooks.timeout, c.webhooks.max_attempts), (Duration::from_secs(10), 12));
+        let c = Config::from_vars([("XHB_WEBHOOK_ALLOW_PRIVATE_TARGETS", "true")]).unwrap();
+        assert!(c.webhooks.allow_private_targets);
+        for (key, value) in [("XHB_WEBHOOK_TIMEOUT_MS", "60000"), ("XHB_WEBHOOK_MAX_ATTEMPTS", "0")] {
             let err = Config::from_vars([(key, value)]).unwrap_err();
             assert!(err.to_string().contains(&key[4..].to_lowercase()), "{err}");
         }

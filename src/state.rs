@@ -12,12 +12,14 @@ use std::time::Duration;
 use crate::config::Config;
 use crate::domain::DomainError;
 use crate::domain::city::City;
+use crate::domain::delivery::RetryPolicy;
 use crate::domain::photo_url::{UrlKey, UrlSigner};
 use crate::domain::wechat_push::PushKeys;
 use crate::index::PlaceIndex;
+use crate::integrations::webhooks::WebhookClient;
 use crate::integrations::wechat::{ForcedRefreshBudget, WechatClient};
 use crate::metrics::Metrics;
-use crate::outbox::OutboxContext;
+use crate::outbox::{OutboxContext, WebhookLane};
 use crate::service::content::{CheckDelivery, ContentPolicy, PushContext};
 use crate::service::demand::{DemandContext, DemandCounter};
 use crate::service::media::{DecodeGate, MediaContext};
@@ -29,10 +31,13 @@ use crate::service::reports::{ReportLimits, ReportsContext};
 use crate::service::rewards::RewardsContext;
 use crate::service::sessions::SessionsContext;
 use crate::service::units::{RoutingCache, UnitsContext};
+use crate::service::webhooks::{DeliveryContext, WebhooksContext};
 use crate::store::{self, Db};
 
 /// How long a start waits for another process preparing the same database (migrating, seeding).
 pub const SETUP_PATIENCE: Duration = Duration::from_secs(300);
+/// Each webhook retry comes after a random 50–100% of its backoff delay.
+const WEBHOOK_JITTER: f64 = 0.5;
 
 /// Everything a handler may need, cheap to clone.
 #[derive(Clone)]
@@ -54,6 +59,8 @@ pub struct AppState {
     pub rankings: Arc<RankingCache>,
     /// The demand map's counters not yet written.
     pub demand: Arc<DemandCounter>,
+    /// Posts office webhooks (its own timeouts, no redirects, public addresses only by default).
+    pub webhook_client: WebhookClient,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -173,7 +180,10 @@ impl AppState {
         crate::service::places::spawn_refresher(db.clone(), &places);
         let ranking_cache = config.ranking_cache;
         let demand_counting = config.demand_counting;
+        let webhook_client = WebhookClient::new(config.webhooks.timeout, config.webhooks.allow_private_targets)
+            .map_err(|e| StartError::Prepare(format!("webhook HTTP client: {e}")))?;
         let state = AppState {
+            webhook_client,
             decoding: DecodeGate::per_core(config.decode_memory_bytes),
             url_key: Arc::new(UrlKey::derive(&config.token_secret)),
             config: Arc::new(config),
@@ -301,7 +311,6 @@ impl AppState {
         PrivacyContext { reports: self.reports(), media_dir: self.config.media_dir.clone() }
     }
 
-    /// What the outbox's delivery task uses.
     /// Riders' subscribe-message consents: the database and the templates configured.
     pub fn notify(&self) -> NotifyContext {
         NotifyContext { db: self.db.clone(), templates: self.config.templates().cloned().collect() }
@@ -322,7 +331,9 @@ impl AppState {
         }
     }
 
+    /// What the outbox's delivery tasks use.
     pub fn outbox(&self) -> OutboxContext {
+        let w = &self.config.webhooks;
         OutboxContext {
             db: self.db.clone(),
             wechat: self.wechat.clone(),
@@ -337,6 +348,30 @@ impl AppState {
                     .map(|base| format!("{base}{}", crate::api::API_PREFIX)),
                 photo_urls: UrlSigner::new(self.url_key.clone(), self.config.content.check_url_ttl),
             },
+            webhooks: WebhookLane {
+                delivery: DeliveryContext {
+                    db: self.db.clone(),
+                    client: self.webhook_client.clone(),
+                    policy: RetryPolicy {
+                        base: w.retry_base,
+                        cap: w.retry_cap,
+                        max_attempts: w.max_attempts,
+                        jitter: WEBHOOK_JITTER,
+                    },
+                },
+                concurrency: w.concurrency,
+                lease: WebhookLane::lease_for(w.timeout),
+            },
+        }
+    }
+
+    /// What managing webhook endpoints uses: the database, the city, and whether endpoints may
+    /// name private addresses.
+    pub fn webhooks(&self) -> WebhooksContext {
+        WebhooksContext {
+            db: self.db.clone(),
+            city: self.city.clone(),
+            allow_private: self.config.webhooks.allow_private_targets,
         }
     }
 }

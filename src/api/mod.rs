@@ -25,6 +25,7 @@ pub mod subscriptions;
 pub mod text;
 pub mod triage;
 pub mod units;
+pub mod webhooks;
 pub mod wechat_push;
 
 use poem_openapi::{OpenApiService, Tags};
@@ -61,6 +62,8 @@ pub enum ApiTags {
     Privacy,
     /// Called by WeChat, not by clients: the message push (content check verdicts on photos)
     Wechat,
+    /// Office webhooks: a unit's endpoints, their signed deliveries, test deliveries and dead letters
+    Webhooks,
 }
 
 /// Every API object of the service.
@@ -77,7 +80,7 @@ pub type Apis = (
     points::PointsApi,
     rewards::RewardsApi,
     // Tuples of API objects stop at twelve: later ones are grouped here.
-    (subscriptions::SubscriptionsApi, demand::DemandApi, wechat_push::WechatPushApi),
+    (subscriptions::SubscriptionsApi, demand::DemandApi, wechat_push::WechatPushApi, webhooks::WebhooksApi),
 );
 
 /// Every API object, in one tuple: what the server serves and what `xinhuoban spec` writes.

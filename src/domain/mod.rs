@@ -22,6 +22,7 @@ pub mod routing;
 pub mod sla;
 pub mod throttle;
 pub mod time;
+pub mod webhooks;
 pub mod wechat_push;
 
 pub use error::{DomainError, DomainResult};

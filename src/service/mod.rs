@@ -15,3 +15,4 @@ pub mod sessions;
 pub mod staff;
 pub mod triage;
 pub mod units;
+pub mod webhooks;

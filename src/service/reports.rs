@@ -34,6 +34,7 @@ use crate::domain::{DomainError, DomainResult};
 use crate::service::content::{self, ContentPolicy};
 use crate::service::points::Ledger;
 use crate::service::units::{self, RoutingCache};
+use crate::service::webhooks::{self, ReportEvent};
 use crate::store::idempotency::{self, Claim, IdempotencyKey, Recorded};
 use crate::store::reports::{EventRow, ReportRow};
 use crate::store::{self, Db, new_id};
@@ -388,6 +389,9 @@ pub async fn submit(
             (Outcome::Created, report)
         }
     };
+    if outcome == Outcome::Created {
+        webhooks::queue_report_event(&mut tx, &report, ReportEvent::Routed, now).await?;
+    }
     if let Some(key) = &key {
         idempotency::complete(&mut tx, key, &report.id, outcome.as_str()).await?;
     }
@@ -619,10 +623,11 @@ pub async fn reporter_action(
     let t = transition(&report.facts, step, actor, now)?;
     let mut tx = ctx.db.begin_write().await?;
     commit_step(&mut tx, &mut report, t, actor, Some(&rider.account_id), now).await?;
-    if let Action::Reopen { .. } = &action {
+    if let Action::Reopen { reason } = &action {
         // The others following it hear that it is open again; the reporter knows. Not why: the
         // reason is the reporter's own words, for the unit only (never checked for publication).
         tell_followers(&mut tx, ctx, &report, &category, "", Some(&rider.account_id), now).await?;
+        webhooks::queue_report_event(&mut tx, &report, ReportEvent::Reopened { reason: reason.as_str() }, now).await?;
     }
     tx.commit().await?;
     rider_report(ctx, rider, report).await
@@ -647,6 +652,7 @@ pub async fn rate(
         let kind = Checked::RatingComment;
         content::queue_text(&mut tx, ctx.content, city_id, author, kind, &report.id, comment.as_str(), now).await?;
     }
+    webhooks::queue_report_event(&mut tx, &report, ReportEvent::Rated, now).await?;
     tx.commit().await?;
     rider_report(ctx, rider, report).await
 }

@@ -16,6 +16,7 @@ use crate::domain::sla::{Rates, SlaFacts, is_overdue};
 use crate::domain::time::Millis;
 use crate::domain::{DomainError, DomainResult};
 use crate::service::units;
+use crate::service::webhooks::{self, ReportEvent};
 use crate::store::audit::AuditEntry;
 use crate::store::content::CheckRow;
 use crate::store::reports::{ReportFilter, ReportRow};
@@ -189,6 +190,7 @@ pub async fn act(
     let category = units::category_settings(&ctx.db, &ctx.city.id, report.category).await?;
     let step = Step::Act { action: &action, notes: &notes, category: &category };
     let t = transition(&report.facts, step, Actor::Staff, now)?;
+    let routed_from = report.office_id.clone();
     match &action {
         Action::MarkDuplicate { target } => {
             let original = for_staff(ctx, staff, target)
@@ -214,6 +216,10 @@ pub async fn act(
     commit_step(&mut tx, &mut report, t, Actor::Staff, Some(&staff.account_id), now).await?;
     pay_for(&mut tx, ctx, &report, &action, &staff.account_id, now).await?;
     tell_followers(&mut tx, ctx, &report, &category, &note_for_riders, None, now).await?;
+    if let Action::Transfer { reason, .. } = &action {
+        let event = ReportEvent::TransferredIn { from_office_id: &routed_from, reason: reason.as_str() };
+        webhooks::queue_report_event(&mut tx, &report, event, now).await?;
+    }
     tx.commit().await?;
     staff_report(ctx, report, now).await
 }

@@ -20,6 +20,7 @@ pub mod rewards;
 pub mod sessions;
 pub mod subscriptions;
 pub mod units;
+pub mod webhooks;
 pub mod wechat;
 
 use std::str::FromStr;

@@ -20,4 +20,5 @@ mod reports;
 mod rewards;
 mod service;
 mod statements;
+mod webhooks;
 mod wire;
