@@ -19,41 +19,61 @@ pub struct CountRow {
     pub tally: Tally,
 }
 
-/// Adds counts to their rows (creating them).
+/// Rows per statement: a flush may hold a row for every place shown, and one statement per row
+/// would cost more than the searches it counts.
+const ROWS_PER_STATEMENT: usize = 500;
+
+/// `($1, $2, …), ($n+1, …)`: `rows` tuples of `width` numbered placeholders. Only placeholders
+/// are spliced into a statement, never a value.
+fn value_tuples(rows: usize, width: usize) -> String {
+    (0..rows)
+        .map(|r| {
+            let fields: Vec<String> = (1..=width).map(|c| format!("${}", r * width + c)).collect();
+            format!("({})", fields.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Adds counts to their rows (creating them), many rows a statement.
 pub async fn add_counts(conn: &mut AnyConnection, grain: Grain, rows: &[CountRow]) -> DomainResult<()> {
-    for r in rows {
-        sqlx::query(
-            "INSERT INTO demand_counts (grain, period_start, cell, asked, amenity, searches, unmet) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (grain, period_start, cell, asked, amenity) \
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "INSERT INTO demand_counts (grain, period_start, cell, asked, amenity, searches, unmet) VALUES {} \
+             ON CONFLICT (grain, period_start, cell, asked, amenity) \
              DO UPDATE SET searches = demand_counts.searches + excluded.searches, \
              unmet = demand_counts.unmet + excluded.unmet",
-        )
-        .bind(grain.as_str())
-        .bind(r.period_start)
-        .bind(&r.cell)
-        .bind(&r.asked)
-        .bind(&r.amenity)
-        .bind(r.tally.searches)
-        .bind(r.tally.unmet)
-        .execute(&mut *conn)
-        .await?;
+            value_tuples(chunk.len(), 7)
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for r in chunk {
+            query = query
+                .bind(grain.as_str())
+                .bind(r.period_start)
+                .bind(r.cell.clone())
+                .bind(r.asked.clone())
+                .bind(r.amenity.clone())
+                .bind(r.tally.searches)
+                .bind(r.tally.unmet);
+        }
+        query.execute(&mut *conn).await?;
     }
     Ok(())
 }
 
-/// Adds to how often places were shown in a period.
+/// Adds to how often places were shown in a period, many rows a statement.
 pub async fn add_shown(conn: &mut AnyConnection, grain: Grain, rows: &[(i64, String, i64)]) -> DomainResult<()> {
-    for (period_start, place_id, shown) in rows {
-        sqlx::query(
-            "INSERT INTO place_shown (grain, period_start, place_id, shown) VALUES ($1, $2, $3, $4) \
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "INSERT INTO place_shown (grain, period_start, place_id, shown) VALUES {} \
              ON CONFLICT (grain, period_start, place_id) DO UPDATE SET shown = place_shown.shown + excluded.shown",
-        )
-        .bind(grain.as_str())
-        .bind(period_start)
-        .bind(place_id)
-        .bind(shown)
-        .execute(&mut *conn)
-        .await?;
+            value_tuples(chunk.len(), 4)
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for (period_start, place_id, shown) in chunk {
+            query = query.bind(grain.as_str()).bind(*period_start).bind(place_id.clone()).bind(*shown);
+        }
+        query.execute(&mut *conn).await?;
     }
     Ok(())
 }
