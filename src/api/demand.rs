@@ -164,7 +164,7 @@ pub struct IdlePlaceDto {
     pub name: String,
     pub lat: f64,
     pub lng: f64,
-    /// How many search results showed it in the period.
+    /// How many searches had it among their nearest three results in the period.
     pub shown: i64,
     pub created_at: DateTime<Utc>,
 }
@@ -287,8 +287,9 @@ impl DemandApi {
 
     /// Places nobody uses (city admins, departments)
     ///
-    /// Places without a single check-in in the period and shown in search results at most
-    /// `max_shown` times, least shown first: candidates to move where the map shows demand.
+    /// Places without a single check-in in the period and among a search's nearest three results
+    /// at most `max_shown` times, least shown first: candidates to move where the map shows
+    /// demand.
     #[oai(path = "/admin/demand/idle-places", method = "get", operation_id = "demand_idle_places")]
     #[allow(clippy::too_many_arguments)]
     async fn idle_places(
@@ -301,7 +302,7 @@ impl DemandApi {
         to: Query<Option<DateTime<Utc>>>,
         /// Only places of this kind.
         kind: Query<Option<PlaceKindDto>>,
-        /// Shown in search results at most this often (default 10).
+        /// Among a search's nearest three results at most this often (default 10).
         #[oai(validator(minimum(value = "0"), maximum(value = "1000000")))]
         max_shown: Query<Option<i64>>,
         /// At most this many places, 1 to 1000 (default 100).

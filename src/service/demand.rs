@@ -76,8 +76,10 @@ impl std::hash::Hasher for FxHasher {
     }
 }
 
-/// The most places one search returns (`limit` is at most 100).
-const MAX_SHOWN: usize = 100;
+/// A place counts as shown when it is among a search's nearest three: what a rider looks at.
+/// Counting all twenty of a page cost nearby search about 8 % of its throughput (a cache miss in
+/// a table of every place for each), and a place twentieth in a list is not being used.
+const SHOWN_TOP: usize = 3;
 
 const SHARDS: usize = 8;
 
@@ -98,7 +100,7 @@ impl DemandCounter {
 
     /// Starts counting one search: feed it every place found, then `finish`.
     pub fn search<'a>(&'a self, query: &'a NearbyQuery, now: Millis) -> SearchTally<'a> {
-        SearchTally { counter: self, query, now, seen: SearchSeen::new(), shown: [0; MAX_SHOWN], shown_len: 0 }
+        SearchTally { counter: self, query, now, seen: SearchSeen::new(), shown: [0; SHOWN_TOP], shown_len: 0 }
     }
 
     fn shard(&self, cell: &Cell) -> &Mutex<Pending> {
@@ -141,8 +143,8 @@ pub struct SearchTally<'a> {
     query: &'a NearbyQuery,
     now: Millis,
     seen: SearchSeen,
-    /// The places found, without allocating on the hot path.
-    shown: [u128; MAX_SHOWN],
+    /// The nearest places found, without allocating on the hot path.
+    shown: [u128; SHOWN_TOP],
     shown_len: usize,
 }
 
