@@ -106,3 +106,6 @@ export const units = () => once('units', async () => (await api('GET', '/triage/
 
 /** A unit with its outline (`GET /triage/unit`). */
 export const unitOutline = (officeId) => once('unit:' + (officeId || ''), () => api('GET', '/triage/unit', { query: { office_id: officeId } }));
+
+/** Every place of the city as riders see them (`GET /places` over a box holding all of China). */
+export const allPlaces = () => all('/places', { bbox: '73,18,136,54' }, 5000);

@@ -1,5 +1,5 @@
 // DOM helpers. Text is only ever set with textContent or text nodes: nothing a rider wrote can
-// become markup. There is no innerHTML anywhere in the console.
+// become markup: the console never parses a string as HTML (a test scans for such calls).
 import { t, lang } from './i18n.js';
 
 /**
@@ -39,6 +39,8 @@ function setAttrs(el, attrs) {
     if (k === 'text') el.textContent = String(v);
     else if (k === 'class') el.className = v;
     else if (k === 'dataset') Object.assign(el.dataset, v);
+    // Through the CSSOM: the CSP forbids style attributes, not this.
+    else if (k === 'style') el.style.cssText = v;
     else if (k.startsWith('on') && typeof v === 'function') el.addEventListener(k.slice(2), v);
     else if (v === true) el.setAttribute(k, '');
     else if (k === 'value' || k === 'checked' || k === 'selected') el[k] = v;

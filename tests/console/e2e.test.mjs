@@ -35,7 +35,7 @@ before(async () => {
   base = `http://127.0.0.1:${port}`;
   server = spawn(BIN, ['serve'], {
     cwd: work,
-    env: { ...process.env, XHB_BIND: `127.0.0.1:${port}`, XHB_LOG: 'warn', XHB_DATABASE_URL: '', XHB_DEMO: 'true' },
+    env: { ...process.env, XHB_BIND: `127.0.0.1:${port}`, XHB_LOG: 'warn', XHB_DATABASE_URL: '', XHB_DEMO: 'true', XHB_DEMAND_FLUSH_MS: '300' },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   for (let i = 0; i < 200; i++) {
@@ -101,6 +101,8 @@ async function loggedIn(username, { locale = 'zh-CN', viewport = { width: 1280, 
   const page = await context.newPage();
   const problems = [];
   page.on('pageerror', (e) => problems.push(String(e)));
+  // The policy is strict: anything it blocks is a bug in the console.
+  page.on('console', (m) => { if (m.type() === 'error' && /Content Security Policy/.test(m.text())) problems.push(m.text()); });
   page.on('dialog', async (d) => { problems.push('dialog: ' + d.message()); await d.dismiss(); });
   await page.goto(base + '/console/');
   await page.fill('input[name=username]', username);
@@ -271,6 +273,100 @@ test('a station manager on a phone closes a station until tomorrow, and riders\'
     await new Promise((r) => setTimeout(r, 100));
   }
   assert.ok(!(await call('GET', `/places/${station.id}`)).data.amenities.includes('microwave'));
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test('every message the console names is in both catalogues', async () => {
+  const { readdirSync, readFileSync, statSync } = await import('node:fs');
+  const dir = join(ROOT, 'console/js');
+  const files = [];
+  const walk = (d) => { for (const f of readdirSync(d)) { const p = join(d, f); if (statSync(p).isDirectory()) walk(p); else if (p.endsWith('.js')) files.push(p); } };
+  walk(dir);
+  const zh = (await import(join(dir, 'messages/zh.js'))).default;
+  const en = (await import(join(dir, 'messages/en.js'))).default;
+  assert.deepEqual(Object.keys(zh).sort(), Object.keys(en).sort());
+  const used = new Set();
+  for (const f of files) {
+    const src = readFileSync(f, 'utf8');
+    assert.ok(!/innerHTML|outerHTML|insertAdjacentHTML|document\.write/.test(src), `${f} writes markup`);
+    for (const m of src.matchAll(/\bt\('([\w.]+)'\s*[,)]/g)) used.add(m[1]);
+  }
+  const missing = [...used].filter((k) => !(k in zh));
+  assert.deepEqual(missing, []);
+});
+
+test('a station manager confirms a pickup by typing the rider\'s code', async () => {
+  const admin = await staff('demo-admin');
+  const manager = await staff('demo-manager');
+  const station = (await call('GET', '/manager/places?limit=100', { token: manager })).data.items.find((p) => p.name === '东湖新伙伴驿站');
+  const until = new Date(Date.now() + 7 * 86400000).toISOString();
+  const reward = await call('POST', '/rewards', { token: admin, json: { place_id: station.id, name: '保温杯', cost: 10, stock: 5, valid_until: until, pickup_secs: 86400 } });
+  assert.equal(reward.status, 201, JSON.stringify(reward));
+  const token = await rider('pickup');
+  const me = (await call('GET', '/me', { token })).data;
+  const award = await call('POST', '/points/awards', { token: admin, json: { rider_id: me.account_id, amount: 20, reason: '志愿服务' } });
+  assert.ok(award.status < 300, JSON.stringify(award));
+  const redeemed = await call('POST', `/rewards/${reward.data.id}/redeem`, { token, json: {} });
+  assert.ok(redeemed.status < 300, JSON.stringify(redeemed));
+  const code = redeemed.data.code;
+
+  const { page, context, problems } = await loggedIn('demo-manager', { viewport: { width: 360, height: 740 } });
+  await page.click('#nav a[data-path=pickup]');
+  await page.waitForSelector('input[name=code]');
+  await page.selectOption('select[name=place_id]', station.id);
+  await page.waitForFunction(() => document.querySelector('h2')?.textContent.includes('1'));
+  // A wrong code: the API's message next to the code field.
+  await page.fill('input[name=code]', '0000000000');
+  await page.click('form button[type=submit]');
+  await page.waitForSelector('.field.invalid[data-field=code] .err:not([hidden]), .form-error:not([hidden])');
+  await page.fill('input[name=code]', code.replace(/(\d{5})/, '$1 '));
+  await page.click('form button[type=submit]');
+  await page.waitForSelector('.banner.ok');
+  assert.match(await page.textContent('.banner.ok'), /保温杯/);
+  const mine = await call('GET', `/me/redemptions/${redeemed.data.id}`, { token });
+  assert.equal(mine.data.status, 'picked_up');
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test('an admin imports a places file with a bad row and sees its line number', async () => {
+  const { page, context, problems } = await loggedIn('demo-admin');
+  await page.click('#nav a[data-path="admin/places"]');
+  await page.waitForSelector('#import input[type=file]');
+  const csv = 'kind,name,address,lat,lng,amenities,hours\n'
+    + 'station,新建驿站一号,测试路1号,30.2700,120.1300,drinking_water,24/7\n'
+    + 'station,坏行驿站,测试路2号,95.0,120.1300,,24/7\n'
+    + 'parking_zone,新建停车区,测试路3号,30.2710,120.1310,,mon-fri 08:00-20:00\n';
+  await page.setInputFiles('#import input[type=file]', { name: 'places.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
+  await page.click('#import button[type=submit]');
+  await page.waitForSelector('#import-errors table');
+  const rows = await page.$$eval('#import-errors tbody tr', (trs) => trs.map((tr) => [...tr.children].map((td) => td.textContent)));
+  assert.equal(rows.length, 1, JSON.stringify(rows));
+  assert.equal(rows[0][0], '第 3 行');
+  assert.equal(rows[0][1], 'lat');
+  await page.screenshot({ path: join(SHOTS, 'admin-import-errors.png'), fullPage: true });
+  // Nothing was imported; the fixed file goes in whole.
+  assert.equal(await page.$('#place-list tr:has-text("新建驿站一号")'), null);
+  await page.setInputFiles('#import input[type=file]', { name: 'places.csv', mimeType: 'text/csv', buffer: Buffer.from(csv.replace('95.0', '30.2705')) });
+  await page.click('#import button[type=submit]');
+  await page.waitForSelector('#place-list tr:has-text("新建驿站一号")');
+  assert.match(await page.textContent('.banner.ok'), /已导入 3 个站点/);
+
+  // Every admin page opens without an error.
+  for (const path of ['admin/staff', 'admin/units', 'admin/categories', 'admin/points', 'admin/rewards', 'admin/demand', 'queue', 'figures']) {
+    await page.click(`#nav a[data-path="${path}"]`);
+    await page.waitForFunction(() => !document.querySelector('#app .loading'));
+    assert.equal(await page.$('#app .banner.error'), null, path);
+  }
+  await page.screenshot({ path: join(SHOTS, 'admin-figures.png'), fullPage: true });
+  // Riders searched a corner with no station a dozen times: a cell on the demand map.
+  for (let i = 0; i < 12; i++) await call('GET', '/places/nearby?lat=30.3050&lng=120.2150&kind=station&radius_m=300');
+  await new Promise((r) => setTimeout(r, 1000));
+  await page.click('#nav a[data-path="admin/demand"]');
+  await page.waitForSelector('#demand svg.map path.cell');
+  assert.equal(await page.textContent('#cells tbody tr:first-child td:first-child'), '12');
+  await page.screenshot({ path: join(SHOTS, 'demand.png'), fullPage: true });
   assert.deepEqual(problems, []);
   await context.close();
 });
