@@ -319,23 +319,30 @@ pub async fn start(
     };
     let (tx, rx) = oneshot::channel::<()>();
     let app = route(state.clone());
-    let outbox = crate::outbox::spawn(state.outbox());
+    let grace = state.config.shutdown_grace;
+    let outbox = crate::outbox::spawn(state.outbox(), grace);
     let background = crate::service::reports::spawn_background(state.reports());
     let expiry = crate::service::rewards::spawn_background(state.rewards());
     let demand = state.demand();
     let counting = crate::service::demand::spawn_background(demand.clone());
+    let overdue =
+        crate::service::webhooks::spawn_overdue_detector(state.db.clone(), state.config.webhooks.overdue_poll);
     let task = tokio::spawn(async move {
-        let stop = async move {
+        let stop = async {
             tokio::select! {
                 _ = rx => {},
                 _ = signal => {},
             }
+            // Deliveries take nothing new while the requests in flight finish.
+            outbox.begin_stop();
         };
         let served = server::serve(listener, app, settings, stop).await;
-        // A delivery cut off here stays leased in the outbox and is retried after the lease.
-        outbox.abort();
+        // Webhook attempts in flight finish and are recorded within the grace period; anything
+        // cut off stays leased in the outbox and is attempted again after the lease.
+        outbox.stop(grace).await;
         background.abort();
         expiry.abort();
+        overdue.abort();
         counting.abort();
         // What was counted since the last flush is written before the process goes.
         if let Err(e) = crate::service::demand::flush(&demand).await {

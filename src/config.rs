@@ -11,7 +11,9 @@ use std::time::Duration;
 
 use chrono_tz::Tz;
 
+use crate::domain::content::ContentMode;
 use crate::domain::notify::{MessageKind, Template};
+use crate::domain::wechat_push::AesKey;
 use crate::store::SqliteSync;
 
 /// The database used when `XHB_DATABASE_URL` is not set: an embedded SQLite file.
@@ -41,6 +43,63 @@ impl fmt::Debug for WechatConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WechatConfig").field("app_id", &self.app_id).field("app_secret", &REDACTED).finish()
     }
+}
+
+/// Content security: WeChat's checks of what riders write and photograph before anyone but the
+/// reporter and the unit sees it (`domain::content`).
+#[derive(Clone)]
+pub struct ContentCheckConfig {
+    /// `wechat` by default when WeChat is configured, else `off` (nothing riders wrote is public).
+    pub mode: ContentMode,
+    /// Where the service is reached from outside (`https://host`, perhaps with a path prefix):
+    /// WeChat downloads the photos it checks from signed URLs under it.
+    pub public_base_url: Option<String>,
+    /// The message push token set in the mini-program console (3 to 32 letters and digits).
+    pub push_token: Option<String>,
+    /// The message push EncodingAESKey; with it, only encrypted pushes are taken.
+    pub push_aes_key: Option<AesKey>,
+    /// How long the photo URL handed to WeChat lasts at least (up to twice that).
+    pub check_url_ttl: Duration,
+}
+
+impl ContentCheckConfig {
+    /// Photos are checked only with somewhere WeChat can download them from and a push to hear
+    /// the verdict on; without either, they stay private.
+    pub fn photos_checked(&self) -> bool {
+        self.mode == ContentMode::Wechat && self.public_base_url.is_some() && self.push_token.is_some()
+    }
+}
+
+impl fmt::Debug for ContentCheckConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ContentCheckConfig { mode, public_base_url, push_token, push_aes_key, check_url_ttl } = self;
+        f.debug_struct("ContentCheckConfig")
+            .field("mode", mode)
+            .field("public_base_url", public_base_url)
+            .field("push_token", &push_token.as_ref().map(|_| REDACTED))
+            .field("push_aes_key", &push_aes_key.as_ref().map(|_| REDACTED))
+            .field("check_url_ttl", check_url_ttl)
+            .finish()
+    }
+}
+
+/// Office webhooks: how each attempt is bounded, how failures are retried, and where deliveries
+/// may go. None of it is secret (endpoint secrets live in the database).
+#[derive(Debug, Clone)]
+pub struct WebhookSettings {
+    /// One attempt (connecting, sending, the answer) ends after this.
+    pub timeout: Duration,
+    /// Attempts before a delivery becomes a dead letter.
+    pub max_attempts: u32,
+    /// The first retry's delay; it doubles per attempt (with jitter) up to `retry_cap`.
+    pub retry_base: Duration,
+    pub retry_cap: Duration,
+    /// Deliveries in flight at once on a node.
+    pub concurrency: usize,
+    /// Deliver to loopback, private and link-local addresses too (tests, a closed network).
+    pub allow_private_targets: bool,
+    /// How often each node looks for reports that became overdue.
+    pub overdue_poll: Duration,
 }
 
 #[derive(Clone)]
@@ -105,6 +164,9 @@ pub struct Config {
     pub demand_hourly_for: Duration,
     /// Daily demand counters older than this roll up into months.
     pub demand_daily_for: Duration,
+    /// WeChat's content checks, the public base URL and the message push.
+    pub content: ContentCheckConfig,
+    pub webhooks: WebhookSettings,
 }
 
 /// Every setting but the secrets: the token secret, the WeChat app secret and the database
@@ -147,6 +209,8 @@ impl fmt::Debug for Config {
             demand_min_searches,
             demand_hourly_for,
             demand_daily_for,
+            content,
+            webhooks,
         } = self;
         f.debug_struct("Config")
             .field("bind", bind)
@@ -184,6 +248,8 @@ impl fmt::Debug for Config {
             .field("demand_min_searches", demand_min_searches)
             .field("demand_hourly_for", demand_hourly_for)
             .field("demand_daily_for", demand_daily_for)
+            .field("content", content)
+            .field("webhooks", webhooks)
             .finish()
     }
 }
@@ -393,6 +459,8 @@ impl Config {
             return Err(invalid("wechat_api_base", "must be an http(s) URL"));
         }
 
+        let content = content_check_config(&s, wechat.is_some())?;
+
         let tz_name = s.string("city_time_zone", "Asia/Shanghai");
         let city_time_zone: Tz =
             tz_name.parse().map_err(|_| invalid("city_time_zone", format!("unknown time zone `{tz_name}`")))?;
@@ -428,6 +496,8 @@ impl Config {
         if !["formal", "trial", "developer"].contains(&miniprogram_state.as_str()) {
             return Err(invalid("miniprogram_state", "formal, trial or developer"));
         }
+
+        let webhooks = webhook_settings(&s)?;
 
         Ok(Config {
             bind,
@@ -477,6 +547,8 @@ impl Config {
             demand_min_searches: s.parsed::<i64>("demand_min_searches", 10)?.max(1),
             demand_hourly_for: days(&s, "demand_hourly_days", 30)?,
             demand_daily_for: days(&s, "demand_daily_days", 365)?,
+            content,
+            webhooks,
         })
     }
 
@@ -486,6 +558,39 @@ impl Config {
     }
 }
 
+fn webhook_settings(s: &Sources) -> Result<WebhookSettings, ConfigError> {
+    let timeout_ms: u64 = s.parsed("webhook_timeout_ms", 10_000)?;
+    if !(100..=30_000).contains(&timeout_ms) {
+        return Err(invalid("webhook_timeout_ms", "must be between 100 and 30000"));
+    }
+    let max_attempts: u32 = s.parsed("webhook_max_attempts", 12)?;
+    if !(1..=50).contains(&max_attempts) {
+        return Err(invalid("webhook_max_attempts", "must be between 1 and 50"));
+    }
+    let retry_base_ms: u64 = s.parsed("webhook_retry_base_ms", 10_000)?;
+    if retry_base_ms == 0 {
+        return Err(invalid("webhook_retry_base_ms", "must be at least 1"));
+    }
+    let retry_cap = s.seconds("webhook_retry_cap_secs", 3600, 1)?;
+    let concurrency: usize = s.parsed("webhook_concurrency", 8)?;
+    if !(1..=64).contains(&concurrency) {
+        return Err(invalid("webhook_concurrency", "must be between 1 and 64"));
+    }
+    let overdue_poll_ms: u64 = s.parsed("webhook_overdue_poll_ms", 30_000)?;
+    if overdue_poll_ms == 0 {
+        return Err(invalid("webhook_overdue_poll_ms", "must be at least 1"));
+    }
+    Ok(WebhookSettings {
+        timeout: Duration::from_millis(timeout_ms),
+        max_attempts,
+        retry_base: Duration::from_millis(retry_base_ms),
+        retry_cap,
+        concurrency,
+        allow_private_targets: s.bool("webhook_allow_private_targets", false)?,
+        overdue_poll: Duration::from_millis(overdue_poll_ms),
+    })
+}
+
 /// A signed URL's lifetime: at least a second, at most what `UrlSigner` takes (about 30 years).
 fn url_lifetime(s: &Sources, key: &'static str, default: u64) -> Result<Duration, ConfigError> {
     let lifetime = s.seconds(key, default, 1)?;
@@ -493,6 +598,65 @@ fn url_lifetime(s: &Sources, key: &'static str, default: u64) -> Result<Duration
         return Err(invalid(key, format!("must be at most {} seconds", crate::domain::photo_url::MAX_LIFETIME_SECS)));
     }
     Ok(lifetime)
+}
+
+/// `content_check` (`off` or `wechat`; `wechat` by default when WeChat is configured),
+/// `public_base_url`, `wechat_push_token`, `wechat_push_aes_key` and `content_check_url_secs`.
+/// Asking for `wechat` explicitly needs all WeChat's checks need; by default, photos stay private
+/// when the base URL or the push token is missing (text is still checked).
+fn content_check_config(s: &Sources, wechat_configured: bool) -> Result<ContentCheckConfig, ConfigError> {
+    let explicit = s
+        .optional("content_check")
+        .map(|v| v.trim().to_ascii_lowercase().parse::<ContentMode>())
+        .transpose()
+        .map_err(|_| invalid("content_check", "off or wechat"))?;
+    let mode = explicit.unwrap_or(if wechat_configured { ContentMode::Wechat } else { ContentMode::Off });
+    if mode == ContentMode::Wechat && !wechat_configured {
+        return Err(invalid("content_check", "WeChat's checks need wechat_app_id and wechat_app_secret"));
+    }
+    let public_base_url = s.optional("public_base_url").map(|u| u.trim().trim_end_matches('/').to_string());
+    if let Some(url) = &public_base_url {
+        let scheme_ok = url.starts_with("https://") || url.starts_with("http://");
+        let host = url.split_once("://").map(|(_, rest)| rest).unwrap_or_default();
+        if !scheme_ok || host.is_empty() || url.contains(['?', '#', ' ']) {
+            return Err(invalid("public_base_url", "an absolute http(s) URL, such as https://xhb.example.cn"));
+        }
+    }
+    let push_token = s.optional("wechat_push_token").map(|t| t.trim().to_string());
+    if let Some(token) = &push_token
+        && !((3..=32).contains(&token.len()) && token.chars().all(|c| c.is_ascii_alphanumeric()))
+    {
+        return Err(invalid("wechat_push_token", "3 to 32 letters and digits, as the mini-program console takes it"));
+    }
+    let push_aes_key = s
+        .optional("wechat_push_aes_key")
+        .map(|k| AesKey::parse(&k))
+        .transpose()
+        .map_err(|reason| invalid("wechat_push_aes_key", reason))?;
+    if push_aes_key.is_some() && push_token.is_none() {
+        return Err(invalid("wechat_push_token", "required with wechat_push_aes_key"));
+    }
+    if explicit == Some(ContentMode::Wechat) {
+        if public_base_url.is_none() {
+            return Err(invalid(
+                "public_base_url",
+                "required with content_check = wechat: WeChat downloads photos from it",
+            ));
+        }
+        if push_token.is_none() {
+            return Err(invalid(
+                "wechat_push_token",
+                "required with content_check = wechat: photo verdicts come by push",
+            ));
+        }
+    }
+    Ok(ContentCheckConfig {
+        mode,
+        public_base_url,
+        push_token,
+        push_aes_key,
+        check_url_ttl: url_lifetime(s, "content_check_url_secs", 3 * 3600)?,
+    })
 }
 
 fn read_toml(path: &str) -> Result<toml::Table, ConfigError> {
@@ -570,6 +734,19 @@ mod tests {
     }
 
     #[test]
+    fn webhooks_go_to_public_addresses_only_unless_allowed_and_attempts_are_bounded() {
+        let c = Config::from_vars(Vec::<(String, String)>::new()).unwrap();
+        assert!(!c.webhooks.allow_private_targets);
+        assert_eq!((c.webhooks.timeout, c.webhooks.max_attempts), (Duration::from_secs(10), 12));
+        let c = Config::from_vars([("XHB_WEBHOOK_ALLOW_PRIVATE_TARGETS", "true")]).unwrap();
+        assert!(c.webhooks.allow_private_targets);
+        for (key, value) in [("XHB_WEBHOOK_TIMEOUT_MS", "60000"), ("XHB_WEBHOOK_MAX_ATTEMPTS", "0")] {
+            let err = Config::from_vars([(key, value)]).unwrap_err();
+            assert!(err.to_string().contains(&key[4..].to_lowercase()), "{err}");
+        }
+    }
+
+    #[test]
     fn a_bad_number_names_its_setting() {
         let err = Config::from_vars([("XHB_WECHAT_TIMEOUT_MS", "soon")]).unwrap_err();
         assert!(err.to_string().contains("`wechat_timeout_ms`"), "{err}");
@@ -594,6 +771,74 @@ mod tests {
         assert_eq!(redact_url_password("sqlite://./data/x.db?mode=rwc"), "sqlite://./data/x.db?mode=rwc");
         assert_eq!(redact_url_password("postgres://root@127.0.0.1/test"), "postgres://root@127.0.0.1/test");
         assert_eq!(redact_url_password("postgres://u:a/b@c@h/db"), "postgres://u:<redacted>@h/db");
+    }
+
+    /// A production setting with WeChat configured, plus `extra`.
+    fn with_wechat(extra: &[(&'static str, &'static str)]) -> Result<Config, ConfigError> {
+        let mut vars = vec![
+            ("XHB_DATABASE_URL", "postgres://db/x"),
+            ("XHB_TOKEN_SECRET", "token-secret-token-secret-token-secret"),
+            ("XHB_WECHAT_APP_ID", "wx-app-id"),
+            ("XHB_WECHAT_APP_SECRET", "wx-app-secret"),
+        ];
+        vars.extend_from_slice(extra);
+        Config::from_vars(vars)
+    }
+
+    #[test]
+    fn content_checks_are_on_with_wechat_and_off_without() {
+        let demo = Config::from_vars(Vec::<(String, String)>::new()).unwrap();
+        assert_eq!(demo.content.mode, ContentMode::Off, "no WeChat: no checks, no free text in public");
+        let c = with_wechat(&[]).unwrap();
+        assert_eq!(c.content.mode, ContentMode::Wechat);
+        assert!(!c.content.photos_checked(), "without a base URL and a push, photos stay private");
+        let c = with_wechat(&[("XHB_PUBLIC_BASE_URL", "https://xhb.example.cn/"), ("XHB_WECHAT_PUSH_TOKEN", "tok3n")])
+            .unwrap();
+        assert!(c.content.photos_checked());
+        assert_eq!(c.content.public_base_url.as_deref(), Some("https://xhb.example.cn"));
+        assert_eq!(c.content.check_url_ttl, Duration::from_secs(3 * 3600));
+        let off = with_wechat(&[("XHB_CONTENT_CHECK", "off")]).unwrap();
+        assert_eq!(off.content.mode, ContentMode::Off);
+    }
+
+    #[test]
+    fn asking_for_wechat_checks_needs_what_they_need() {
+        let err = Config::from_vars([("XHB_CONTENT_CHECK", "wechat")]).unwrap_err();
+        assert!(err.to_string().contains("`content_check`"), "{err}");
+        let err = with_wechat(&[("XHB_CONTENT_CHECK", "wechat")]).unwrap_err();
+        assert!(err.to_string().contains("`public_base_url`"), "{err}");
+        let err = with_wechat(&[("XHB_CONTENT_CHECK", "wechat"), ("XHB_PUBLIC_BASE_URL", "https://x.cn")]).unwrap_err();
+        assert!(err.to_string().contains("`wechat_push_token`"), "{err}");
+        for (key, value) in [
+            ("XHB_CONTENT_CHECK", "maybe"),
+            ("XHB_PUBLIC_BASE_URL", "xhb.example.cn"),
+            ("XHB_PUBLIC_BASE_URL", "https://x.cn/?a=1"),
+            ("XHB_WECHAT_PUSH_TOKEN", "a b"),
+            ("XHB_WECHAT_PUSH_TOKEN", "ab"),
+            ("XHB_WECHAT_PUSH_AES_KEY", "too-short"),
+        ] {
+            let err = with_wechat(&[(key, value)]).unwrap_err();
+            assert!(err.to_string().contains(&format!("`{}`", key[4..].to_lowercase())), "{key}={value}: {err}");
+        }
+        let err =
+            with_wechat(&[("XHB_WECHAT_PUSH_AES_KEY", "kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aR")]).unwrap_err();
+        assert!(err.to_string().contains("`wechat_push_token`"), "an AES key without a token: {err}");
+    }
+
+    #[test]
+    fn debug_never_prints_the_push_secrets() {
+        let c = with_wechat(&[
+            ("XHB_WECHAT_PUSH_TOKEN", "pushtokensecret"),
+            ("XHB_WECHAT_PUSH_AES_KEY", "kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aR"),
+            ("XHB_PUBLIC_BASE_URL", "https://xhb.example.cn"),
+        ])
+        .unwrap();
+        assert!(c.content.push_aes_key.is_some());
+        let printed = format!("{c:?}");
+        for secret in ["pushtokensecret", "kWxPEV2U"] {
+            assert!(!printed.contains(secret), "{secret} in {printed}");
+        }
+        assert!(printed.contains("https://xhb.example.cn") && printed.contains("Wechat"), "{printed}");
     }
 
     #[test]

@@ -45,6 +45,7 @@ pub static FILES: &[(&str, &[u8])] = embed![
     "js/views/admin.js",
     "js/views/admin_places.js",
     "js/views/demand.js",
+    "js/views/webhooks.js",
 ];
 
 pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; \

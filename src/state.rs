@@ -12,11 +12,15 @@ use std::time::Duration;
 use crate::config::Config;
 use crate::domain::DomainError;
 use crate::domain::city::City;
+use crate::domain::delivery::RetryPolicy;
 use crate::domain::photo_url::{UrlKey, UrlSigner};
+use crate::domain::wechat_push::PushKeys;
 use crate::index::PlaceIndex;
+use crate::integrations::webhooks::WebhookClient;
 use crate::integrations::wechat::{ForcedRefreshBudget, WechatClient};
 use crate::metrics::Metrics;
-use crate::outbox::OutboxContext;
+use crate::outbox::{OutboxContext, WebhookLane};
+use crate::service::content::{CheckDelivery, ContentPolicy, PushContext};
 use crate::service::demand::{DemandContext, DemandCounter};
 use crate::service::media::{DecodeGate, MediaContext};
 use crate::service::notify::NotifyContext;
@@ -27,10 +31,13 @@ use crate::service::reports::{ReportLimits, ReportsContext};
 use crate::service::rewards::RewardsContext;
 use crate::service::sessions::SessionsContext;
 use crate::service::units::{RoutingCache, UnitsContext};
+use crate::service::webhooks::{DeliveryContext, WebhooksContext};
 use crate::store::{self, Db};
 
 /// How long a start waits for another process preparing the same database (migrating, seeding).
 pub const SETUP_PATIENCE: Duration = Duration::from_secs(300);
+/// Each webhook retry comes after a random 50–100% of its backoff delay.
+const WEBHOOK_JITTER: f64 = 0.5;
 
 /// Everything a handler may need, cheap to clone.
 #[derive(Clone)]
@@ -52,6 +59,8 @@ pub struct AppState {
     pub rankings: Arc<RankingCache>,
     /// The demand map's counters not yet written.
     pub demand: Arc<DemandCounter>,
+    /// Posts office webhooks (its own timeouts, no redirects, public addresses only by default).
+    pub webhook_client: WebhookClient,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -171,7 +180,10 @@ impl AppState {
         crate::service::places::spawn_refresher(db.clone(), &places);
         let ranking_cache = config.ranking_cache;
         let demand_counting = config.demand_counting;
+        let webhook_client = WebhookClient::new(config.webhooks.timeout, config.webhooks.allow_private_targets)
+            .map_err(|e| StartError::Prepare(format!("webhook HTTP client: {e}")))?;
         let state = AppState {
+            webhook_client,
             decoding: DecodeGate::per_core(config.decode_memory_bytes),
             url_key: Arc::new(UrlKey::derive(&config.token_secret)),
             config: Arc::new(config),
@@ -204,7 +216,23 @@ impl AppState {
             notify_template: self.config.notify_report_template.clone(),
             photo_urls: self.photo_urls(),
             ledger: self.ledger(),
+            content: self.content_policy(),
         }
+    }
+
+    /// Whether content is checked by WeChat, photos included.
+    pub fn content_policy(&self) -> ContentPolicy {
+        let content = &self.config.content;
+        ContentPolicy { mode: content.mode, photos_checked: content.photos_checked() }
+    }
+
+    /// What the message push uses: the database and the push's keys (none without a token).
+    pub fn push(&self) -> PushContext {
+        let content = &self.config.content;
+        let app_id = self.config.wechat.as_ref().map(|w| w.app_id.clone()).unwrap_or_default();
+        let keys =
+            content.push_token.as_ref().map(|token| PushKeys::new(token.clone(), content.push_aes_key.clone(), app_id));
+        PushContext { db: self.db.clone(), keys }
     }
 
     /// What posting points uses: the city and the points-arrived message.
@@ -273,6 +301,7 @@ impl AppState {
             dir: self.config.media_dir.clone(),
             decoding: self.decoding.clone(),
             urls: self.photo_urls(),
+            content_mode: self.config.content.mode,
         }
     }
 
@@ -282,7 +311,6 @@ impl AppState {
         PrivacyContext { reports: self.reports(), media_dir: self.config.media_dir.clone() }
     }
 
-    /// What the outbox's delivery task uses.
     /// Riders' subscribe-message consents: the database and the templates configured.
     pub fn notify(&self) -> NotifyContext {
         NotifyContext { db: self.db.clone(), templates: self.config.templates().cloned().collect() }
@@ -303,13 +331,47 @@ impl AppState {
         }
     }
 
+    /// What the outbox's delivery tasks use.
     pub fn outbox(&self) -> OutboxContext {
+        let w = &self.config.webhooks;
         OutboxContext {
             db: self.db.clone(),
             wechat: self.wechat.clone(),
             poll: self.config.outbox_poll,
             retry_base: self.config.outbox_retry_base,
             miniprogram_state: self.config.miniprogram_state.clone(),
+            content: CheckDelivery {
+                db: self.db.clone(),
+                media_base: (self.config.content.photos_checked())
+                    .then(|| self.config.content.public_base_url.clone())
+                    .flatten()
+                    .map(|base| format!("{base}{}", crate::api::API_PREFIX)),
+                photo_urls: UrlSigner::new(self.url_key.clone(), self.config.content.check_url_ttl),
+            },
+            webhooks: WebhookLane {
+                delivery: DeliveryContext {
+                    db: self.db.clone(),
+                    client: self.webhook_client.clone(),
+                    policy: RetryPolicy {
+                        base: w.retry_base,
+                        cap: w.retry_cap,
+                        max_attempts: w.max_attempts,
+                        jitter: WEBHOOK_JITTER,
+                    },
+                },
+                concurrency: w.concurrency,
+                lease: WebhookLane::lease_for(w.timeout),
+            },
+        }
+    }
+
+    /// What managing webhook endpoints uses: the database, the city, and whether endpoints may
+    /// name private addresses.
+    pub fn webhooks(&self) -> WebhooksContext {
+        WebhooksContext {
+            db: self.db.clone(),
+            city: self.city.clone(),
+            allow_private: self.config.webhooks.allow_private_targets,
         }
     }
 }

@@ -36,7 +36,10 @@ export function clearErrors(form) {
  * @param {string} [fieldHint]
  */
 export function showError(form, err, fieldHint) {
-  const name = (err && err.details && typeof err.details.field === 'string' && err.details.field) || fieldHint;
+  const details = (err && err.details) || {};
+  // A body the schema refuses names its field only in the reason: "field `url` verification failed".
+  const named = typeof details.reason === 'string' && details.reason.match(/field `(\w+)`/);
+  const name = (typeof details.field === 'string' && details.field) || (named && named[1]) || fieldHint;
   const msg = err && err.message ? err.message : String(err);
   let spot = null;
   if (name) {

@@ -23,16 +23,17 @@ const ROUTES = [
   ['admin/rewards', () => import('./views/admin.js'), ['city_admin']],
   ['admin/places', () => import('./views/admin_places.js'), ['city_admin']],
   ['admin/demand', () => import('./views/demand.js'), ['city_admin']],
+  ['webhooks', () => import('./views/webhooks.js'), ['clerk', 'city_admin']],
 ];
 
 /** The navigation each role sees: nothing it may not use. */
 const NAV = {
-  clerk: [['queue', 'nav.queue'], ['figures', 'nav.figures']],
+  clerk: [['queue', 'nav.queue'], ['figures', 'nav.figures'], ['webhooks', 'nav.webhooks']],
   station_manager: [['places', 'nav.places'], ['pickup', 'nav.pickup']],
   city_admin: [
     ['queue', 'nav.queue'], ['figures', 'nav.figures'], ['admin/staff', 'nav.staff'], ['admin/units', 'nav.units'],
     ['admin/places', 'nav.adminPlaces'], ['admin/categories', 'nav.categories'], ['admin/points', 'nav.points'],
-    ['admin/rewards', 'nav.rewards'], ['admin/demand', 'nav.demand'],
+    ['admin/rewards', 'nav.rewards'], ['admin/demand', 'nav.demand'], ['webhooks', 'nav.webhooks'],
   ],
 };
 const HOME = { clerk: 'queue', station_manager: 'places', city_admin: 'queue' };

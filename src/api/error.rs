@@ -456,6 +456,8 @@ fn noun_zh(what: &str) -> Option<&'static str> {
         "staff account" => "员工账号",
         "reward" => "奖品",
         "redemption" => "兑换记录",
+        "webhook" => "推送地址",
+        "delivery" => "推送记录",
         _ => return None,
     })
 }
@@ -481,6 +483,8 @@ fn conflict_zh(code: ErrorCode) -> &'static str {
         ErrorCode::RewardClosed => "该奖品当前不可兑换",
         ErrorCode::AlreadyPickedUp => "该兑换码已领取过",
         ErrorCode::RedemptionClosed => "该兑换已取消或已过期",
+        ErrorCode::TooManyEndpoints => "每个单位最多登记 10 个推送地址",
+        ErrorCode::NotDeadLetter => "只有已放弃的推送才能重试",
         _ => "与当前状态冲突",
     }
 }

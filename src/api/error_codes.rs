@@ -310,6 +310,21 @@ impl ErrorCode {
                 D::Null,
                 null,
             ),
+            C::TooManyEndpoints => doc(
+                S::CONFLICT,
+                "the unit already has 10 webhook endpoints: delete one (or change its events and URL) first",
+                "每个单位最多登记 10 个推送地址",
+                D::Null,
+                null,
+            ),
+            C::NotDeadLetter => doc(
+                S::CONFLICT,
+                "only a dead letter can be retried: this delivery is still pending (it is retried by itself) \
+                 or was sent",
+                "只有已放弃的推送才能重试",
+                D::Null,
+                null,
+            ),
             C::WechatUnavailable => doc(
                 S::SERVICE_UNAVAILABLE,
                 "WeChat did not answer in time or refused us: try again shortly",

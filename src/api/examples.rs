@@ -25,9 +25,10 @@ use super::rewards::{
     RewardChange, RewardNearby, RewardPlace,
 };
 use super::triage::{
-    AcceptAction, ActionNotes, MarkDuplicateAction, RejectAction, StaffEntry, TransferAction, TriageDetail,
-    TriageSummary,
+    AcceptAction, ActionNotes, CheckedDto, ContentCheckView, MarkDuplicateAction, RejectAction, StaffEntry,
+    TransferAction, TriageDetail, TriageSummary, VerdictDto,
 };
+use super::wechat_push::{PushCheckResult, PushEnvelope};
 
 const PLACE_ID: &str = "01a21820-36df-77ef-854a-69e627a32b90";
 const REPORT_ID: &str = "01a2183c-5e0a-7d44-9c1b-2f6f1d3e8a10";
@@ -370,6 +371,22 @@ impl Example for TriageDetail {
                 },
                 StaffEntry::example(),
             ],
+            content_checks: vec![
+                ContentCheckView {
+                    kind: CheckedDto::Description,
+                    object_id: REPORT_ID.into(),
+                    verdict: VerdictDto::Pass,
+                    label: Some("100".into()),
+                    decided_at: Some(at("2026-11-26T07:50:32Z")),
+                },
+                ContentCheckView {
+                    kind: CheckedDto::Photo,
+                    object_id: PHOTO_ID.into(),
+                    verdict: VerdictDto::Pending,
+                    label: None,
+                    decided_at: None,
+                },
+            ],
         }
     }
 }
@@ -580,5 +597,25 @@ impl Example for PlaceRedemption {
 impl Example for PickupRequest {
     fn example() -> Self {
         PickupRequest { code: "4819 0273 65".into() }
+    }
+}
+
+impl Example for PushEnvelope {
+    fn example() -> Self {
+        PushEnvelope {
+            to_user_name: Some("gh_97417a04a28d".into()),
+            from_user_name: Some("o9AgO5Kd5ggOC-bXrbNODIiE3bGY".into()),
+            create_time: Some(1_764_150_000),
+            msg_type: Some("event".into()),
+            event: Some("wxa_media_check".into()),
+            encrypt: None,
+            appid: Some("wx4f4bc4dec97d474b".into()),
+            trace_id: Some("690b03d2-301f6111-35ffbd44".into()),
+            version: Some(2),
+            result: Some(PushCheckResult { suggest: Some("pass".into()), label: Some(serde_json::json!(100)) }),
+            detail: Some(vec![serde_json::json!({
+                "strategy": "content_model", "errcode": 0, "suggest": "pass", "label": 100, "prob": 90
+            })]),
+        }
     }
 }

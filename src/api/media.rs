@@ -95,9 +95,9 @@ impl From<SignedPhoto> for PhotoUrl {
     }
 }
 
-/// The path of `media_signed` for this signature (ids and base64url need no escaping).
-fn signed_path(p: &SignedPhoto) -> String {
-    format!("{}/media/{}/signed?exp={}&sig={}", super::API_PREFIX, p.id, p.expires, p.signature)
+/// The path of `media_signed` for this signature.
+pub(crate) fn signed_path(p: &SignedPhoto) -> String {
+    format!("{}{}", super::API_PREFIX, p.path())
 }
 
 #[derive(ApiResponse)]

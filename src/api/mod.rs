@@ -25,6 +25,8 @@ pub mod subscriptions;
 pub mod text;
 pub mod triage;
 pub mod units;
+pub mod webhooks;
+pub mod wechat_push;
 
 use poem_openapi::{OpenApiService, Tags};
 
@@ -58,6 +60,10 @@ pub enum ApiTags {
     Notifications,
     /// Your personal information: a copy of everything held about you, or its erasure (PIPL)
     Privacy,
+    /// Called by WeChat, not by clients: the message push (content check verdicts on photos)
+    Wechat,
+    /// Office webhooks: a unit's endpoints, their signed deliveries, test deliveries and dead letters
+    Webhooks,
 }
 
 /// Every API object of the service.
@@ -74,7 +80,7 @@ pub type Apis = (
     points::PointsApi,
     rewards::RewardsApi,
     // Tuples of API objects stop at twelve: later ones are grouped here.
-    (subscriptions::SubscriptionsApi, demand::DemandApi),
+    (subscriptions::SubscriptionsApi, demand::DemandApi, wechat_push::WechatPushApi, webhooks::WebhooksApi),
 );
 
 /// Every API object, in one tuple: what the server serves and what `xinhuoban spec` writes.
@@ -90,7 +96,10 @@ pub fn service() -> OpenApiService<Apis, ()> {
          `GET requests/{id}.json` and `POST requests.json` (form-encoded; `api_key` is a rider's \
          session token). It speaks GeoReport's conventions: WGS-84 coordinates, errors as \
          `[{\"code\", \"description\"}]`, and only the public projection of each report \
-         (category, status, unit, times, a location rounded to about 100 m; never the reporter).",
+         (category, status, unit, times, a location rounded to about 100 m; never the reporter; \
+         the description and a photo only once WeChat's content check passed them).\n\n\
+         `/wechat/push` is called by WeChat, not by clients: the message push that brings the \
+         content check verdicts on photos.",
         )
         .server(API_PREFIX)
 }

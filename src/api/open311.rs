@@ -12,8 +12,9 @@
 //!   `start_date`, `end_date` (W3C date-times; the last 90 days by default). Public: each
 //!   request is the report's public projection (`domain::report::PublicReport`), the same the
 //!   public map shows: category, status, unit, times and a location rounded to 0.001° (about
-//!   100 m); never the reporter, and no description, notes or photos (`description`,
-//!   `status_notes` and `media_url` are null) until such content is cleared for publication.
+//!   100 m); never the reporter. `description` is the reporter's words and `media_url` the
+//!   first photo only once WeChat's content check cleared them (null before, and always with
+//!   checks off); `status_notes` is always null.
 //! - `GET /open311/v2/requests/{id}.json`: one report, as a one-element array.
 //! - `POST /open311/v2/requests.json`: files a report. **Authentication**: `api_key` is a rider's
 //!   session token (from `/api/v1/auth/wechat-login`), so every filed report has a rider behind
@@ -28,6 +29,7 @@ use poem::{IntoResponse, Response, Route, get, handler};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use super::media::signed_path;
 use super::security::authenticate;
 use crate::domain::geo::{CoordSystem, Gcj02};
 use crate::domain::identity::Rider;
@@ -151,11 +153,11 @@ async fn services(state: Data<&AppState>) -> Response {
 struct ServiceRequest {
     service_request_id: String,
     status: &'static str,
-    /// Always null: notes are free text, not cleared for publication.
+    /// Always null: notes are free text, not checked for publication.
     status_notes: Option<String>,
     service_name: String,
     service_code: &'static str,
-    /// Always null: the description is free text, not cleared for publication.
+    /// The reporter's description once WeChat's content check cleared it; else null.
     description: Option<String>,
     agency_responsible: String,
     service_notice: Option<String>,
@@ -170,8 +172,11 @@ struct ServiceRequest {
     media_url: Option<String>,
 }
 
-fn to_open311(tz: Tz, p: PublicRequest) -> ServiceRequest {
-    let PublicView { report: r, unit } = p.report;
+/// One request as GeoReport shows it; `base` is the public origin photo URLs are made absolute
+/// under (`public_base_url`), when one is configured.
+fn to_open311(tz: Tz, base: Option<&str>, p: PublicRequest) -> ServiceRequest {
+    let PublicView { report: r, unit, photos } = p.report;
+    let media_url = photos.first().map(|photo| format!("{}{}", base.unwrap_or_default(), signed_path(photo)));
     let time = |m: Millis| m.in_zone(tz).to_rfc3339();
     let (lat, long) = r.location.in_system(CoordSystem::Wgs84);
     let open = r.status.is_open();
@@ -181,7 +186,7 @@ fn to_open311(tz: Tz, p: PublicRequest) -> ServiceRequest {
         status_notes: None,
         service_name: p.service_name,
         service_code: r.category.as_str(),
-        description: None,
+        description: r.description,
         agency_responsible: unit.name,
         service_notice: None,
         requested_datetime: time(r.created_at),
@@ -192,13 +197,16 @@ fn to_open311(tz: Tz, p: PublicRequest) -> ServiceRequest {
         zipcode: None,
         lat,
         long,
-        media_url: None,
+        media_url,
     }
 }
 
 fn render(state: &AppState, found: DomainResult<Vec<PublicRequest>>) -> Response {
     match found {
-        Ok(all) => Json(all.into_iter().map(|p| to_open311(state.city.tz, p)).collect::<Vec<_>>()).into_response(),
+        Ok(all) => {
+            let base = state.config.content.public_base_url.as_deref();
+            Json(all.into_iter().map(|p| to_open311(state.city.tz, base, p)).collect::<Vec<_>>()).into_response()
+        }
         Err(e) => domain_error(e),
     }
 }

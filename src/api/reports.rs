@@ -128,13 +128,15 @@ impl From<service::UnitRef> for UnitRef {
 
 /// A report as a rider who filed or follows it, or its unit, sees it: never the reporter's
 /// identity. A rider who follows a report without having filed it (`mine: false`) sees its public
-/// projection here: the location rounded, `description` empty, no rating or rating comment.
+/// projection here: the location rounded, no rating, and `description` and `rating_comment` only
+/// once WeChat's content check passed them (`description` empty and no comment before).
 #[derive(Debug, Object)]
 #[oai(skip_serializing_if_is_none)]
 pub struct ReportSummary {
     pub id: String,
     pub category: CategoryDto,
-    /// What the reporter wrote; empty for a rider who only follows the report.
+    /// What the reporter wrote; for a rider who only follows the report, empty until WeChat's
+    /// content check passed it.
     pub description: String,
     /// Exact for the reporter and staff; rounded to 0.001° (the public projection) for a rider
     /// who only follows the report.
@@ -145,7 +147,7 @@ pub struct ReportSummary {
     pub priority: i32,
     pub anonymous: bool,
     /// Ids of the attached photos (`GET /media/{id}`): all of them for staff of the report's
-    /// unit, only the caller's own for a rider.
+    /// unit; for a rider their own and those WeChat's content check passed.
     pub media_ids: Vec<String>,
     /// The same photos, in the same order, with signed URLs that need no token.
     pub photo_urls: Vec<PhotoUrl>,
@@ -238,9 +240,11 @@ impl ReportDetail {
 
 /// A report's public projection: all that anyone may see of it (the public map, the preview,
 /// and Open311 show exactly this). What it is about, where it stands, which unit holds it,
-/// roughly where it is and when; never who filed or follows it, and no description, notes or
-/// photos (nothing is cleared for publication). The location is the exact spot rounded to
-/// 0.001° in GCJ-02 (within about 75 m of it), then given in the system the request asked for.
+/// roughly where it is and when; never who filed or follows it, and no notes. The reporter's
+/// description, their rating comment and the riders' photos appear only once WeChat's content
+/// check cleared each of them (absent, or empty for photos, before; and always while the
+/// service runs without content checks). The location is the exact spot rounded to 0.001° in
+/// GCJ-02 (within about 75 m of it), then given in the system the request asked for.
 #[derive(Debug, Object)]
 #[oai(skip_serializing_if_is_none)]
 pub struct PublicReportView {
@@ -258,6 +262,12 @@ pub struct PublicReportView {
     pub resolve_by: Option<DateTime<Utc>>,
     pub resolved_at: Option<DateTime<Utc>>,
     pub closed_at: Option<DateTime<Utc>>,
+    /// What the reporter wrote, once WeChat's content check passed it; absent otherwise.
+    pub description: Option<String>,
+    /// The reporter's rating comment, once WeChat's content check passed it; absent otherwise.
+    pub rating_comment: Option<String>,
+    /// The photos WeChat's content check passed, with signed URLs that need no token.
+    pub photo_urls: Vec<PhotoUrl>,
 }
 
 impl PublicReportView {
@@ -275,6 +285,9 @@ impl PublicReportView {
             resolve_by: r.resolve_by.map(Millis::to_utc),
             resolved_at: r.resolved_at.map(Millis::to_utc),
             closed_at: r.closed_at.map(Millis::to_utc),
+            description: r.description,
+            rating_comment: r.rating_comment,
+            photo_urls: v.photos.into_iter().map(PhotoUrl::from).collect(),
         }
     }
 }
@@ -467,7 +480,8 @@ impl ReportsApi {
     /// The reports I filed or follow, newest first
     ///
     /// One page at a time. Reports the rider only follows show their public projection (location
-    /// rounded, no description or rating).
+    /// rounded, no rating; the description, rating comment and others' photos only once WeChat's
+    /// content check passed them).
     #[oai(path = "/reports/mine", method = "get", operation_id = "reports_mine")]
     async fn mine(
         &self,
@@ -491,9 +505,9 @@ impl ReportsApi {
     /// Open reports near a point, for the public map
     ///
     /// Each report is its public projection (`PublicReportView`, the same Open311's
-    /// `requests.json` shows): never who filed it, no description, notes or photos, and its
-    /// location rounded to 0.001° (about 100 m); the radius and `distance_m` are measured to that
-    /// rounded point. The nearest `limit` reports are one page: there is never a `next_cursor`.
+    /// `requests.json` shows): never who filed it, no notes, the description, rating comment and
+    /// photos only once WeChat's content check passed them, and its location rounded to 0.001°
+    /// (about 100 m); the radius and `distance_m` are measured to that rounded point. The nearest `limit` reports are one page: there is never a `next_cursor`.
     #[oai(path = "/reports/nearby", method = "get", operation_id = "reports_nearby")]
     #[allow(clippy::too_many_arguments)]
     async fn nearby(
@@ -528,8 +542,9 @@ impl ReportsApi {
     /// One of my reports (filed or followed) with its public timeline
     ///
     /// A report I filed shows whole, with the photos I attached. A report I only follow shows
-    /// its public projection: location rounded, no description, rating or rating comment, only
-    /// my own photos, and of the timeline's notes only staff's.
+    /// its public projection: location rounded, no rating; the description, rating comment and
+    /// others' photos only once WeChat's content check passed them (besides my own photos); and
+    /// of the timeline's notes only staff's.
     #[oai(path = "/reports/:id", method = "get", operation_id = "reports_get")]
     async fn get(
         &self,
@@ -548,7 +563,8 @@ impl ReportsApi {
     /// Follow an open report ("me too") instead of filing again
     ///
     /// Following widens nothing: a follower sees the report's public projection and staff's
-    /// notes, never the reporter's description, words or photos.
+    /// notes; the reporter's description, rating comment and photos only once WeChat's content
+    /// check passed them, as anyone may.
     #[oai(path = "/reports/:id/follow", method = "post", operation_id = "reports_follow")]
     async fn follow(
         &self,

@@ -14,7 +14,7 @@ use poem_openapi::{ApiResponse, Object, OpenApi, Union};
 use serde_json::Value;
 
 use super::ApiTags;
-use super::dto::{NOT_BLANK, Tagged, TaggedBody, not_null};
+use super::dto::{NOT_BLANK, Tagged, TaggedBody, mirror_enum, not_null};
 use super::error::codes::*;
 use super::error::{ApiResult, Body, Paged, SignedAs};
 use super::geojson::{AreaGeometry, Shaped};
@@ -24,10 +24,12 @@ use super::reports::{ActorDto, CategoryDto, EventKindDto, ReportStatusDto, Repor
 use super::security::StaffAuth;
 use super::text::Text;
 use crate::domain::DomainError;
+use crate::domain::content::{Checked, Verdict};
 use crate::domain::geo::CoordSystem;
 use crate::domain::report::{Action, Note, Notes, TransferTarget, parse_media_ids};
 use crate::domain::sla::NO_DEADLINE;
 use crate::domain::time::Millis;
+use crate::service::content::CheckRow;
 use crate::service::reports::Entry;
 use crate::service::triage::{self as service, FiledRange, QueueFilter, StaffReport, TriageView};
 use crate::state::AppState;
@@ -98,12 +100,54 @@ impl From<Entry> for StaffEntry {
     }
 }
 
+mirror_enum!(
+    /// What a content check is about: the report's `description`, its `rating_comment`, or a
+    /// `photo`.
+    CheckedDto = Checked { Description, RatingComment, Photo }
+);
+mirror_enum!(
+    /// Where WeChat's content check stands: `pending` (not decided yet), `pass` (public),
+    /// `risky` (flagged: private for good), `review` (WeChat suggests a person look: private).
+    VerdictDto = Verdict { Pending, Pass, Risky, Review }
+);
+
+/// Where WeChat's content check of one piece of the report's content stands: what the unit reads
+/// to know what the public sees.
+#[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct ContentCheckView {
+    pub kind: CheckedDto,
+    /// The report's id for its texts, the media id for a photo.
+    pub object_id: String,
+    pub verdict: VerdictDto,
+    /// WeChat's label (100 normal, 10001 ads, 20001 politics, 20002 porn, 20003 abuse, 20006
+    /// crime, 20008 fraud, 20012 vulgar, 20013 copyright, 21000 other).
+    pub label: Option<String>,
+    pub decided_at: Option<DateTime<Utc>>,
+}
+
+impl From<CheckRow> for ContentCheckView {
+    fn from(c: CheckRow) -> Self {
+        ContentCheckView {
+            kind: c.kind.into(),
+            object_id: c.object_id,
+            verdict: c.verdict.into(),
+            label: c.label,
+            decided_at: c.decided_at.map(Millis::to_utc),
+        }
+    }
+}
+
 #[derive(Debug, Object)]
 #[oai(skip_serializing_if_is_none, example)]
 pub struct TriageDetail {
     #[oai(flatten)]
     pub report: TriageSummary,
     pub timeline: Vec<StaffEntry>,
+    /// WeChat's content checks of the description, rating comment and photos: only what passed
+    /// is public (and nothing while the service runs without checks). Empty when nothing was
+    /// checked.
+    pub content_checks: Vec<ContentCheckView>,
 }
 
 impl TriageDetail {
@@ -111,6 +155,7 @@ impl TriageDetail {
         Json(TriageDetail {
             report: TriageSummary::of(d.report),
             timeline: d.timeline.into_iter().map(StaffEntry::from).collect(),
+            content_checks: d.content_checks.into_iter().map(ContentCheckView::from).collect(),
         })
     }
 }

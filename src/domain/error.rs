@@ -104,6 +104,10 @@ error_codes! {
     AlreadyPickedUp = "already_picked_up",
     /// The redemption was cancelled or has expired (and was refunded).
     RedemptionClosed = "redemption_closed",
+    /// The unit has as many webhook endpoints as it may.
+    TooManyEndpoints = "too_many_endpoints",
+    /// Only a dead letter can be retried; the delivery is pending or sent.
+    NotDeadLetter = "not_dead_letter",
     // Faults
     WechatUnavailable = "wechat_unavailable",
     DatabaseUnavailable = "database_unavailable",

@@ -1,6 +1,7 @@
 //! The rules of the service, free of HTTP and SQL.
 
 pub mod city;
+pub mod content;
 pub mod credentials;
 pub mod delivery;
 pub mod demand;
@@ -21,5 +22,7 @@ pub mod routing;
 pub mod sla;
 pub mod throttle;
 pub mod time;
+pub mod webhooks;
+pub mod wechat_push;
 
 pub use error::{DomainError, DomainResult};

@@ -137,6 +137,12 @@ impl SignedPhoto {
     pub fn expires_at(&self) -> Millis {
         Millis(self.expires.saturating_mul(1000))
     }
+
+    /// `/media/{id}/signed?exp=…&sig=…`: the URL below the API's prefix (ids and base64url need
+    /// no escaping).
+    pub fn path(&self) -> String {
+        format!("/media/{}/signed?exp={}&sig={}", self.id, self.expires, self.signature)
+    }
 }
 
 #[cfg(test)]

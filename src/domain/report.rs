@@ -9,6 +9,7 @@
 //! ```
 
 use super::DomainError;
+use super::content::Cleared;
 use super::error::ErrorCode;
 use super::geo::Gcj02;
 use super::identity::{Caller, Role};
@@ -378,9 +379,10 @@ pub fn public_location(exact: Gcj02) -> Gcj02 {
 /// Open311 facade, a rider who follows it), defined once.
 ///
 /// It shows what the report is about, where it stands, which unit holds it, roughly where it is
-/// and when things happened. It never shows who filed it or followed it, nor any text a person
-/// wrote (the description, a reopen reason, a rating comment) or any photo: nothing is cleared
-/// for publication yet (no content check runs), so none of those is public.
+/// and when things happened. It never shows who filed it or followed it. Of what the reporter
+/// wrote and the photos riders attached, it shows only what WeChat's content check cleared
+/// (`domain::content`): the description, the rating comment, the photos that passed; with checks
+/// off, none of them. A reopen reason and a "me too"'s words are never public.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PublicReport {
     pub id: String,
@@ -398,6 +400,12 @@ pub struct PublicReport {
     pub resolve_by: Option<Millis>,
     pub resolved_at: Option<Millis>,
     pub closed_at: Option<Millis>,
+    /// The reporter's description, once cleared (and not blank).
+    pub description: Option<String>,
+    /// The reporter's rating comment, once cleared.
+    pub rating_comment: Option<String>,
+    /// The ids of the photos cleared, in the order they were attached.
+    pub photo_ids: Vec<String>,
 }
 
 /// A report as it is stored, seen through what its public projection may take from it.
@@ -410,6 +418,11 @@ pub struct ReportParts<'a> {
     pub facts: &'a ReportFacts,
     pub created_at: Millis,
     pub updated_at: Millis,
+    pub description: &'a str,
+    /// Every photo attached, in order.
+    pub photo_ids: &'a [String],
+    /// What of its content WeChat cleared.
+    pub cleared: &'a Cleared,
 }
 
 impl PublicReport {
@@ -427,6 +440,9 @@ impl PublicReport {
             resolve_by: f.status.is_open().then_some(f.deadlines.resolve_by),
             resolved_at: f.resolved_at,
             closed_at: f.closed_at,
+            description: (r.cleared.description && !r.description.trim().is_empty()).then(|| r.description.to_string()),
+            rating_comment: f.rating_comment.clone().filter(|_| r.cleared.rating_comment),
+            photo_ids: r.photo_ids.iter().filter(|id| r.cleared.photos.contains(*id)).cloned().collect(),
         }
     }
 }
@@ -440,16 +456,23 @@ pub struct PhotoHolders<'a> {
     pub uploaded_by_rider: bool,
     /// The units holding the reports it is attached to; empty when it is on none.
     pub report_units: &'a [String],
+    /// On a report, and WeChat's content check cleared it for publication (checks on).
+    pub published: bool,
 }
 
 /// Who may see a photo (of the photo's city; anyone else never learns it exists):
 /// - its uploader, and city admins;
-/// - on a report: staff of a unit holding one of the reports it is attached to, and nobody
-///   else. Following a report widens nothing: the public projection has no photos;
+/// - on a report: staff of a unit holding one of the reports it is attached to; and once
+///   WeChat's content check cleared it (`published`), anyone, as the public projection shows it.
+///   Until then following a report widens nothing;
 /// - on no report: if staff uploaded it (a place's photo), anyone (`photo_is_public`), as places
 ///   are public; if a rider did, nobody else (it is theirs until they attach it to a report).
 pub fn may_see_photo(caller: &Caller, photo: PhotoHolders<'_>) -> bool {
-    if caller.account_id == photo.owner_id || caller.role == Role::CityAdmin || photo_is_public(photo) {
+    if caller.account_id == photo.owner_id
+        || caller.role == Role::CityAdmin
+        || photo_is_public(photo)
+        || photo.published
+    {
         return true;
     }
     caller.role == Role::Clerk && caller.office_id.as_ref().is_some_and(|office| photo.report_units.contains(office))
@@ -960,7 +983,7 @@ mod tests {
     }
 
     #[test]
-    fn the_public_projection_rounds_the_spot_and_keeps_no_words() {
+    fn the_public_projection_rounds_the_spot_and_keeps_only_words_wechat_cleared() {
         let exact = Gcj02::new(30.27037, 120.16052).unwrap();
         let public = public_location(exact);
         assert_eq!((public.lat(), public.lng()), (30.27, 120.161));
@@ -970,6 +993,8 @@ mod tests {
         assert!(public_location(corner).distance_m(corner) <= PUBLIC_LOCATION_SLACK_M);
         let mut f = facts(S::Resolved);
         f.rating_comment = Some("我家楼下".into());
+        let photos = ["m1".to_string(), "m2".to_string()];
+        let nothing = Cleared::nothing();
         let parts = |facts| ReportParts {
             id: "r1",
             category: Category::RoadDamage,
@@ -978,11 +1003,20 @@ mod tests {
             facts,
             created_at: Millis(1),
             updated_at: Millis(2),
+            description: "井盖缺失",
+            photo_ids: &photos,
+            cleared: &nothing,
         };
         let p = PublicReport::project(parts(&f));
         assert_eq!((p.location, p.status, p.resolve_by, p.resolved_at), (public, S::Resolved, None, f.resolved_at));
+        assert_eq!((p.description, p.rating_comment, p.photo_ids), (None, None, vec![]), "nothing cleared, no words");
         let open = facts(S::Accepted);
         assert_eq!(PublicReport::project(parts(&open)).resolve_by, Some(open.deadlines.resolve_by));
+        let cleared = Cleared { description: true, rating_comment: true, photos: ["m2".to_string()].into() };
+        let p = PublicReport::project(ReportParts { cleared: &cleared, ..parts(&f) });
+        assert_eq!(p.description.as_deref(), Some("井盖缺失"));
+        assert_eq!(p.rating_comment.as_deref(), Some("我家楼下"));
+        assert_eq!(p.photo_ids, ["m2"], "only the photos cleared");
     }
 
     #[test]
@@ -995,9 +1029,10 @@ mod tests {
             display_name: String::new(),
         };
         let units = vec!["u1".to_string()];
-        let on_report = PhotoHolders { owner_id: "rider", uploaded_by_rider: true, report_units: &units };
+        let on_report =
+            PhotoHolders { owner_id: "rider", uploaded_by_rider: true, report_units: &units, published: false };
         let loose = PhotoHolders { report_units: &[], ..on_report };
-        let place = PhotoHolders { owner_id: "admin", uploaded_by_rider: false, report_units: &[] };
+        let place = PhotoHolders { owner_id: "admin", uploaded_by_rider: false, report_units: &[], published: false };
         let follower = caller("follower", Role::Rider, None);
         let cases = [
             (caller("rider", Role::Rider, None), [true, true, true]),
@@ -1012,8 +1047,11 @@ mod tests {
             assert_eq!(seen, expected, "{}", who.account_id);
         }
         assert_eq!([on_report, loose, place].map(photo_is_public), [false, false, true]);
-        let staff_on_report = PhotoHolders { owner_id: "admin", uploaded_by_rider: false, report_units: &units };
-        assert!(!photo_is_public(staff_on_report), "a photo on a report is never public");
+        let staff_on_report =
+            PhotoHolders { owner_id: "admin", uploaded_by_rider: false, report_units: &units, published: false };
+        assert!(!photo_is_public(staff_on_report), "a photo on a report is not a place's photo");
+        let cleared = PhotoHolders { published: true, ..on_report };
+        assert!(may_see_photo(&caller("follower", Role::Rider, None), cleared), "a photo WeChat cleared is public");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Clients for outside HTTP services. Every base URL is configuration, so tests point them at
 //! real fake servers on loopback.
 
+pub mod webhooks;
 pub mod wechat;
 
 use std::time::Duration;

@@ -1,5 +1,6 @@
 //! WeChat mini-program server APIs: `jscode2session` for login, `stable_token` and
-//! `subscribeMessage.send` for notifications.
+//! `subscribeMessage.send` for notifications, `msgSecCheck` and `mediaCheckAsync` for content
+//! security.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -9,9 +10,11 @@ use tokio::sync::Mutex;
 
 use crate::config::WechatConfig;
 use crate::domain::DomainError;
+use crate::domain::content::Verdict;
 use crate::domain::delivery::Attempt;
 use crate::domain::error::{AuthFailure, Dependency, ErrorChain};
 use crate::domain::notify::{clean_data, keywords_in_content};
+use crate::domain::wechat_push::label_text;
 
 #[derive(Debug, thiserror::Error)]
 pub enum WechatError {
@@ -328,5 +331,93 @@ fn classify_transport_error(err: reqwest::Error) -> WechatError {
     } else {
         // Without the URL: it carries the app secret in its query.
         WechatError::Transport(err.without_url())
+    }
+}
+
+/// `msgSecCheck`'s answer: WeChat's `result` (the verdict is `suggest`, never `errcode`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TextCheck {
+    pub verdict: Verdict,
+    pub label: Option<String>,
+    pub trace_id: Option<String>,
+}
+
+/// How a content check's errcode is taken: retried, or given up with its reason.
+fn check_refusal(errcode: i64, errmsg: &str) -> Attempt {
+    let why = format!("errcode {errcode}: {errmsg}");
+    match errcode {
+        // Bad openid, openid of another app, bad scene, empty or malformed request, no permission:
+        // no retry changes these.
+        40003 | 43104 | 40129 | 44002 | 47001 | 48001 => Attempt::Refused(why),
+        // -1 busy, 45009 the daily quota, 61010 the rider has not used the app lately (they may
+        // come back within the retries), anything else: later.
+        _ => Attempt::Retry(why),
+    }
+}
+
+/// WeChat's content security checks (内容安全 2.0), for content the rider with `openid` wrote
+/// within the last two hours (WeChat's condition on the openid).
+impl WechatClient {
+    /// `msgSecCheck` v2: the verdict on a text, at once.
+    pub async fn msg_sec_check(&self, openid: &str, content: &str, scene: u8) -> Result<TextCheck, Attempt> {
+        let body = serde_json::json!({ "content": content, "version": 2, "scene": scene, "openid": openid });
+        let reply = self.post_with_token("/wxa/msg_sec_check", &body).await?;
+        let suggest = reply["result"]["suggest"].as_str().unwrap_or_default();
+        match Verdict::from_suggest(suggest) {
+            Some(verdict) => Ok(TextCheck {
+                verdict,
+                label: label_text(&reply["result"]["label"]),
+                trace_id: reply["trace_id"].as_str().map(str::to_string),
+            }),
+            None => Err(Attempt::Retry(format!("msg_sec_check answered without a known result.suggest: `{suggest}`"))),
+        }
+    }
+
+    /// `mediaCheckAsync` v2 for a photo WeChat downloads from `media_url`: its trace id, under
+    /// which the verdict arrives at the message push (within 30 minutes, WeChat says).
+    pub async fn media_check_async(&self, openid: &str, media_url: &str, scene: u8) -> Result<String, Attempt> {
+        let body = serde_json::json!({
+            "media_url": media_url, "media_type": 2, "version": 2, "scene": scene, "openid": openid,
+        });
+        let reply = self.post_with_token("/wxa/media_check_async", &body).await?;
+        match reply["trace_id"].as_str().filter(|t| !t.is_empty()) {
+            Some(trace_id) => Ok(trace_id.to_string()),
+            None => Err(Attempt::Retry("media_check_async answered without a trace_id".into())),
+        }
+    }
+
+    /// POSTs `body` to a WeChat API under the access token, once more with a fresh token when
+    /// WeChat refuses ours (40001, 40014, 42001); the reply when its errcode is 0, else how the
+    /// failure is taken (`check_refusal`).
+    async fn post_with_token(&self, path: &str, body: &serde_json::Value) -> Result<serde_json::Value, Attempt> {
+        if !self.is_configured() {
+            return Err(Attempt::Refused("WeChat is not configured".into()));
+        }
+        let mut rejected: Option<String> = None;
+        for _ in 0..2 {
+            let token =
+                self.access_token(rejected.as_deref()).await.map_err(|e| Attempt::Retry(ErrorChain(&e).to_string()))?;
+            let response = self
+                .http
+                .post(format!("{}{path}", self.base))
+                .query(&[("access_token", token.as_str())])
+                .json(body)
+                .send()
+                .await
+                .map_err(|e| Attempt::Retry(ErrorChain(&classify_transport_error(e)).to_string()))?;
+            if !response.status().is_success() {
+                return Err(Attempt::Retry(format!("{path} HTTP {}", response.status())));
+            }
+            let reply: serde_json::Value = response
+                .json()
+                .await
+                .map_err(|e| Attempt::Retry(ErrorChain(&classify_transport_error(e)).to_string()))?;
+            match reply["errcode"].as_i64().unwrap_or(0) {
+                0 => return Ok(reply),
+                40001 | 40014 | 42001 => rejected = Some(token),
+                code => return Err(check_refusal(code, reply["errmsg"].as_str().unwrap_or_default())),
+            }
+        }
+        Err(Attempt::Retry("access token refused twice".into()))
     }
 }

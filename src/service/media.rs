@@ -7,6 +7,7 @@ use std::sync::Arc;
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use crate::domain::content::{Checked, ContentMode, published};
 use crate::domain::identity::Caller;
 use crate::domain::photo::{self, CleanPhoto, StoredPhoto};
 use crate::domain::photo_url::{SignedPhoto, UrlSigner};
@@ -23,6 +24,8 @@ pub struct MediaContext {
     pub dir: PathBuf,
     pub decoding: DecodeGate,
     pub urls: UrlSigner,
+    /// Whether a report photo WeChat cleared is public.
+    pub content_mode: ContentMode,
 }
 
 /// A photo as its uploader sees it: the stored photo and a signed URL to load it by.
@@ -131,13 +134,20 @@ async fn blocking<T: Send + 'static>(work: impl FnOnce() -> DomainResult<T> + Se
 
 /// A photo and its bytes, for a caller of its city whom `domain::report::may_see_photo` lets
 /// see it (its uploader, city admins, staff of a unit holding a report it is on, anyone for a
-/// place's photo); to anyone else it does not exist (404).
+/// place's photo or a report photo WeChat cleared); to anyone else it does not exist (404).
 pub async fn download(ctx: &MediaContext, caller: &Caller, id: &str) -> DomainResult<(StoredPhoto, Vec<u8>)> {
     let (row, uploaded_by_rider, report_units) = store::media::with_holders(&ctx.db, id)
         .await?
         .filter(|(m, _, _)| m.city_id == caller.city_id)
         .ok_or(DomainError::NotFound("media"))?;
-    let holders = PhotoHolders { owner_id: &row.owner_id, uploaded_by_rider, report_units: &report_units };
+    let published = match ctx.content_mode {
+        ContentMode::Wechat if !report_units.is_empty() => {
+            let check = store::content::get(&ctx.db, Checked::Photo, id).await?;
+            published(ctx.content_mode, check.map(|c| c.verdict))
+        }
+        _ => false,
+    };
+    let holders = PhotoHolders { owner_id: &row.owner_id, uploaded_by_rider, report_units: &report_units, published };
     if !may_see_photo(caller, holders) {
         return Err(DomainError::NotFound("media"));
     }

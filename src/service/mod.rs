@@ -1,6 +1,7 @@
 //! Use cases that join the domain's rules to the store: what the API, the CLI and the demo
 //! seeding share.
 
+pub mod content;
 pub mod demand;
 pub mod media;
 pub mod notify;
@@ -14,3 +15,4 @@ pub mod sessions;
 pub mod staff;
 pub mod triage;
 pub mod units;
+pub mod webhooks;

@@ -69,7 +69,7 @@ pub async fn request(ctx: &ReportsContext, id: &str, now: Millis) -> DomainResul
 /// the units one statement each.
 async fn render(ctx: &ReportsContext, rows: Vec<ReportRow>) -> DomainResult<Vec<PublicRequest>> {
     let categories = categories(ctx).await?;
-    let views = public_views(&ctx.db, &ctx.city.id, &rows).await?;
+    let views = public_views(ctx, &rows).await?;
     Ok(views
         .into_iter()
         .map(|report| {

@@ -230,6 +230,7 @@ pub async fn public_photo_urls(
                 owner_id: &h.owner_id,
                 uploaded_by_rider: h.uploaded_by_rider,
                 report_units: &h.report_units,
+                published: false,
             };
             photo_is_public(photo)
         })

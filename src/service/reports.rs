@@ -16,6 +16,7 @@ use sha2::{Digest, Sha256};
 use sqlx::AnyConnection;
 
 use crate::domain::city::City;
+use crate::domain::content::{Checked, Cleared, ContentMode};
 use crate::domain::error::ErrorCode;
 use crate::domain::geo::{Bbox, Gcj02};
 use crate::domain::identity::Rider;
@@ -30,8 +31,10 @@ use crate::domain::sla::Deadlines;
 use crate::domain::throttle::SubmissionLimit;
 use crate::domain::time::Millis;
 use crate::domain::{DomainError, DomainResult};
+use crate::service::content::{self, ContentPolicy};
 use crate::service::points::Ledger;
 use crate::service::units::{self, RoutingCache};
+use crate::service::webhooks::{self, ReportEvent};
 use crate::store::idempotency::{self, Claim, IdempotencyKey, Recorded};
 use crate::store::reports::{EventRow, ReportRow};
 use crate::store::{self, Db, new_id};
@@ -59,6 +62,8 @@ pub struct ReportsContext {
     pub photo_urls: UrlSigner,
     /// Pays points for accepted, resolved and rated reports, in the step's transaction.
     pub ledger: Ledger,
+    /// Whether what riders write and photograph is checked by WeChat before it is public.
+    pub content: ContentPolicy,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -263,24 +268,34 @@ async fn rider_report(ctx: &ReportsContext, rider: &Rider, report: ReportRow) ->
 }
 
 /// Views of reports as a rider may see them. A report they filed shows whole; one they only
-/// follow shows its public projection (`domain::report::PublicReport`): the location rounded,
-/// no description, rating or rating comment. Either way the photos listed are the ones this
-/// rider attached, the only ones `GET /media/{id}` serves them. One statement for all photos.
+/// follow shows its public projection (`domain::report::PublicReport`): the location rounded, no
+/// rating, and the description and rating comment only once WeChat cleared them (empty and
+/// absent before, and always with checks off). The photos listed are the ones this rider
+/// attached and those WeChat cleared (a "me too" rider's on the reporter's report, say): the
+/// ones `GET /media/{id}` serves them. One statement for their own photos, one for the verdicts.
 async fn for_rider_eyes(ctx: &ReportsContext, rider: &Rider, views: Vec<ReportView>) -> DomainResult<Vec<ReportView>> {
     let all: Vec<String> = views.iter().flat_map(|v| v.photos.iter().map(|p| p.id.clone())).collect();
     let own: std::collections::HashSet<String> =
         store::media::find_owned(&ctx.db, &rider.account_id, &all).await?.into_iter().map(|m| m.id).collect();
+    let ids: Vec<String> = views.iter().map(|v| v.report.id.clone()).collect();
+    let photos: HashMap<String, Vec<String>> =
+        views.iter().map(|v| (v.report.id.clone(), v.photos.iter().map(|p| p.id.clone()).collect())).collect();
+    let mut cleared = content::clearances(&ctx.db, ctx.content.mode, &ids, &photos).await?;
     Ok(views
         .into_iter()
         .map(|mut v| {
-            v.photos.retain(|p| own.contains(&p.id));
-            if v.report.reporter_id != rider.account_id {
-                let r = &mut v.report;
-                r.location = public_location(r.location);
-                r.description.clear();
-                r.facts.rating = None;
-                r.facts.rating_comment = None;
+            let clear = cleared.remove(&v.report.id).unwrap_or_else(Cleared::nothing);
+            v.photos.retain(|p| own.contains(&p.id) || clear.photos.contains(&p.id));
+            if v.report.reporter_id == rider.account_id {
+                return v;
             }
+            let r = &mut v.report;
+            r.location = public_location(r.location);
+            if !clear.description {
+                r.description.clear();
+            }
+            r.facts.rating = None;
+            r.facts.rating_comment = r.facts.rating_comment.take().filter(|_| clear.rating_comment);
             v
         })
         .collect())
@@ -341,6 +356,8 @@ pub async fn submit(
             let t = transition(&target.facts, step, Actor::Rider, now)?;
             commit_step(&mut tx, &mut target, t, Actor::Rider, Some(&rider.account_id), now).await?;
             store::reports::attach_media(&mut tx, &target.id, &sub.media_ids, &rider.account_id, now).await?;
+            content::queue_photos(&mut tx, ctx.content, city_id, &rider.account_id, &target.id, &sub.media_ids, now)
+                .await?;
             (Outcome::Joined, target)
         }
         None => {
@@ -364,9 +381,17 @@ pub async fn submit(
             store::reports::insert_event(&mut tx, city_id, &event).await?;
             store::reports::add_follower(&mut tx, &report.id, &rider.account_id, now).await?;
             store::reports::attach_media(&mut tx, &report.id, &sub.media_ids, &rider.account_id, now).await?;
+            let (policy, author) = (ctx.content, rider.account_id.as_str());
+            let description = report.description.as_str();
+            content::queue_text(&mut tx, policy, city_id, author, Checked::Description, &report.id, description, now)
+                .await?;
+            content::queue_photos(&mut tx, policy, city_id, author, &report.id, &sub.media_ids, now).await?;
             (Outcome::Created, report)
         }
     };
+    if outcome == Outcome::Created {
+        webhooks::queue_report_event(&mut tx, &report, ReportEvent::Routed, now).await?;
+    }
     if let Some(key) = &key {
         idempotency::complete(&mut tx, key, &report.id, outcome.as_str()).await?;
     }
@@ -428,8 +453,9 @@ async fn me_too_target(
     Ok(nearest.map(|(_, r)| r))
 }
 
-/// A report's public projection, taken from the stored row.
-pub(crate) fn public(r: &ReportRow) -> PublicReport {
+/// A report's public projection, taken from the stored row, its photos and what of its content
+/// WeChat cleared.
+pub(crate) fn public(r: &ReportRow, photo_ids: &[String], cleared: &Cleared) -> PublicReport {
     PublicReport::project(ReportParts {
         id: &r.id,
         category: r.category,
@@ -438,20 +464,45 @@ pub(crate) fn public(r: &ReportRow) -> PublicReport {
         facts: &r.facts,
         created_at: r.created_at,
         updated_at: r.updated_at,
+        description: &r.description,
+        photo_ids,
+        cleared,
     })
 }
 
-/// A report's public projection with its unit named: what the public map and Open311 show.
+/// A report's public projection with its unit named and its cleared photos' signed URLs: what
+/// the public map and Open311 show.
 #[derive(Debug, Clone)]
 pub struct PublicView {
     pub report: PublicReport,
     pub unit: UnitRef,
+    /// `report.photo_ids`, signed.
+    pub photos: Vec<SignedPhoto>,
 }
 
-/// The public projections of these reports, their units read in one statement.
-pub(crate) async fn public_views(db: &Db, city_id: &str, rows: &[ReportRow]) -> DomainResult<Vec<PublicView>> {
-    let units = Units::load(db, city_id, rows.iter().map(|r| r.office_id.as_str())).await?;
-    Ok(rows.iter().map(|r| PublicView { report: public(r), unit: units.get(&r.office_id) }).collect())
+/// The public projections of these reports: their units in one statement, and while content is
+/// checked their photos and the verdicts one statement each (none while checks are off, when
+/// nothing a rider wrote or photographed is public).
+pub(crate) async fn public_views(ctx: &ReportsContext, rows: &[ReportRow]) -> DomainResult<Vec<PublicView>> {
+    let units = Units::load(&ctx.db, &ctx.city.id, rows.iter().map(|r| r.office_id.as_str())).await?;
+    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    let mode = ctx.content.mode;
+    let photos = match mode {
+        ContentMode::Wechat => store::reports::media_ids(&ctx.db, &ids).await?,
+        ContentMode::Off => HashMap::new(),
+    };
+    let cleared = content::clearances(&ctx.db, mode, &ids, &photos).await?;
+    let now = Millis::now();
+    let nothing = Cleared::nothing();
+    Ok(rows
+        .iter()
+        .map(|r| {
+            let photo_ids = photos.get(&r.id).map(Vec::as_slice).unwrap_or_default();
+            let report = public(r, photo_ids, cleared.get(&r.id).unwrap_or(&nothing));
+            let photos = report.photo_ids.iter().map(|id| ctx.photo_urls.sign(id, now)).collect();
+            PublicView { report, unit: units.get(&r.office_id), photos }
+        })
+        .collect())
 }
 
 /// An open report near a point, as the public sees it, and how far its public point is.
@@ -483,7 +534,7 @@ pub async fn nearby(
     near.sort_by(|(da, a), (db, b)| da.total_cmp(db).then_with(|| a.id.cmp(&b.id)));
     near.truncate(limit);
     let (distances, rows): (Vec<f64>, Vec<ReportRow>) = near.into_iter().unzip();
-    let views = public_views(&ctx.db, &ctx.city.id, &rows).await?;
+    let views = public_views(ctx, &rows).await?;
     Ok(views.into_iter().zip(distances).map(|(report, distance_m)| Nearby { report, distance_m }).collect())
 }
 
@@ -573,8 +624,10 @@ pub async fn reporter_action(
     let mut tx = ctx.db.begin_write().await?;
     commit_step(&mut tx, &mut report, t, actor, Some(&rider.account_id), now).await?;
     if let Action::Reopen { reason } = &action {
-        // The others following it hear that it is open again; the reporter knows.
-        tell_followers(&mut tx, ctx, &report, &category, reason.as_str(), Some(&rider.account_id), now).await?;
+        // The others following it hear that it is open again; the reporter knows. Not why: the
+        // reason is the reporter's own words, for the unit only (never checked for publication).
+        tell_followers(&mut tx, ctx, &report, &category, "", Some(&rider.account_id), now).await?;
+        webhooks::queue_report_event(&mut tx, &report, ReportEvent::Reopened { reason: reason.as_str() }, now).await?;
     }
     tx.commit().await?;
     rider_report(ctx, rider, report).await
@@ -594,6 +647,12 @@ pub async fn rate(
     let mut tx = ctx.db.begin_write().await?;
     commit_step(&mut tx, &mut report, t, actor, Some(&rider.account_id), now).await?;
     ctx.ledger.report_rated(&mut tx, &report, now).await?;
+    if let Some(comment) = &comment {
+        let (city_id, author) = (&ctx.city.id, rider.account_id.as_str());
+        let kind = Checked::RatingComment;
+        content::queue_text(&mut tx, ctx.content, city_id, author, kind, &report.id, comment.as_str(), now).await?;
+    }
+    webhooks::queue_report_event(&mut tx, &report, ReportEvent::Rated, now).await?;
     tx.commit().await?;
     rider_report(ctx, rider, report).await
 }

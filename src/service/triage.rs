@@ -16,7 +16,9 @@ use crate::domain::sla::{Rates, SlaFacts, is_overdue};
 use crate::domain::time::Millis;
 use crate::domain::{DomainError, DomainResult};
 use crate::service::units;
+use crate::service::webhooks::{self, ReportEvent};
 use crate::store::audit::AuditEntry;
+use crate::store::content::CheckRow;
 use crate::store::reports::{ReportFilter, ReportRow};
 use crate::store::{self};
 
@@ -68,11 +70,13 @@ pub struct TriageView {
     pub reporter_name: Option<String>,
 }
 
-/// A report with its full timeline, internal notes included.
+/// A report with its full timeline, internal notes included, and where WeChat's content checks
+/// of its description, rating comment and photos stand.
 #[derive(Debug, Clone)]
 pub struct StaffReport {
     pub report: TriageView,
     pub timeline: Vec<Entry>,
+    pub content_checks: Vec<CheckRow>,
 }
 
 /// What the queue shows.
@@ -145,8 +149,10 @@ async fn staff_report(ctx: &ReportsContext, report: ReportRow, now: Millis) -> D
         store::accounts::display_names(&ctx.db, &ids).await?.remove(&report.reporter_id)
     };
     let (view, timeline) = with_timeline(ctx, report, events).await?;
+    let media_ids: Vec<String> = view.photos.iter().map(|p| p.id.clone()).collect();
+    let content_checks = crate::service::content::checks_of(&ctx.db, &view.report.id, &media_ids).await?;
     let overdue = is_overdue(view.report.facts.next_deadline, now);
-    Ok(StaffReport { report: TriageView { report: view, overdue, reporter_name }, timeline })
+    Ok(StaffReport { report: TriageView { report: view, overdue, reporter_name }, timeline, content_checks })
 }
 
 /// One report of the caller's unit with its full timeline. It names the reporter unless they
@@ -196,6 +202,7 @@ pub async fn act(
             return Err(DomainError::invalid("media_ids", format!("`{missing}` is not a photo you uploaded")));
         }
     }
+    let routed_from = report.office_id.clone();
     match &action {
         Action::MarkDuplicate { target } => {
             let original = for_staff(ctx, staff, target)
@@ -222,6 +229,10 @@ pub async fn act(
     store::reports::attach_media(&mut tx, &report.id, photos, &staff.account_id, now).await?;
     pay_for(&mut tx, ctx, &report, &action, &staff.account_id, now).await?;
     tell_followers(&mut tx, ctx, &report, &category, &note_for_riders, None, now).await?;
+    if let Action::Transfer { reason, .. } = &action {
+        let event = ReportEvent::TransferredIn { from_office_id: &routed_from, reason: reason.as_str() };
+        webhooks::queue_report_event(&mut tx, &report, event, now).await?;
+    }
     tx.commit().await?;
     staff_report(ctx, report, now).await
 }

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod audit;
 pub mod categories;
 pub mod cities;
+pub mod content;
 pub mod demand;
 pub mod idempotency;
 pub mod jurisdictions;
@@ -19,6 +20,7 @@ pub mod rewards;
 pub mod sessions;
 pub mod subscriptions;
 pub mod units;
+pub mod webhooks;
 pub mod wechat;
 
 use std::str::FromStr;

@@ -550,3 +550,48 @@ pub async fn events_by(db: &Db, actor_id: &str, limit: u32) -> DomainResult<Vec<
         .await?;
     rows.iter().map(event_from_row).collect()
 }
+
+/// Which of the reports the overdue detector reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OverdueScan {
+    /// Those whose next deadline fell in the window, in deadline order (the index
+    /// `reports_next_deadline`; only open reports have a deadline below `NO_DEADLINE`).
+    DeadlinePassed,
+    /// Those changed in the window whose next deadline had passed by its end (a late response,
+    /// a reopening), in change order (the index `reports_updated`).
+    ChangedPastDeadline,
+}
+
+/// A page of the reports (of any city) a scan of the window (`since`, `until`] reads, after
+/// `from` (the scan's time, a deadline or a change, and an id).
+pub async fn overdue_scan(
+    db: &Db,
+    scan: OverdueScan,
+    since: Millis,
+    until: Millis,
+    from: Option<(Millis, String)>,
+    limit: u32,
+) -> DomainResult<Vec<ReportRow>> {
+    let sql = match scan {
+        OverdueScan::DeadlinePassed => select_reports!(
+            "WHERE r.next_deadline > $1 AND r.next_deadline <= $2 \
+             AND (r.next_deadline > $3 OR (r.next_deadline = $3 AND r.id > $4)) \
+             ORDER BY r.next_deadline, r.id LIMIT $5"
+        ),
+        OverdueScan::ChangedPastDeadline => select_reports!(
+            "WHERE r.updated_at > $1 AND r.updated_at <= $2 AND r.next_deadline <= $2 \
+             AND (r.updated_at > $3 OR (r.updated_at = $3 AND r.id > $4)) \
+             ORDER BY r.updated_at, r.id LIMIT $5"
+        ),
+    };
+    let (from_at, from_id) = from.unwrap_or((since, String::new()));
+    let rows = sqlx::query(sql)
+        .bind(since.0)
+        .bind(until.0)
+        .bind(from_at.0)
+        .bind(from_id)
+        .bind(i64::from(limit))
+        .fetch_all(&db.pool)
+        .await?;
+    rows.iter().map(from_row).collect()
+}

@@ -89,6 +89,9 @@ async fn config_for(options: Options, dir: &tempfile::TempDir) -> Config {
         ("XHB_WECHAT_TIMEOUT_MS", "800".into()),
         ("XHB_DATABASE_MAX_CONNECTIONS", "5".into()),
         ("XHB_MEDIA_DIR", dir.path().join("media").display().to_string()),
+        // WeChat's content checks are on by default when WeChat is configured; the tests of
+        // content security (content_check.rs) turn them on with a fake WeChat that answers them.
+        ("XHB_CONTENT_CHECK", "off".into()),
     ];
     for (k, v) in options.extra {
         vars.retain(|(key, _)| *key != k);

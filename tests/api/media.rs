@@ -274,7 +274,7 @@ fn jpeg() -> Vec<u8> {
 }
 
 /// Uploads a photo as `token` and returns its answer (id, url, url_expires_at…).
-async fn uploaded(app: &TestApp, token: &str) -> serde_json::Value {
+pub async fn uploaded(app: &TestApp, token: &str) -> serde_json::Value {
     let (status, media) = upload(app, token, jpeg(), "p.jpg").await;
     assert_eq!(status, StatusCode::CREATED, "{media}");
     media

@@ -69,13 +69,13 @@ fn gettemplate(Query(q): Query<TokenQuery>, fake: Data<&Shared>) -> Json<Value> 
 }
 
 #[derive(serde::Deserialize)]
-struct CodeQuery {
+pub struct CodeQuery {
     js_code: String,
 }
 
 /// Login for riders whose codes are `ok-<openid>`, as the shared fake answers it.
 #[handler]
-fn jscode2session(Query(q): Query<CodeQuery>) -> Json<Value> {
+pub fn jscode2session(Query(q): Query<CodeQuery>) -> Json<Value> {
     match q.js_code.strip_prefix("ok-") {
         Some(openid) => Json(json!({ "openid": openid, "session_key": "k" })),
         None => Json(json!({ "errcode": 40029, "errmsg": "invalid code" })),
@@ -354,8 +354,12 @@ async fn each_consent_a_rider_gives_is_used_by_one_message_and_a_rider_without_o
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     {
         let f = fake.lock().unwrap();
-        let phrases: Vec<&str> = f.sent.iter().map(|(_, b)| b["data"]["phrase2"]["value"].as_str().unwrap()).collect();
-        assert_eq!(phrases, ["已受理", "处理中"], "two consents, two messages; the third change finds none");
+        let mut phrases: Vec<&str> =
+            f.sent.iter().map(|(_, b)| b["data"]["phrase2"]["value"].as_str().unwrap()).collect();
+        phrases.sort();
+        let mut expected = ["已受理", "处理中"];
+        expected.sort();
+        assert_eq!(phrases, expected, "two consents, two messages; the third change finds none");
         assert!(f.sent.iter().all(|(_, b)| b["touser"] == "openid-wang"), "李 is skipped");
     }
     let queued: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox").fetch_one(&app.state.db.pool).await.unwrap();
@@ -458,5 +462,21 @@ async fn every_node_draws_forced_token_refreshes_from_the_one_daily_allowance() 
     }
     assert!(!take("2026-11-26", at + 31_000).await.unwrap(), "twenty a day");
     assert!(take("2026-11-27", at + 3_600_000).await.unwrap(), "a new day, a new allowance");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn senders_at_the_same_moment_share_one_access_token_fetch() {
+    let (fake, wechat) = spawn_wechat(&[]).await;
+    let app = spawn_app_with(Options { extra: vec![("XHB_WECHAT_API_BASE", wechat)] }).await;
+    assert!(fake.lock().unwrap().token_requests.is_empty(), "no template to check, no token yet");
+    let reads = (0..20).map(|_| app.state.wechat.template_keywords());
+    let answers = futures_util::future::join_all(reads).await;
+    assert!(answers.iter().all(Result::is_ok));
+    {
+        let f = fake.lock().unwrap();
+        assert_eq!(f.token_requests.len(), 1, "one fetch for twenty senders");
+        assert_eq!(f.template_reads.len(), 20);
+    }
     app.stop().await;
 }

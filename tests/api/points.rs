@@ -481,11 +481,13 @@ async fn riders_hear_when_points_arrive_for_a_report_and_not_for_what_they_just_
     app.post(&format!("/api/v1/reports/{id}/rating"), Some(&wang), json!({ "score": 5 })).await;
     award(app, &c.admin, &wang_id, 5, None).await;
 
-    let messages: Vec<String> = sqlx::query_scalar("SELECT payload_json FROM outbox WHERE payload_json LIKE $1")
-        .bind("%tpl-points%")
-        .fetch_all(&app.state.db.pool)
-        .await
-        .unwrap();
+    // In the order they were queued (ids are time-ordered): delivery attempts move rows about.
+    let messages: Vec<String> =
+        sqlx::query_scalar("SELECT payload_json FROM outbox WHERE payload_json LIKE $1 ORDER BY id")
+            .bind("%tpl-points%")
+            .fetch_all(&app.state.db.pool)
+            .await
+            .unwrap();
     let to = |rider: &str| messages.iter().filter(|m| m.contains(rider)).cloned().collect::<Vec<_>>();
     assert_eq!(to(&wang_id).len(), 2, "accepted and resolved; not the rating nor the award: {messages:?}");
     assert_eq!(to(&li_id).len(), 1, "the first me too");

@@ -11,6 +11,7 @@ import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createServer } from 'node:net';
+import { createServer as createHttpServer } from 'node:http';
 import { deflateSync } from 'node:zlib';
 import { chromium } from 'playwright-core';
 
@@ -35,7 +36,8 @@ before(async () => {
   base = `http://127.0.0.1:${port}`;
   server = spawn(BIN, ['serve'], {
     cwd: work,
-    env: { ...process.env, XHB_BIND: `127.0.0.1:${port}`, XHB_LOG: 'warn', XHB_DATABASE_URL: '', XHB_DEMO: 'true', XHB_DEMAND_FLUSH_MS: '300' },
+    env: { ...process.env, XHB_BIND: `127.0.0.1:${port}`, XHB_LOG: 'warn', XHB_DATABASE_URL: '', XHB_DEMO: 'true', XHB_DEMAND_FLUSH_MS: '300',
+      XHB_WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true', XHB_WEBHOOK_MAX_ATTEMPTS: '1', XHB_OUTBOX_POLL_MS: '200' },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   for (let i = 0; i < 200; i++) {
@@ -369,4 +371,57 @@ test('an admin imports a places file with a bad row and sees its line number', a
   await page.screenshot({ path: join(SHOTS, 'demand.png'), fullPage: true });
   assert.deepEqual(problems, []);
   await context.close();
+});
+
+test('a clerk registers a webhook, sees a failed delivery become a dead letter and retries it', async () => {
+  // The unit's own system, on loopback: down at first, then up.
+  let up = false;
+  const received = [];
+  const receiver = createHttpServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => { body += c; });
+    req.on('end', () => {
+      received.push({ headers: req.headers, body });
+      res.statusCode = up ? 200 : 503;
+      res.end();
+    });
+  });
+  await new Promise((r) => receiver.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${receiver.address().port}/xhb-events`;
+
+  const { page, context, problems } = await loggedIn('demo-clerk');
+  await page.click('#nav a[data-path=webhooks]');
+  await page.waitForSelector('#new-webhook');
+  // A URL that is not one: the API's message next to the field.
+  await page.fill('#new-webhook input[name=url]', 'ftp://example');
+  await page.click('#new-webhook button[type=submit]');
+  await page.waitForSelector('#new-webhook .field.invalid[data-field=url] .err:not([hidden])');
+  await page.fill('#new-webhook input[name=url]', url);
+  await page.fill('#new-webhook input[name=description]', '街道网格化平台');
+  await page.click('#new-webhook button[type=submit]');
+  await page.waitForSelector('#webhook-secret');
+  assert.ok((await page.textContent('#webhook-secret')).length >= 16);
+  const card = 'section[data-webhook]';
+  await page.waitForSelector(card);
+  await page.click(`${card} button[data-action=test]`);
+  // One attempt allowed here: the 503 makes it a dead letter.
+  for (let i = 0; i < 60 && !(await page.$(`${card} tr[data-status=dead]`)); i++) {
+    await page.waitForTimeout(250);
+    await page.click(`${card} button[data-action=refresh]`);
+  }
+  await page.waitForSelector(`${card} tr[data-status=dead] button[data-action=retry]`);
+  assert.match(await page.textContent(`${card} tr[data-status=dead]`), /503/);
+  up = true;
+  await page.click(`${card} tr[data-status=dead] button[data-action=retry]`);
+  for (let i = 0; i < 60 && !(await page.$(`${card} tr[data-status=sent]`)); i++) {
+    await page.waitForTimeout(250);
+    await page.click(`${card} button[data-action=refresh]`);
+  }
+  await page.waitForSelector(`${card} tr[data-status=sent]`);
+  await page.screenshot({ path: join(SHOTS, 'webhooks.png'), fullPage: true });
+  assert.ok(received.length >= 2);
+  assert.match(received.at(-1).headers['x-xhb-signature'], /^t=\d+,v1=[0-9a-f]{64}$/);
+  assert.deepEqual(problems, []);
+  await context.close();
+  await new Promise((r) => receiver.close(r));
 });
