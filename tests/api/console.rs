@@ -239,3 +239,39 @@ async fn a_clerk_resolves_with_their_own_photos_only() {
     assert_eq!(resp.status(), StatusCode::NOT_FOUND);
     c.app.stop().await;
 }
+
+#[tokio::test]
+async fn an_admin_reads_a_places_managers_before_changing_them() {
+    let app = spawn_demo_app().await;
+    let admin = login(&app, "demo-admin").await;
+    let manager = login(&app, "demo-manager").await;
+    let (_, mine) = app.get("/api/v1/manager/places?limit=100", Some(&manager)).await;
+    let place = mine["items"][0]["id"].as_str().unwrap().to_string();
+    let (_, me) = app.get("/api/v1/me", Some(&manager)).await;
+    let manager_id = me["account_id"].as_str().unwrap().to_string();
+
+    let (status, body) = app.get(&format!("/api/v1/admin/places/{place}/managers"), Some(&admin)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body, json!({ "place_id": place, "account_ids": [manager_id] }));
+    let (status, _) =
+        app.put(&format!("/api/v1/admin/places/{place}/managers"), Some(&admin), json!({ "account_ids": [] })).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, body) = app.get(&format!("/api/v1/admin/places/{place}/managers"), Some(&admin)).await;
+    assert_eq!(body["account_ids"], json!([]));
+    // Only city admins; an unknown place is a 404.
+    assert_eq!(
+        app.get(&format!("/api/v1/admin/places/{place}/managers"), Some(&manager)).await.0,
+        StatusCode::FORBIDDEN
+    );
+    let clerk = login(&app, "demo-clerk").await;
+    assert_eq!(app.get(&format!("/api/v1/admin/places/{place}/managers"), Some(&clerk)).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(app.get("/api/v1/admin/places/nope/managers", Some(&admin)).await.0, StatusCode::NOT_FOUND);
+    app.stop().await;
+}
+
+async fn login(app: &TestApp, username: &str) -> String {
+    let (status, body) =
+        app.post("/api/v1/auth/staff-login", None, json!({ "username": username, "password": "demo" })).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body["token"].as_str().unwrap().to_string()
+}

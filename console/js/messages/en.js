@@ -353,4 +353,5 @@ export default {
   "hookEvent.report.reopened": "Report reopened",
   "hookEvent.report.rated": "Report rated",
   "hookEvent.webhook.test": "Test",
+  "places.editManagers": "Set managers",
 };

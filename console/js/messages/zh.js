@@ -353,4 +353,5 @@ export default {
   "hookEvent.report.reopened": "上报被重新打开",
   "hookEvent.report.rated": "上报人已评价",
   "hookEvent.webhook.test": "测试",
+  "places.editManagers": "设置管理员",
 };

@@ -61,16 +61,31 @@ export async function render(root) {
   await list.redraw();
 }
 
+/** A button that loads the place's managers and opens a form to change them (nothing is sent unread). */
 function managersForm(place, managers) {
   if (!managers.length) return h('span', { class: 'hint', text: t('places.noManagers') });
-  const form = h('form', { class: 'row', novalidate: true },
-    h('select', { name: 'account_ids', multiple: true, size: Math.min(3, managers.length), 'aria-label': t('places.managers') },
-      managers.map((m) => h('option', { value: m.id, text: m.display_name }))),
-    formError(), h('button', { type: 'submit', text: t('admin.save') }), h('span', { class: 'hint saved' }));
-  onSubmit(form, async (f) => {
-    const ids = [...f.elements.account_ids.selectedOptions].map((o) => o.value);
-    await api('PUT', `/admin/places/${encodeURIComponent(place.id)}/managers`, { json: { account_ids: ids } });
-    f.querySelector('.saved').textContent = ' ' + t('admin.saved');
+  const box = h('div', {});
+  const open = h('button', { type: 'button', text: t('places.editManagers'), dataset: { action: 'managers' } });
+  open.addEventListener('click', async () => {
+    open.disabled = true;
+    try {
+      const current = (await api('GET', `/admin/places/${encodeURIComponent(place.id)}/managers`)).account_ids;
+      const form = h('form', { class: 'row', novalidate: true },
+        h('div', { class: 'field', dataset: { field: 'account_ids' } },
+          managers.map((m) => h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'account_ids', value: m.id, checked: current.includes(m.id) }), m.display_name)),
+          h('p', { class: 'err', hidden: true })),
+        formError(), h('button', { type: 'submit', text: t('admin.save') }), h('span', { class: 'hint saved' }));
+      onSubmit(form, async (f) => {
+        const ids = [...f.querySelectorAll('input[name=account_ids]:checked')].map((i) => i.value);
+        await api('PUT', `/admin/places/${encodeURIComponent(place.id)}/managers`, { json: { account_ids: ids } });
+        f.querySelector('.saved').textContent = ' ' + t('admin.saved');
+      });
+      clear(box).append(form);
+    } catch (e) {
+      clear(box).append(h('p', { class: 'form-error', text: e.message }));
+      open.disabled = false;
+    }
   });
-  return form;
+  box.append(open);
+  return box;
 }
