@@ -19,7 +19,7 @@ function polygonsOf(geometry) {
 
 /**
  * Draws a map.
- * @param {{outlines?: {geometry: any, cls?: string, label?: string}[],
+ * @param {{outlines?: {geometry: any, cls?: string, label?: string, title?: string}[],
  *          cells?: {geometry: any, fill: string, title?: string}[],
  *          points?: {lat: number, lng: number, cls?: string, title?: string, r?: number}[],
  *          width?: number, height?: number, label?: string}} spec
@@ -54,16 +54,17 @@ export function drawMap(spec) {
   const svg = s('svg', { class: 'map', viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-label': spec.label || '' });
   for (const o of outlines) {
     svg.append(s('path', { d: path(o.geometry), class: 'outline ' + (o.cls || ''), 'fill-rule': 'evenodd' },
-      o.label ? s('title', { text: o.label }) : null));
+      o.title || o.label ? s('title', { text: o.title || o.label }) : null));
   }
   for (const c of cells) {
     svg.append(s('path', { d: path(c.geometry), class: 'cell', fill: c.fill }, c.title ? s('title', { text: c.title }) : null));
   }
   for (const o of outlines) {
     if (!o.label) continue;
+    // In the outline's top left corner, clear of the points in its middle.
     const ps = positions(o.geometry.coordinates);
-    const cx = ps.reduce((a, p) => a + p[0], 0) / ps.length, cy = ps.reduce((a, p) => a + p[1], 0) / ps.length;
-    svg.append(s('text', { x: px(cx).toFixed(1), y: py(cy).toFixed(1), 'text-anchor': 'middle', text: o.label }));
+    const west = Math.min(...ps.map((p) => p[0])), north = Math.max(...ps.map((p) => p[1]));
+    svg.append(s('text', { x: (px(west) + 5).toFixed(1), y: (py(north) + 14).toFixed(1), text: o.label }));
   }
   for (const p of points) {
     svg.append(s('circle', { cx: px(p.lng).toFixed(1), cy: py(p.lat).toFixed(1), r: p.r || 6, class: p.cls || 'here' },

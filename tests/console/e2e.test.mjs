@@ -158,6 +158,7 @@ test('a clerk logs in, sees a new report arrive, accepts and resolves it with a 
   await page.waitForSelector('dialog.lightbox img');
   assert.ok(await page.$eval('dialog.lightbox img', (i) => i.complete && i.naturalWidth > 0));
   await page.keyboard.press('Escape');
+  await page.screenshot({ path: join(SHOTS, 'report-resolved.png'), fullPage: true });
   // A resolved report offers no lifecycle step, only notes.
   const after = await page.$$eval('.actions button', (bs) => bs.map((b) => b.dataset.action));
   assert.deepEqual(after, ['reply', 'note']);
@@ -363,8 +364,13 @@ test('an admin imports a places file with a bad row and sees its line number', a
   // Every admin page opens without an error.
   for (const path of ['admin/staff', 'admin/units', 'admin/categories', 'admin/points', 'admin/rewards', 'admin/demand', 'queue', 'figures']) {
     await page.click(`#nav a[data-path="${path}"]`);
-    await page.waitForFunction(() => !document.querySelector('#app .loading'));
+    // Its heading is its name in the navigation, and nothing is still loading.
+    await page.waitForFunction((p) => {
+      const h1 = document.querySelector('#app h1');
+      return h1 && h1.textContent === document.querySelector(`#nav a[data-path="${p}"]`).textContent && !document.querySelector('#app .loading');
+    }, path);
     assert.equal(await page.$('#app .banner.error'), null, path);
+    if (path === 'admin/units') await page.screenshot({ path: join(SHOTS, 'admin-units.png'), fullPage: true });
   }
   await page.screenshot({ path: join(SHOTS, 'admin-figures.png'), fullPage: true });
   // Riders searched a corner with no station a dozen times: a cell on the demand map.

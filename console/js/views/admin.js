@@ -73,7 +73,7 @@ async function unitsView(root) {
   const list = section(t('admin.unitList'), async (redraw) => {
     const units = await all('/admin/units');
     const outlines = await Promise.all(units.map((u) => api('GET', '/triage/unit', { query: { office_id: u.id } }).catch(() => null)));
-    const shapes = outlines.filter((o) => o && o.jurisdiction).map((o) => ({ geometry: o.jurisdiction, label: o.name, cls: o.kind === 'street_office' ? '' : 'other' }));
+    const shapes = outlines.filter((o) => o && o.jurisdiction).map((o) => ({ geometry: o.jurisdiction, title: o.name, label: o.kind === 'street_office' ? o.name : undefined, cls: o.kind === 'street_office' ? '' : 'other' }));
     return h('div', {},
       shapes.length ? drawMap({ outlines: shapes, width: 640, label: t('admin.unitList') }) : null,
       h('div', { class: 'table-wrap' }, h('table', { id: 'units' },
