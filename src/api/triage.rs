@@ -416,15 +416,17 @@ pub struct MetricsView {
 }
 
 /// The caller's own unit with its jurisdiction, for drawing a report's place on a small map.
+/// `jurisdiction` is a GeoJSON MultiPolygon, positions `[lng, lat]` in GCJ-02 (the system of the
+/// triage views' locations); absent when the unit has none (departments, the fallback queue, a
+/// street office not yet given one).
 #[derive(Debug, Object)]
 #[oai(skip_serializing_if_is_none)]
 pub struct OwnUnitView {
     pub id: String,
     pub name: String,
     pub kind: UnitKindDto,
-    /// The unit's jurisdiction as a GeoJSON MultiPolygon, positions `[lng, lat]` in GCJ-02 (the
-    /// system of the triage views' locations); absent when it has none (departments, the
-    /// fallback queue, a street office not yet given one).
+    // No doc comment: a described `$ref` becomes `allOf`, which typed clients read as the union
+    // without its `type` tag.
     pub jurisdiction: Option<Shaped<AreaGeometry>>,
 }
 
