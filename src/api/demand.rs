@@ -3,8 +3,11 @@
 
 use chrono::{DateTime, Utc};
 use poem::web::Data;
+use poem::{IntoResponse, Response};
 use poem_openapi::param::Query;
-use poem_openapi::payload::{Json, PlainText};
+use poem_openapi::payload::Json;
+use poem_openapi::registry::{MetaMediaType, MetaResponse, MetaResponses, Registry};
+use poem_openapi::types::{ToJSON, Type};
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 
 use super::ApiTags;
@@ -77,14 +80,51 @@ pub struct DemandMap {
     pub min_searches: i64,
 }
 
-#[derive(ApiResponse)]
+/// The map as GeoJSON, or with `format=csv` the same cells as a table. One `200` with two media
+/// types (the derive would write the `200` key twice, which strict parsers refuse).
 pub enum DemandReply {
-    /// The map (GeoJSON)
-    #[oai(status = 200, content_type = "application/geo+json")]
-    Map(Json<DemandMap>),
-    /// The same cells as a table: cell, centre, counts, share, distance
-    #[oai(status = 200, content_type = "text/csv; charset=utf-8")]
-    Csv(PlainText<String>, #[oai(header = "Content-Disposition")] String),
+    Map(DemandMap),
+    Csv(String),
+}
+
+const CSV_TYPE: &str = "text/csv; charset=utf-8";
+const GEOJSON_TYPE: &str = "application/geo+json";
+
+impl ApiResponse for DemandReply {
+    fn meta() -> MetaResponses {
+        MetaResponses {
+            responses: vec![MetaResponse {
+                description: "The cells: GeoJSON by default, or with `format=csv` a table (cell, centre, searches, unmet, unmet_share, nearest_place_m)",
+                status: Some(200),
+                status_range: None,
+                content: vec![
+                    MetaMediaType { content_type: GEOJSON_TYPE, schema: DemandMap::schema_ref() },
+                    MetaMediaType { content_type: CSV_TYPE, schema: String::schema_ref() },
+                ],
+                headers: vec![],
+            }],
+        }
+    }
+
+    fn register(registry: &mut Registry) {
+        DemandMap::register(registry);
+        String::register(registry);
+    }
+}
+
+impl IntoResponse for DemandReply {
+    fn into_response(self) -> Response {
+        match self {
+            DemandReply::Map(map) => {
+                let body = map.to_json().map(|v| v.to_string()).unwrap_or_default();
+                body.with_content_type(GEOJSON_TYPE).into_response()
+            }
+            DemandReply::Csv(text) => text
+                .with_content_type(CSV_TYPE)
+                .with_header("Content-Disposition", "attachment; filename=\"demand.csv\"")
+                .into_response(),
+        }
+    }
 }
 
 /// `geojson` (default) or `csv`.
@@ -236,14 +276,12 @@ impl DemandApi {
         };
         let cells = service::map(&state.demand(), &staff, &filter).await?;
         Ok(match format.0.unwrap_or(DemandFormat::Geojson) {
-            DemandFormat::Geojson => DemandReply::Map(Json(DemandMap {
+            DemandFormat::Geojson => DemandReply::Map(DemandMap {
                 kind: FeatureCollectionType::FeatureCollection,
                 features: cells.iter().map(|c| feature(c, system)).collect(),
                 min_searches: state.config.demand_min_searches,
-            })),
-            DemandFormat::Csv => {
-                DemandReply::Csv(PlainText(csv(&cells, system)), "attachment; filename=\"demand.csv\"".to_string())
-            }
+            }),
+            DemandFormat::Csv => DemandReply::Csv(csv(&cells, system)),
         })
     }
 

@@ -53,7 +53,6 @@ impl From<Subscription> for SubscriptionDto {
 pub struct Subscriptions {
     pub subscriptions: Vec<SubscriptionDto>,
     /// Template ids you answered that the service does not send (not recorded).
-    #[oai(skip_serializing_if_is_empty)]
     pub ignored: Vec<String>,
 }
 
