@@ -41,7 +41,7 @@ pub fn route(state: AppState) -> impl Endpoint {
             .expose_headers(["x-request-id", "retry-after"])
             .max_age(3600)
     });
-    Route::new()
+    crate::console::mount(Route::new())
         .nest(api::API_PREFIX, api)
         .nest("/open311/v2", api::open311::routes())
         .at("/docs", get(make_sync(move |_| Html(docs.clone()))))
@@ -274,6 +274,7 @@ fn fixed_route_label(path: &str, status: StatusCode) -> &'static str {
         "/openapi.json" => "openapi_json",
         p if p.starts_with("/docs") => "docs",
         p if p.starts_with("/open311/") => "open311",
+        p if p == "/console" || p.starts_with("/console/") => "console",
         _ if status == StatusCode::NOT_FOUND => "unmatched",
         _ => "other",
     }

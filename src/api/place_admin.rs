@@ -504,6 +504,23 @@ impl PlaceAdminApi {
         Ok(Json(Managers { place_id: id.0, account_ids: ids }))
     }
 
+    /// The managers of a place (city admins)
+    ///
+    /// The station manager accounts that keep this place (`Staff.id`), before changing them with
+    /// `PUT /admin/places/{id}/managers`. A removed place still lists its managers.
+    #[oai(path = "/admin/places/:id/managers", method = "get", operation_id = "admin_place_managers")]
+    async fn managers(
+        &self,
+        state: Data<&AppState>,
+        AdminAuth(admin): AdminAuth,
+        /// The place's id (`Place.id`, from the map, a search or `GET /manager/places`).
+        #[oai(validator(max_length = 64))]
+        id: Path<String>,
+    ) -> ApiResult<Json<Managers>, (SignedAs, InvalidParameter, NotFound)> {
+        let ids = service::managers(&state.places(), &admin, &id.0).await?;
+        Ok(Json(Managers { place_id: id.0, account_ids: ids }))
+    }
+
     /// The change history of a place (city admins), oldest first
     ///
     /// Every recorded change with who made it and the place before and after (GCJ-02), one page

@@ -17,14 +17,16 @@ use super::ApiTags;
 use super::dto::{NOT_BLANK, Tagged, TaggedBody, mirror_enum, not_null};
 use super::error::codes::*;
 use super::error::{ApiResult, Body, Paged, SignedAs};
+use super::geojson::{AreaGeometry, Shaped};
 use super::paging::{Cursor, Page, PageRequest, key_text};
+use super::reports::UnitKindDto;
 use super::reports::{ActorDto, CategoryDto, EventKindDto, ReportStatusDto, ReportSummary, RouteReasonDto, UnitRef};
 use super::security::StaffAuth;
 use super::text::Text;
 use crate::domain::DomainError;
 use crate::domain::content::{Checked, Verdict};
 use crate::domain::geo::CoordSystem;
-use crate::domain::report::{Action, Note, Notes, TransferTarget};
+use crate::domain::report::{Action, Note, Notes, TransferTarget, parse_media_ids};
 use crate::domain::sla::NO_DEADLINE;
 use crate::domain::time::Millis;
 use crate::service::content::CheckRow;
@@ -190,6 +192,10 @@ pub struct StartAction {
 #[derive(Debug, Object)]
 #[oai(skip_serializing_if_is_none)]
 pub struct ResolveAction {
+    /// Up to 9 photos of the work done, uploaded by the acting staff member through
+    /// `POST /media`; attached to the report beside the reporter's.
+    #[oai(deserialize_with = "not_null", validator(max_items = 9, unique_items, max_length = 64))]
+    pub media_ids: Option<Vec<Text>>,
     #[oai(flatten)]
     pub notes: ActionNotes,
 }
@@ -268,6 +274,16 @@ impl TaggedBody for ActionBody {
 }
 
 impl ActionBody {
+    /// The photos a resolve carries (none for the other actions).
+    fn photos(&self) -> Result<Vec<String>, DomainError> {
+        match self {
+            ActionBody::Resolve(ResolveAction { media_ids: Some(ids), .. }) => {
+                parse_media_ids(&ids.iter().map(|t| t.to_string()).collect::<Vec<_>>())
+            }
+            _ => Ok(Vec::new()),
+        }
+    }
+
     fn parse(&self) -> Result<(Action, Notes), DomainError> {
         let (action, notes) = match self {
             ActionBody::Accept(a) => (Action::Accept, &a.notes),
@@ -399,6 +415,43 @@ pub struct MetricsView {
     pub median_resolution_secs: Option<i64>,
 }
 
+/// The caller's own unit with its jurisdiction, for drawing a report's place on a small map.
+/// `jurisdiction` is a GeoJSON MultiPolygon, positions `[lng, lat]` in GCJ-02 (the system of the
+/// triage views' locations); absent when the unit has none (departments, the fallback queue, a
+/// street office not yet given one).
+#[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct OwnUnitView {
+    pub id: String,
+    pub name: String,
+    pub kind: UnitKindDto,
+    // No doc comment: a described `$ref` becomes `allOf`, which typed clients read as the union
+    // without its `type` tag.
+    pub jurisdiction: Option<Shaped<AreaGeometry>>,
+}
+
+/// The city's units.
+#[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct UnitList {
+    pub items: Vec<UnitRef>,
+}
+
+/// A clerk a report may be assigned to.
+#[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct Colleague {
+    pub id: String,
+    pub display_name: String,
+}
+
+/// The active clerks of a unit.
+#[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct Colleagues {
+    pub items: Vec<Colleague>,
+}
+
 #[derive(ApiResponse)]
 pub enum CsvReply {
     /// Reports with their deadlines and times, one row each
@@ -514,7 +567,9 @@ impl TriageApi {
         (SignedAs, InvalidParameter, Body, InvalidInput, NotFound, IllegalTransition, ConcurrentUpdate, NoUnit),
     > {
         let (action, notes) = body.0.0.parse()?;
-        Ok(TriageDetail::of(service::act(&state.reports(), &staff, &id.0, action, notes, Millis::now()).await?))
+        let photos = body.0.0.photos()?;
+        let report = service::act(&state.reports(), &staff, &id.0, action, notes, &photos, Millis::now()).await?;
+        Ok(TriageDetail::of(report))
     }
 
     /// Reply publicly and/or add an internal note
@@ -553,6 +608,58 @@ impl TriageApi {
     {
         let report = service::assign(&state.reports(), &staff, &id.0, &body.assignee_id, Millis::now()).await?;
         Ok(TriageDetail::of(report))
+    }
+
+    /// My unit with its jurisdiction outline (clerks; admins name a unit)
+    ///
+    /// The caller's own unit, with its jurisdiction as GeoJSON in GCJ-02, to draw a report's place
+    /// without online map tiles. A clerk naming another unit gets 404; a city admin names the
+    /// unit (`office_id`), and gets 404 without one.
+    #[oai(path = "/triage/unit", method = "get", operation_id = "triage_unit")]
+    async fn unit(
+        &self,
+        state: Data<&AppState>,
+        StaffAuth(staff): StaffAuth,
+        /// City admins: the unit (`Unit.id`); clerks always get their own (another unit is a 404).
+        #[oai(validator(max_length = 64))]
+        office_id: Query<Option<String>>,
+    ) -> ApiResult<Json<OwnUnitView>, (SignedAs, InvalidParameter, NotFound)> {
+        let own = service::own_unit(&state.reports(), &staff, office_id.0).await?;
+        Ok(Json(OwnUnitView {
+            id: own.unit.id,
+            name: own.unit.name,
+            kind: own.unit.kind.into(),
+            jurisdiction: own.jurisdiction.map(Shaped::new),
+        }))
+    }
+
+    /// Every unit, to transfer a report to (clerks, city admins)
+    ///
+    /// The city's units (street offices, departments, the fallback queue) by id, names and kinds
+    /// only: where `transfer` may send a report (`to_office_id`). At most 1,000.
+    #[oai(path = "/triage/units", method = "get", operation_id = "triage_units")]
+    async fn units(&self, state: Data<&AppState>, StaffAuth(staff): StaffAuth) -> ApiResult<Json<UnitList>, SignedAs> {
+        let units = service::units_to_transfer_to(&state.reports(), &staff).await?;
+        let items = units.into_iter().map(|u| UnitRef { id: u.id, name: u.name, kind: u.kind.into() }).collect();
+        Ok(Json(UnitList { items }))
+    }
+
+    /// The clerks of my unit, to assign a report to (clerks; admins name a unit)
+    ///
+    /// Active clerks of the caller's unit by name (a city admin names the unit, `office_id`, and
+    /// gets 404 without one). Disabled accounts are left out: a report cannot go to them.
+    #[oai(path = "/triage/colleagues", method = "get", operation_id = "triage_colleagues")]
+    async fn colleagues(
+        &self,
+        state: Data<&AppState>,
+        StaffAuth(staff): StaffAuth,
+        /// City admins: the unit (`Unit.id`); clerks always get their own (another unit is a 404).
+        #[oai(validator(max_length = 64))]
+        office_id: Query<Option<String>>,
+    ) -> ApiResult<Json<Colleagues>, (SignedAs, InvalidParameter, NotFound)> {
+        let clerks = service::colleagues(&state.reports(), &staff, office_id.0).await?;
+        let items = clerks.into_iter().map(|a| Colleague { id: a.id, display_name: a.display_name }).collect();
+        Ok(Json(Colleagues { items }))
     }
 
     /// The three rates and median times of my unit (admins: any unit or the city)

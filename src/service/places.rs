@@ -444,6 +444,12 @@ pub async fn set_managers(
 
 // ---- staff reads ----
 
+/// The managers of a place of the city (account ids).
+pub async fn managers(ctx: &PlacesContext, admin: &CityAdmin, id: &str) -> DomainResult<Vec<String>> {
+    store::get(&ctx.db, &admin.city_id, id).await?.ok_or(DomainError::NotFound("place"))?;
+    store::managers(&ctx.db, id).await
+}
+
 /// A place's recorded changes, oldest first, after the entry id `after`, at most `limit`.
 pub async fn history(
     ctx: &PlacesContext,

@@ -8,10 +8,10 @@ use chrono_tz::Tz;
 use super::reports::{
     Entry, ReportView, ReportsContext, Units, commit_alone, commit_step, tell_followers, views, with_timeline,
 };
-use crate::domain::identity::{Role, Staff};
+use crate::domain::identity::{Account, Role, Staff};
 use crate::domain::points::{PaidReason, PointObject};
 use crate::domain::report::{Action, Actor, Category, Notes, ReportStatus, Step, TransferTarget, transition};
-use crate::domain::routing::{RouteDecision, RouteReason};
+use crate::domain::routing::{RouteDecision, RouteReason, Unit};
 use crate::domain::sla::{Rates, SlaFacts, is_overdue};
 use crate::domain::time::Millis;
 use crate::domain::{DomainError, DomainResult};
@@ -176,12 +176,15 @@ pub async fn staff_view(ctx: &ReportsContext, staff: &Staff, id: &str, now: Mill
 
 /// A staff action on a report's status: accept, start, resolve, reject, mark duplicate, transfer.
 /// Followers are told in the same transaction.
+/// `photos` (only with a resolve: the acting staff member's own uploads, `POST /media`) are
+/// attached to the report in the step's transaction: the work done, shown beside the reporter's.
 pub async fn act(
     ctx: &ReportsContext,
     staff: &Staff,
     id: &str,
     action: Action,
     notes: Notes,
+    photos: &[String],
     now: Millis,
 ) -> DomainResult<StaffReport> {
     // Everything is read and checked first; the write transaction then saves only if the report
@@ -190,6 +193,15 @@ pub async fn act(
     let category = units::category_settings(&ctx.db, &ctx.city.id, report.category).await?;
     let step = Step::Act { action: &action, notes: &notes, category: &category };
     let t = transition(&report.facts, step, Actor::Staff, now)?;
+    if !photos.is_empty() {
+        if !matches!(action, Action::Resolve) {
+            return Err(DomainError::invalid("media_ids", "photos go with a resolve only"));
+        }
+        let owned = store::media::find_owned(&ctx.db, &staff.account_id, photos).await?;
+        if let Some(missing) = photos.iter().find(|id| !owned.iter().any(|m| &m.id == *id)) {
+            return Err(DomainError::invalid("media_ids", format!("`{missing}` is not a photo you uploaded")));
+        }
+    }
     let routed_from = report.office_id.clone();
     match &action {
         Action::MarkDuplicate { target } => {
@@ -214,6 +226,7 @@ pub async fn act(
         store::reports::copy_followers(&mut tx, &report.id, original, now).await?;
     }
     commit_step(&mut tx, &mut report, t, Actor::Staff, Some(&staff.account_id), now).await?;
+    store::reports::attach_media(&mut tx, &report.id, photos, &staff.account_id, now).await?;
     pay_for(&mut tx, ctx, &report, &action, &staff.account_id, now).await?;
     tell_followers(&mut tx, ctx, &report, &category, &note_for_riders, None, now).await?;
     if let Action::Transfer { reason, .. } = &action {
@@ -294,6 +307,43 @@ pub async fn assign(
     let t = transition(&report.facts, Step::Assign { assignee_id }, Actor::Staff, now)?;
     commit_alone(&ctx.db, &mut report, t, Actor::Staff, Some(&staff.account_id), now).await?;
     staff_report(ctx, report, now).await
+}
+
+/// A unit as its own staff see it: its name and kind, and its jurisdiction (GCJ-02 GeoJSON) if it
+/// has one.
+#[derive(Debug, Clone)]
+pub struct OwnUnit {
+    pub unit: Unit,
+    pub jurisdiction: Option<serde_json::Value>,
+}
+
+/// The caller's own unit with its outline, for the small map of a report (a clerk: their own,
+/// naming another is a 404; a city admin: the one named, which they must name).
+pub async fn own_unit(ctx: &ReportsContext, staff: &Staff, office_id: Option<String>) -> DomainResult<OwnUnit> {
+    let office_id = scope_for(staff, office_id)?.ok_or(DomainError::NotFound("unit"))?;
+    let unit = units::unit(&ctx.db, &ctx.city.id, &office_id).await?;
+    let jurisdiction = match store::jurisdictions::get(&ctx.db, &ctx.city.id, &office_id).await? {
+        Some(text) => Some(serde_json::from_str(&text).map_err(DomainError::internal)?),
+        None => None,
+    };
+    Ok(OwnUnit { unit, jurisdiction })
+}
+
+/// Every unit of the city, by id (a city has a few dozen): where a report may be transferred.
+pub async fn units_to_transfer_to(ctx: &ReportsContext, staff: &Staff) -> DomainResult<Vec<Unit>> {
+    staff_scope(staff)?;
+    store::units::list(&ctx.db, &ctx.city.id, None, MAX_UNITS).await
+}
+
+/// The most units `units_to_transfer_to` lists.
+pub const MAX_UNITS: u32 = 1000;
+
+/// The active clerks of the caller's unit (a city admin: of the unit named), whom a report may be
+/// assigned to.
+pub async fn colleagues(ctx: &ReportsContext, staff: &Staff, office_id: Option<String>) -> DomainResult<Vec<Account>> {
+    let office_id = scope_for(staff, office_id)?.ok_or(DomainError::NotFound("unit"))?;
+    units::unit(&ctx.db, &ctx.city.id, &office_id).await?;
+    store::accounts::clerks_of(&ctx.db, &ctx.city.id, &office_id).await
 }
 
 /// The reports of the caller's scope filed in a range: a unit (a clerk's own, or the one an

@@ -149,6 +149,18 @@ pub async fn list_staff(db: &Db, city_id: &str, after: Option<&str>, limit: u32)
     rows.iter().map(from_row).collect()
 }
 
+/// The active clerks of a unit, by display name then id (a unit has a handful).
+pub async fn clerks_of(db: &Db, city_id: &str, office_id: &str) -> DomainResult<Vec<Account>> {
+    let rows = sqlx::query(select_accounts!(
+        "WHERE city_id = $1 AND office_id = $2 AND role = 'clerk' AND disabled = 0 ORDER BY display_name, id LIMIT 500"
+    ))
+    .bind(city_id)
+    .bind(office_id)
+    .fetch_all(&db.pool)
+    .await?;
+    rows.iter().map(from_row).collect()
+}
+
 /// Disables or re-enables a staff account of this city; false when there is none.
 pub async fn set_staff_disabled(
     conn: &mut AnyConnection,

@@ -57,6 +57,16 @@ pub async fn all(db: &Db, city_id: &str) -> DomainResult<Vec<JurisdictionRow>> {
         .collect()
 }
 
+/// One unit's stored jurisdiction (a GCJ-02 MultiPolygon as GeoJSON text), if it has one.
+pub async fn get(db: &Db, city_id: &str, office_id: &str) -> DomainResult<Option<String>> {
+    let row = sqlx::query("SELECT geojson FROM jurisdictions WHERE city_id = $1 AND office_id = $2")
+        .bind(city_id)
+        .bind(office_id)
+        .fetch_optional(&db.pool)
+        .await?;
+    Ok(row.map(|r| r.try_get("geojson")).transpose()?)
+}
+
 /// Replaces the departments a category is assigned to.
 pub async fn set_category_departments(
     conn: &mut AnyConnection,

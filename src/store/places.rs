@@ -279,6 +279,15 @@ pub async fn managers_of(tx: &mut Transaction<'static, Any>, place_id: &str) -> 
     rows.iter().map(|r| Ok(r.try_get("account_id")?)).collect()
 }
 
+/// The managers of a place, by account id.
+pub async fn managers(db: &Db, place_id: &str) -> DomainResult<Vec<String>> {
+    let rows = sqlx::query("SELECT account_id FROM place_managers WHERE place_id = $1 ORDER BY account_id")
+        .bind(place_id)
+        .fetch_all(&db.pool)
+        .await?;
+    rows.iter().map(|r| Ok(r.try_get("account_id")?)).collect()
+}
+
 /// Which of `ids` are station manager accounts of the city (one statement for all of them).
 pub async fn station_managers_among(db: &Db, city_id: &str, ids: &[String]) -> DomainResult<Vec<String>> {
     let sql = "SELECT id FROM accounts WHERE city_id = $1 AND role = $2 AND id IN ({ids})";

@@ -3,6 +3,7 @@
 mod admin;
 mod auth;
 mod cli;
+mod console;
 mod content_check;
 mod contract;
 mod demand;

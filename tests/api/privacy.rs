@@ -18,7 +18,7 @@ use crate::helpers::*;
 use crate::reports::{City, account_id, act, city, city_with, file, file_ok, name_rider, report_at};
 
 /// Uploads a small PNG as `token` and returns the photo's id.
-async fn upload(app: &TestApp, token: &str) -> String {
+pub async fn upload(app: &TestApp, token: &str) -> String {
     let mut png = Vec::new();
     DynamicImage::new_rgb8(16, 12).write_to(&mut Cursor::new(&mut png), ImageFormat::Png).unwrap();
     let form = Form::new().part("file", Part::bytes(png).file_name("photo.png"));

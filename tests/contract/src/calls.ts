@@ -121,6 +121,34 @@ export async function clerkWorksTheQueue(username: string, password: string): Pr
   });
 }
 
+// The console's report page: the unit's outline for the small map, a colleague to assign to,
+// a unit to transfer to, and a resolve with a photo the clerk uploaded.
+export async function consoleReportPage(reportId: string, photoId: string): Promise<number> {
+  const unit = await api.call("get", "/triage/unit", { query: {} });
+  let vertices = 0;
+  if (unit.ok && unit.data.jurisdiction !== undefined) {
+    const area: Schemas["GeoJsonArea"] = unit.data.jurisdiction;
+    if (area.type === "MultiPolygon") vertices = area.coordinates.flat(2).length;
+  }
+  const colleagues = await api.call("get", "/triage/colleagues", { query: {} });
+  const first = colleagues.ok ? colleagues.data.items[0] : undefined;
+  if (first !== undefined) {
+    const name: string = first.display_name;
+    void name;
+    await api.call("post", "/triage/reports/{id}/assign", { path: { id: reportId }, body: { assignee_id: first.id } });
+  }
+  const units = await api.call("get", "/triage/units", {});
+  if (units.ok) {
+    const kinds: Schemas["UnitKindDto"][] = units.data.items.map((u) => u.kind);
+    void kinds;
+  }
+  await api.call("post", "/triage/reports/{id}/actions", {
+    path: { id: reportId },
+    body: { action: "resolve", public_note: "已修复", media_ids: [photoId] },
+  });
+  return vertices;
+}
+
 // A station manager turns the microwave off while it is repaired.
 export async function managerChangesAmenities(placeId: string, amenities: Schemas["AmenityDto"][]): Promise<void> {
   const res = await api.call("patch", "/places/{id}", {
