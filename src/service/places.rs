@@ -411,7 +411,7 @@ pub async fn set_managers(
     id: &str,
     account_ids: Vec<String>,
 ) -> DomainResult<Vec<String>> {
-    store::get(&ctx.db, &admin.city_id, id).await?.ok_or(DomainError::NotFound("place"))?;
+    live_place(ctx, &admin.city_id, id).await?;
     let mut ids = account_ids;
     ids.sort();
     ids.dedup();
@@ -446,8 +446,14 @@ pub async fn set_managers(
 
 /// The managers of a place of the city (account ids).
 pub async fn managers(ctx: &PlacesContext, admin: &CityAdmin, id: &str) -> DomainResult<Vec<String>> {
-    store::get(&ctx.db, &admin.city_id, id).await?.ok_or(DomainError::NotFound("place"))?;
+    live_place(ctx, &admin.city_id, id).await?;
     store::managers(&ctx.db, id).await
+}
+
+/// A place of the city that has not been removed; a removed one is gone (404).
+async fn live_place(ctx: &PlacesContext, city_id: &str, id: &str) -> DomainResult<PlaceRecord> {
+    let place = store::get(&ctx.db, city_id, id).await?;
+    place.filter(|p| p.status != PlaceStatus::Removed).ok_or(DomainError::NotFound("place"))
 }
 
 /// A place's recorded changes, oldest first, after the entry id `after`, at most `limit`.
