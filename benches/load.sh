@@ -3,18 +3,21 @@
 #
 #  1. builds the release binary and fills a fresh SQLite database with $PLACES generated places over
 #     a 50 km x 50 km city (`xinhuoban demo places`);
-#  2. starts the server and drives /healthz, then GET /api/v1/places/nearby from random centres
-#     (benches/nearby.lua), each with wrk for $DURATION, and prints requests/s and p99 side by side;
-#     With BASELINE_BIN=/path/to/an/older/xinhuoban, that binary is measured the same way on the
-#     same database right after, and both ratios are printed side by side (one run, one machine);
+#  2. $ROUNDS times (default 3): starts the server and drives /healthz, then GET
+#     /api/v1/places/nearby from random centres (benches/nearby.lua), each with wrk for $DURATION;
+#     prints requests/s, p99 and nearby / healthz for every round, and the median ratio.
+#     With BASELINE_BIN=/path/to/an/older/xinhuoban, that binary is measured the same way in each
+#     round right after (on a database it made itself from the same seed), so both ratios come
+#     from interleaved rounds of one run on one machine;
 #     then, $DEMAND_ROUNDS times (default 3), nearby with the demand map's counting on and off,
 #     interleaved, and prints both medians and their ratio (the target: within 5%);
 #  3. fills another database with $BIG places, starts the server cold and prints how long the index
 #     load took and the resident memory once ready.
 #
-# Usage: bash benches/load.sh   (PLACES=100000 BIG=1000000 DURATION=20s CONNECTIONS=64 THREADS=1
+# Usage: bash benches/load.sh   (PLACES=100000 BIG=1000000 DURATION=20s CONNECTIONS=64 THREADS=1 ROUNDS=3
 #                                WORK_DIR=/path/to/keep/databases BASELINE_BIN=/path/to/old/xinhuoban
-#                                SKIP_BIG=1 to skip step 3)
+#                                DEMAND_ROUNDS=0 to skip the counting rounds, SKIP_BIG=1 to skip step 3,
+#                                EXTRA_ENV="XHB_NEARBY_FAST_PATH=false" to measure the typed handler)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -71,37 +74,50 @@ wrk_run() { # name, extra wrk args...
   NON2XX=$(echo "$out" | awk '/Non-2xx/ {print $NF}')
 }
 
-measure_pair() { # label binary database: /healthz then nearby
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+# One round for one binary: a fresh server, /healthz then nearby, each for $DURATION.
+measure_round() { # label binary database round
   start_server "$3" "$2"
-  echo "== $1: server ready in ${READY_MS} ms with $LOADED places in the index (load ${LOAD_MS} ms)"
-  (curl -sf "$BASE/api/v1/places/nearby?lat=30.275&lng=120.16" || true) | head -c 300; echo
+  if [ "$4" = 1 ]; then
+    echo "== $1: server ready in ${READY_MS} ms with $LOADED places in the index (load ${LOAD_MS} ms)"
+    (curl -sf "$BASE/api/v1/places/nearby?lat=30.275&lng=120.16" || true) | head -c 300; echo
+  fi
   wrk -t1 -c8 -d2s -s benches/nearby.lua "$BASE" >/dev/null  # warm-up
-  wrk_run "healthz-$1" "$BASE/healthz"
-  H_RPS=$RPS H_P99=$P99
-  wrk_run "nearby-$1" -s benches/nearby.lua "$BASE"
-  N_RPS=$RPS N_P99=$P99 N_ERR=${NON2XX:-0}
-  RSS_SMALL=$(ps -o rss= -p "$SERVER_PID" | tr -d ' ')
+  wrk_run "healthz-$1-$4" "$BASE/healthz"
+  local h_rps=$RPS h_p99=$P99
+  wrk_run "nearby-$1-$4" -s benches/nearby.lua "$BASE"
+  local rss
+  rss=$(ps -o rss= -p "$SERVER_PID" | tr -d ' ')
   stop_server
+  ROUND_LINES[$1]+=$(printf '%-10s %6s %14s %10s %14s %10s %8s %8s' "$1" "$4" "$h_rps" "$h_p99" "$RPS" "$P99" \
+    "$(awk -v n="$RPS" -v h="$h_rps" 'BEGIN { printf "%.3f", n / h }')" "${NON2XX:-0}")$'\n'
+  RATIOS[$1]+="$(awk -v n="$RPS" -v h="$h_rps" 'BEGIN { printf "%.4f", n / h }') "
+  H_ALL[$1]+="$h_rps " N_ALL[$1]+="$RPS "
+  RSS_SMALL[$1]=$rss
 }
 
-report_pair() { # label
-  printf '%-44s %12s %10s\n' "$1: endpoint ($PLACES places)" "requests/s" "p99"
-  printf '%-44s %12s %10s\n' "/healthz" "$H_RPS" "$H_P99"
-  printf '%-44s %12s %10s\n' "/api/v1/places/nearby (3 km, 20 nearest)" "$N_RPS" "$N_P99"
-  awk -v n="$N_RPS" -v h="$H_RPS" 'BEGIN { printf "nearby / healthz throughput: %.2f (target >= 0.5)\n", n / h }'
-  echo "non-2xx answers to nearby: ${N_ERR}"
-  echo "RSS with $PLACES places after the load: $((RSS_SMALL / 1024)) MB"
+report() { # label
+  printf '%-10s %6s %14s %10s %14s %10s %8s %8s\n' "binary" "round" "healthz req/s" "p99" "nearby req/s" "p99" "ratio" "non-2xx"
+  printf '%s' "${ROUND_LINES[$1]}"
+  # shellcheck disable=SC2086
+  printf 'medians: healthz %.0f, nearby %.0f; median of the per-round ratios: %s (target >= 0.6)\n' \
+    "$(median ${H_ALL[$1]})" "$(median ${N_ALL[$1]})" "$(median ${RATIOS[$1]})"
+  echo "RSS with $PLACES places after the last round: $((RSS_SMALL[$1] / 1024)) MB"
 }
 
+# $ROUNDS rounds (default 3), each binary once per round, interleaved: the rounds see the same noise.
+ROUNDS="${ROUNDS:-3}"
+declare -A ROUND_LINES RATIOS H_ALL N_ALL RSS_SMALL
 generate load "$PLACES"
-measure_pair current "$BIN" load
-CURRENT_REPORT=$(report_pair current)
 if [ -n "${BASELINE_BIN:-}" ]; then
   # Its own database, made by itself (same seed, so the same places): its migrations may be older.
   generate load-baseline "$PLACES" "$BASELINE_BIN"
-  measure_pair baseline "$BASELINE_BIN" load-baseline
-  BASELINE_REPORT=$(report_pair baseline)
 fi
+for round in $(seq 1 "$ROUNDS"); do
+  measure_round current "$BIN" load "$round"
+  if [ -n "${BASELINE_BIN:-}" ]; then measure_round baseline "$BASELINE_BIN" load-baseline "$round"; fi
+done
 
 # The demand map's counting on and off, interleaved rounds on the same database.
 DEMAND_ROUNDS="${DEMAND_ROUNDS:-3}"
@@ -117,7 +133,6 @@ for round in $(seq 1 "$DEMAND_ROUNDS"); do
   done
 done
 EXTRA_ENV=""
-median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 if [ -z "${SKIP_BIG:-}" ]; then
   generate big "$BIG"
@@ -129,8 +144,9 @@ fi
 
 echo
 echo "== results ($(nproc) cores; wrk -t$THREADS -c$CONNECTIONS -d$DURATION on 127.0.0.1)"
-echo "$CURRENT_REPORT"
-if [ -n "${BASELINE_REPORT:-}" ]; then echo; echo "$BASELINE_REPORT"; fi
+echo "nearby: 3 km, 20 nearest, random centres ($PLACES places); ratio = nearby / healthz in the same round"
+report current
+if [ -n "${BASELINE_BIN:-}" ]; then echo; report baseline; fi
 if [ "$DEMAND_ROUNDS" -gt 0 ]; then
   echo
   echo "nearby with demand counting on  (req/s per round): ${ON_RPS[*]}"

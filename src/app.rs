@@ -50,6 +50,7 @@ pub fn route(state: AppState) -> impl Endpoint {
         .at("/readyz", get(readyz))
         .at("/metrics", get(metrics_text))
         .at("/", get(make_sync(|_| poem::web::Redirect::see_other("/docs"))))
+        .around(api::nearby_fast::serve_plain)
         .with(CatchPanic::new())
         .with_if(cors.is_some(), cors.unwrap_or_default())
         .around(move |next, req| limit_body(next, req, body_idle))

@@ -154,6 +154,9 @@ pub struct Config {
     pub place_photo_url_ttl: Duration,
     /// How long a node keeps a ranking page and its score counts (0: never).
     pub ranking_cache: Duration,
+    /// Whether plainly spelled nearby searches are answered before the router
+    /// (`api::nearby_fast`); off, every one goes through the typed handler. The same answers.
+    pub nearby_fast_path: bool,
     /// Whether nearby searches are counted for the demand map.
     pub demand_counting: bool,
     /// How often a node writes its demand counters (a crash loses at most this much).
@@ -204,6 +207,7 @@ impl fmt::Debug for Config {
             photo_url_ttl,
             place_photo_url_ttl,
             ranking_cache,
+            nearby_fast_path,
             demand_counting,
             demand_flush,
             demand_min_searches,
@@ -243,6 +247,7 @@ impl fmt::Debug for Config {
             .field("photo_url_ttl", photo_url_ttl)
             .field("place_photo_url_ttl", place_photo_url_ttl)
             .field("ranking_cache", ranking_cache)
+            .field("nearby_fast_path", nearby_fast_path)
             .field("demand_counting", demand_counting)
             .field("demand_flush", demand_flush)
             .field("demand_min_searches", demand_min_searches)
@@ -542,6 +547,7 @@ impl Config {
             photo_url_ttl: url_lifetime(&s, "photo_url_secs", 3600)?,
             place_photo_url_ttl: url_lifetime(&s, "place_photo_url_secs", 24 * 3600)?,
             ranking_cache: Duration::from_millis(s.parsed("ranking_cache_ms", 1000)?.min(60_000)),
+            nearby_fast_path: s.bool("nearby_fast_path", true)?,
             demand_counting: s.bool("demand_counting", true)?,
             demand_flush: Duration::from_millis(s.parsed::<u64>("demand_flush_ms", 5000)?.clamp(10, 60_000)),
             demand_min_searches: s.parsed::<i64>("demand_min_searches", 10)?.max(1),

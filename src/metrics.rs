@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 /// Upper bounds of the latency buckets, in seconds.
@@ -26,9 +27,19 @@ struct Inner {
 #[derive(Default)]
 pub struct Metrics {
     inner: Mutex<Inner>,
+    nearby_plain: AtomicU64,
 }
 
 impl Metrics {
+    /// A nearby search answered before the router (`api::nearby_fast`).
+    pub fn count_plain_nearby(&self) {
+        self.nearby_plain.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn plain_nearby_answers(&self) -> u64 {
+        self.nearby_plain.load(Ordering::Relaxed)
+    }
+
     /// One request; `statements` is `None` when nothing counted them.
     pub fn observe(
         &self,
@@ -89,6 +100,12 @@ impl Metrics {
         for (route, n) in &inner.statements {
             let _ = writeln!(out, "xhb_sql_statements_total{{route=\"{route}\"}} {n}");
         }
+        out.push_str(
+            "# HELP xhb_nearby_plain_answers_total Nearby searches answered before the router (the rest of \
+             places_nearby took the typed handler: an unusual spelling or a refusal).\n",
+        );
+        out.push_str("# TYPE xhb_nearby_plain_answers_total counter\n");
+        let _ = writeln!(out, "xhb_nearby_plain_answers_total {}", self.plain_nearby_answers());
         out
     }
 }

@@ -56,14 +56,55 @@ pub fn plain(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
 }
 
-/// Any text, escaped.
+/// Any text, escaped as serde_json escapes it (`"`, `\\` and control characters; nothing else).
 pub fn text(out: &mut Vec<u8>, s: &str) {
-    // Writing a &str into a Vec cannot fail.
-    let _ = serde_json::to_writer(&mut *out, s);
+    if s.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
+        // Writing a &str into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut *out, s);
+    } else {
+        out.reserve(s.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+    }
 }
 
 pub fn number(out: &mut Vec<u8>, v: impl serde::Serialize) {
     let _ = serde_json::to_writer(&mut *out, &v);
+}
+
+pub fn unsigned(out: &mut Vec<u8>, v: u32) {
+    out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+}
+
+/// `v` rounded to 7 decimals (about a centimetre of a degree), exactly as serde_json writes
+/// `(v * 1e7).round() / 1e7`, from integers: shortest digits, at least one after the point.
+pub fn decimal7(out: &mut Vec<u8>, v: f64) {
+    let scaled = (v * 1e7).round();
+    // serde_json writes below 1e-5 in exponent form, and -0.0 with its sign: left to it.
+    if !(100.0..1e15).contains(&scaled.abs()) {
+        number(out, scaled / 1e7);
+        return;
+    }
+    let n = scaled as i64;
+    if n < 0 {
+        out.push(b'-');
+    }
+    let (whole, mut fraction) = (n.unsigned_abs() / 10_000_000, n.unsigned_abs() % 10_000_000);
+    out.extend_from_slice(itoa::Buffer::new().format(whole).as_bytes());
+    out.push(b'.');
+    if fraction == 0 {
+        out.push(b'0');
+        return;
+    }
+    let mut digits = 7;
+    while fraction % 10 == 0 {
+        fraction /= 10;
+        digits -= 1;
+    }
+    let written = itoa::Buffer::new().format(fraction).len();
+    out.extend(std::iter::repeat_n(b'0', digits - written));
+    out.extend_from_slice(itoa::Buffer::new().format(fraction).as_bytes());
 }
 
 pub fn boolean(out: &mut Vec<u8>, v: bool) {
@@ -79,4 +120,74 @@ pub fn time(out: &mut Vec<u8>, t: &DateTime<Utc>) {
 pub fn key(out: &mut Vec<u8>, k: &str) {
     plain(out, k);
     out.push(b':');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{Rng, SeedableRng};
+
+    fn serde_of(v: f64) -> String {
+        serde_json::to_string(&((v * 1e7).round() / 1e7)).unwrap()
+    }
+
+    fn decimal7_of(v: f64) -> String {
+        let mut out = Vec::new();
+        decimal7(&mut out, v);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn decimal7_writes_what_serde_json_writes() {
+        let edges = [
+            0.0,
+            -0.0,
+            1e-9,
+            -1e-9,
+            0.00000005,
+            0.0000001,
+            -0.0000001,
+            0.0000099,
+            0.00001,
+            -0.00001,
+            0.1,
+            1.0,
+            -1.0,
+            30.0,
+            30.275,
+            30.2750001,
+            120.16,
+            120.1600000,
+            89.9999999,
+            90.0,
+            -90.0,
+            180.0,
+            -180.0,
+            179.99999995,
+            0.99999999,
+            1e8,
+            123456789.1234567,
+        ];
+        for v in edges {
+            assert_eq!(decimal7_of(v), serde_of(v), "{v}");
+        }
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        for _ in 0..1_000_000 {
+            let v = match rng.random_range(0..3) {
+                0 => rng.random_range(-180.0..180.0),
+                1 => f64::from(rng.random_range(-1_800_000_000..1_800_000_000)) / 1e7,
+                _ => rng.random_range(-0.001..0.001),
+            };
+            assert_eq!(decimal7_of(v), serde_of(v), "{v}");
+        }
+    }
+
+    #[test]
+    fn text_escapes_what_serde_json_escapes() {
+        for s in ["驿站", "", "a\"b", "back\\slash", "line\nbreak", "\u{1}", "tab\t", "emoji 🚲", "</script>"] {
+            let mut out = Vec::new();
+            text(&mut out, s);
+            assert_eq!(String::from_utf8(out).unwrap(), serde_json::to_string(s).unwrap());
+        }
+    }
 }

@@ -13,6 +13,7 @@ pub mod fast_json;
 pub mod geojson;
 pub mod me;
 pub mod media;
+pub mod nearby_fast;
 pub mod open311;
 pub mod paging;
 pub mod place_admin;

@@ -69,6 +69,58 @@ fn utc(m: Option<Millis>) -> Option<DateTime<Utc>> {
     m.map(Millis::to_utc)
 }
 
+/// The limits `places_nearby` declares on its parameters (in its `#[oai(validator)]`s, which
+/// cannot name constants); the plain path (`api::nearby_fast`) keeps to them, and a test checks
+/// them against the spec.
+pub struct NearbyLimits {
+    pub max_lat: f64,
+    pub max_lng: f64,
+    pub radius_m: std::ops::RangeInclusive<u32>,
+    pub max_kinds: usize,
+    pub max_amenities: usize,
+    pub limit: std::ops::RangeInclusive<u32>,
+}
+
+pub const NEARBY_LIMITS: NearbyLimits = NearbyLimits {
+    max_lat: 90.0,
+    max_lng: 180.0,
+    radius_m: 1..=20000,
+    max_kinds: 3,
+    max_amenities: 18,
+    limit: 1..=100,
+};
+
+/// A nearby search as both ways in read it: the typed handler and the plain path.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NearbyParams {
+    pub lat: f64,
+    pub lng: f64,
+    pub coord: Option<CoordDto>,
+    pub radius_m: Option<u32>,
+    pub kinds: Vec<PlaceKindDto>,
+    pub amenities: Vec<AmenityDto>,
+    pub open_now: Option<bool>,
+    pub limit: Option<u32>,
+}
+
+impl NearbyParams {
+    /// The page, written straight from the index (and counted for the demand map).
+    pub fn answer(&self, state: &AppState) -> Result<Prewritten<Page<NearbyPlace>>, crate::domain::DomainError> {
+        let coord: CoordSystem = coord_of(self.coord);
+        let query = NearbyQuery {
+            center: Gcj02::from_system(self.lat, self.lng, coord)?,
+            radius_m: f64::from(self.radius_m.unwrap_or(3000)),
+            kinds: self.kinds.iter().map(|k| PlaceKind::from(*k)).collect::<KindSet>(),
+            amenities: amenity_set(&self.amenities),
+            open_now: self.open_now.unwrap_or(false),
+            limit: self.limit.unwrap_or(20) as usize,
+        };
+        let mut page = NearbyWriter::new(coord, query.limit);
+        service::nearby(&state.places, &state.demand, &query, |h| page.push(h));
+        Ok(page.finish())
+    }
+}
+
 /// One place found by a nearby search.
 #[derive(Debug, Object)]
 #[oai(skip_serializing_if_is_none, example)]
@@ -130,7 +182,7 @@ impl NearbyWriter {
         out.extend_from_slice(b"],\"coord\":");
         fj::plain(out, self.coord.as_str());
         out.extend_from_slice(b",\"distance_m\":");
-        fj::number(out, h.distance_m.round() as u32);
+        fj::unsigned(out, h.distance_m.round() as u32);
         out.extend_from_slice(b",\"id\":");
         fj::plain(out, uuid::Uuid::from_u128(h.id).hyphenated().encode_lower(&mut uuid::Uuid::encode_buffer()));
         out.extend_from_slice(b",\"kind\":");
@@ -140,9 +192,9 @@ impl NearbyWriter {
             fj::time(out, &at.to_utc());
         }
         out.extend_from_slice(b",\"lat\":");
-        fj::number(out, round7(lat));
+        fj::decimal7(out, lat);
         out.extend_from_slice(b",\"lng\":");
-        fj::number(out, round7(lng));
+        fj::decimal7(out, lng);
         out.extend_from_slice(b",\"name\":");
         fj::text(out, h.name);
         out.extend_from_slice(b",\"open_now\":");
@@ -496,21 +548,17 @@ impl PlacesApi {
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
         limit: Query<Option<u32>>,
     ) -> ApiResult<Prewritten<Page<NearbyPlace>>, (InvalidParameter, InvalidInput)> {
-        let coord: CoordSystem = coord_of(coord.0);
-        let center = Gcj02::from_system(lat.0, lng.0, coord)?;
-        let radius_m = radius_m.0.unwrap_or(3000);
-        let limit = limit.0.unwrap_or(20);
-        let query = NearbyQuery {
-            center,
-            radius_m: f64::from(radius_m),
-            kinds: kind.0.unwrap_or_default().iter().map(|k| PlaceKind::from(*k)).collect::<KindSet>(),
-            amenities: amenity_set(&amenity.0.unwrap_or_default()),
-            open_now: open_now.0.unwrap_or(false),
-            limit: limit as usize,
+        let params = NearbyParams {
+            lat: lat.0,
+            lng: lng.0,
+            coord: coord.0,
+            radius_m: radius_m.0,
+            kinds: kind.0.unwrap_or_default(),
+            amenities: amenity.0.unwrap_or_default(),
+            open_now: open_now.0,
+            limit: limit.0,
         };
-        let mut page = NearbyWriter::new(coord, query.limit);
-        service::nearby(&state.places, &state.demand, &query, |h| page.push(h));
-        Ok(page.finish())
+        Ok(params.answer(&state)?)
     }
 
     /// Places inside a map box

@@ -9,9 +9,17 @@
 //! stops at the k-th match, so a query's work grows with k (and with what the filters reject),
 //! not with how many places lie inside the radius. Nothing here touches SQL.
 //!
-//! Entries are compact (about 90 bytes plus the name): the id as a `u128`, the point, the kind,
-//! an amenity bitset, the status and its until-time, and the hours as a number into a table of
-//! distinct opening-hours texts (most places share a handful).
+//! Laid out for the walk's cache misses, not for tidiness:
+//! - the tree holds only what the walk reads before it accepts a place (the point, kind and
+//!   amenities, 40 bytes), so a node's children are one short run of memory;
+//! - the rest of each place (id, location as answers print it, status, hours, name) sits in one
+//!   table in the tree's own order, so the places one query returns are neighbours in memory too;
+//! - names live in one block in the same order, not in a separate allocation each;
+//! - the hours are a number into a table of distinct opening-hours texts (most places share a
+//!   handful).
+//!
+//! Moves, renames and removals reuse a place's row; the name block is compacted (and both are put
+//! back in tree order) once more than half of it is dead.
 
 use std::collections::{BinaryHeap, HashMap};
 use std::str::FromStr;
@@ -28,25 +36,21 @@ use crate::domain::places::{
 use crate::domain::time::Millis;
 
 const NONE: i64 = i64::MIN;
+/// Dead name bytes tolerated before the name block is compacted (and more than the live ones).
+const COMPACT_AFTER_DEAD_BYTES: usize = 1 << 20;
 
-/// One place in the tree.
+/// One place in the tree: only what the walk reads to queue it.
 ///
-/// No field has a spare bit pattern (a "niche"): the name is an `Option` (whose `None` takes the
-/// box's null) and kind and status are plain bytes. Otherwise a tree node could be the same size
-/// as an entry, and rstar's bulk load would collect each leaf in place into the vector it was cut
-/// from, keeping that vector's whole capacity alive (1M places then took over 1 GB instead of
-/// about 300 MB). `NO_NICHE` below keeps this true.
+/// Smaller than a tree node (`NO_NICHE` below): otherwise rstar's bulk load would collect each
+/// leaf in place into the vector it was cut from, keeping that vector's whole capacity alive
+/// (1M places then took over 1 GB instead of about 300 MB).
 #[derive(Debug, Clone)]
 struct Entry {
     point: [f64; 3],
-    id: u128,
-    name: Option<Box<str>>,
-    status_until: i64,
-    last_confirmed_at: i64,
     amenities: AmenitySet,
-    hours: u32,
+    /// The place's row in `Inner::rows`.
+    row: u32,
     kind: u8,
-    status: u8,
 }
 
 const _NO_NICHE: () =
@@ -56,9 +60,59 @@ impl Entry {
     fn kind(&self) -> PlaceKind {
         PlaceKind::ALL.get(self.kind as usize).copied().unwrap_or(PlaceKind::Station)
     }
+}
 
+/// The rest of a place: what the walk reads once it reaches it, and what answers print.
+#[derive(Debug, Clone)]
+struct Row {
+    id: u128,
+    /// The point as the unit sphere gives it back (what answers have always printed).
+    location: Gcj02,
+    status_until: i64,
+    last_confirmed_at: i64,
+    name: NameSpan,
+    hours: u32,
+    status: u8,
+}
+
+impl Row {
     fn status(&self) -> StatusKind {
         StatusKind::ALL.get(self.status as usize).copied().unwrap_or(StatusKind::Open)
+    }
+}
+
+/// Where a name sits in the name block.
+#[derive(Debug, Clone, Copy, Default)]
+struct NameSpan {
+    start: u32,
+    len: u32,
+}
+
+/// Every name in one block of text, in tree order after a bulk load or a compaction.
+#[derive(Default)]
+struct Names {
+    text: String,
+    dead: usize,
+}
+
+impl Names {
+    fn get(&self, span: NameSpan) -> &str {
+        let start = span.start as usize;
+        self.text.get(start..start + span.len as usize).unwrap_or_default()
+    }
+
+    fn add(&mut self, name: &str) -> NameSpan {
+        let span = NameSpan { start: self.text.len() as u32, len: name.len() as u32 };
+        self.text.push_str(name);
+        span
+    }
+
+    fn forget(&mut self, span: NameSpan) {
+        self.dead += span.len as usize;
+    }
+
+    fn wants_compaction(&self) -> bool {
+        self.dead > COMPACT_AFTER_DEAD_BYTES && self.dead * 2 > self.text.len()
     }
 }
 
@@ -108,6 +162,11 @@ fn parse_id(id: &str) -> Option<u128> {
 
 struct Inner {
     tree: RTree<Entry>,
+    /// The rest of each place, by `Entry::row`.
+    rows: Vec<Row>,
+    /// Rows of removed places, for the next new one.
+    free_rows: Vec<u32>,
+    names: Names,
     /// Where each place sits and which version of it the tree holds, to find it again when it
     /// moves or goes, and to refuse a stale version arriving late (a refresh that read the row
     /// before this node's own write). Removed places stay as tombstones.
@@ -122,6 +181,8 @@ struct Inner {
 struct Slot {
     point: [f64; 3],
     version: i64,
+    /// The place's row, while it is present.
+    row: u32,
     present: bool,
 }
 
@@ -181,36 +242,51 @@ impl IndexBuilder {
             return;
         }
         let Some(id) = parse_id(&pin.id) else { return };
-        let entry = self.inner.entry(pin, id);
-        let slot = Slot { point: entry.point, version: pin.version, present: true };
-        if self.inner.points.insert(id, slot).is_none() {
-            self.entries.push(entry);
+        if self.inner.points.contains_key(&id) {
+            return;
         }
+        let (entry, slot) = self.inner.add(pin, id);
+        self.inner.points.insert(id, slot);
+        self.entries.push(entry);
     }
 
     pub fn finish(mut self, tz: Tz, version: i64) -> PlaceIndex {
         self.inner.tree = RTree::bulk_load(self.entries);
         self.inner.version = version;
+        self.inner.relayout();
         PlaceIndex { inner: Arc::new(RwLock::new(self.inner)), tz }
     }
 }
 
-/// Selects the one entry with this id at this point.
-struct ById {
-    id: u128,
+/// Selects the one entry with this row at this point.
+struct ByRow {
+    row: u32,
     point: [f64; 3],
 }
 
-impl SelectionFunction<Entry> for ById {
+impl SelectionFunction<Entry> for ByRow {
     fn should_unpack_parent(&self, envelope: &AABB<[f64; 3]>) -> bool {
         envelope.contains_point(&self.point)
     }
     fn should_unpack_leaf(&self, leaf: &Entry) -> bool {
-        leaf.id == self.id
+        leaf.row == self.row
     }
 }
 
 impl Inner {
+    fn empty() -> Inner {
+        Inner {
+            tree: RTree::new(),
+            rows: Vec::new(),
+            free_rows: Vec::new(),
+            names: Names::default(),
+            points: HashMap::new(),
+            hours: Vec::new(),
+            hours_ids: HashMap::new(),
+            version: 0,
+        }
+    }
+
     fn hours_id(&mut self, text: &str) -> u32 {
         if let Some(id) = self.hours_ids.get(text) {
             return *id;
@@ -223,37 +299,111 @@ impl Inner {
         id
     }
 
-    fn entry(&mut self, pin: &PlacePin, id: u128) -> Entry {
-        Entry {
-            point: to_unit_sphere(pin.location),
+    /// A place's row as `pin` says, with its name taken from `name` (already in the block).
+    fn row(&mut self, pin: &PlacePin, id: u128, point: &[f64; 3], name: NameSpan) -> Row {
+        Row {
             id,
-            name: Some(pin.name.as_str().into()),
+            location: from_unit_sphere(point),
             status_until: pin.status_until.map_or(NONE, |m| m.0),
             last_confirmed_at: pin.last_confirmed_at.map_or(NONE, |m| m.0),
-            amenities: pin.amenities,
+            name,
             hours: self.hours_id(&pin.hours_text),
-            kind: pin.kind as u8,
             status: pin.status as u8,
         }
     }
 
+    /// A new place: its row (a free one if any) and its tree entry.
+    fn add(&mut self, pin: &PlacePin, id: u128) -> (Entry, Slot) {
+        let point = to_unit_sphere(pin.location);
+        let name = self.names.add(&pin.name);
+        let row = self.row(pin, id, &point, name);
+        let at = match self.free_rows.pop() {
+            Some(at) => {
+                self.rows[at as usize] = row;
+                at
+            }
+            None => {
+                self.rows.push(row);
+                (self.rows.len() - 1) as u32
+            }
+        };
+        let entry = Entry { point, amenities: pin.amenities, row: at, kind: pin.kind as u8 };
+        (entry, Slot { point, version: pin.version, row: at, present: true })
+    }
+
     /// Applies one version of a place unless the tree already holds a newer one.
     fn upsert(&mut self, pin: &PlacePin, id: u128) {
-        if let Some(slot) = self.points.get(&id).copied() {
-            if slot.version > pin.version {
-                return;
-            }
-            if slot.present {
-                self.tree.remove_with_selection_function(ById { id, point: slot.point });
-            }
+        let old = self.points.get(&id).copied();
+        if old.is_some_and(|slot| slot.version > pin.version) {
+            return;
         }
-        let mut slot = Slot { point: [0.0; 3], version: pin.version, present: false };
-        if pin.status != StatusKind::Removed {
-            let entry = self.entry(pin, id);
-            slot = Slot { point: entry.point, present: true, ..slot };
-            self.tree.insert(entry);
-        }
+        let slot = match old.filter(|slot| slot.present) {
+            Some(slot) => {
+                self.tree.remove_with_selection_function(ByRow { row: slot.row, point: slot.point });
+                if pin.status == StatusKind::Removed {
+                    self.remove_row(slot.row);
+                    Slot { version: pin.version, present: false, ..slot }
+                } else {
+                    let (entry, slot) = self.replace(pin, id, slot.row);
+                    self.tree.insert(entry);
+                    slot
+                }
+            }
+            None if pin.status == StatusKind::Removed => {
+                Slot { point: [0.0; 3], version: pin.version, row: 0, present: false }
+            }
+            None => {
+                let (entry, slot) = self.add(pin, id);
+                self.tree.insert(entry);
+                slot
+            }
+        };
         self.points.insert(id, slot);
+        if self.names.wants_compaction() {
+            self.relayout();
+        }
+    }
+
+    /// A present place's new version, in its own row (its name kept when unchanged).
+    fn replace(&mut self, pin: &PlacePin, id: u128, at: u32) -> (Entry, Slot) {
+        let point = to_unit_sphere(pin.location);
+        let old_name = self.rows[at as usize].name;
+        let name = if self.names.get(old_name) == pin.name {
+            old_name
+        } else {
+            self.names.forget(old_name);
+            self.names.add(&pin.name)
+        };
+        self.rows[at as usize] = self.row(pin, id, &point, name);
+        let entry = Entry { point, amenities: pin.amenities, row: at, kind: pin.kind as u8 };
+        (entry, Slot { point, version: pin.version, row: at, present: true })
+    }
+
+    fn remove_row(&mut self, at: u32) {
+        let row = &mut self.rows[at as usize];
+        self.names.forget(row.name);
+        row.name = NameSpan::default();
+        self.free_rows.push(at);
+    }
+
+    /// Puts the rows and the names in the tree's own order (depth first, as the walk goes down),
+    /// leaving out what removed places left behind.
+    fn relayout(&mut self) {
+        let mut rows = Vec::with_capacity(self.tree.size());
+        let mut names =
+            Names { text: String::with_capacity(self.names.text.len().saturating_sub(self.names.dead)), dead: 0 };
+        for entry in self.tree.iter_mut() {
+            let mut row = self.rows[entry.row as usize].clone();
+            row.name = names.add(self.names.get(row.name));
+            entry.row = rows.len() as u32;
+            if let Some(slot) = self.points.get_mut(&row.id) {
+                slot.row = entry.row;
+            }
+            rows.push(row);
+        }
+        self.rows = rows;
+        self.names = names;
+        self.free_rows.clear();
     }
 }
 
@@ -273,16 +423,7 @@ impl PlaceIndex {
 
     /// Collects places one at a time in their compact form, for a cold load of many.
     pub fn builder() -> IndexBuilder {
-        IndexBuilder {
-            inner: Inner {
-                tree: RTree::new(),
-                points: HashMap::new(),
-                hours: Vec::new(),
-                hours_ids: HashMap::new(),
-                version: 0,
-            },
-            entries: Vec::new(),
-        }
+        IndexBuilder { inner: Inner::empty(), entries: Vec::new() }
     }
 
     /// A handle that does not keep the index alive (for its background refresher).
@@ -379,7 +520,7 @@ impl PlaceIndex {
             .tree
             .iter()
             .filter_map(|e| {
-                let location = from_unit_sphere(&e.point);
+                let location = inner.rows[e.row as usize].location;
                 let d = q.center.distance_m(location);
                 if d > q.radius_m {
                     return None;
@@ -413,27 +554,28 @@ fn push_near<'a>(
 }
 
 /// The filters, applied to one place as the walk reaches it.
-fn accept<'a>(inner: &Inner, e: &'a Entry, q: &NearbyQuery, moment: &LocalMoment, now: Millis) -> Option<HitRef<'a>> {
+fn accept<'a>(inner: &'a Inner, e: &Entry, q: &NearbyQuery, moment: &LocalMoment, now: Millis) -> Option<HitRef<'a>> {
     if !q.kinds.allows(e.kind()) || !e.amenities.contains_all(q.amenities) {
         return None;
     }
-    let until = (e.status_until != NONE).then_some(Millis(e.status_until));
-    let status = effective_status(e.status(), until, now);
-    let hours_open = inner.hours.get(e.hours as usize).is_none_or(|h| h.is_open(moment));
+    let row = inner.rows.get(e.row as usize)?;
+    let until = (row.status_until != NONE).then_some(Millis(row.status_until));
+    let status = effective_status(row.status(), until, now);
+    let hours_open = inner.hours.get(row.hours as usize).is_none_or(|h| h.is_open(moment));
     let open_now = is_open_now(status, hours_open);
     if q.open_now && !open_now {
         return None;
     }
     Some(HitRef {
-        id: e.id,
+        id: row.id,
         kind: e.kind(),
-        name: e.name.as_deref().unwrap_or_default(),
-        location: from_unit_sphere(&e.point),
+        name: inner.names.get(row.name),
+        location: row.location,
         distance_m: 0.0,
         open_now,
         status,
         amenities: e.amenities,
-        last_confirmed_at: (e.last_confirmed_at != NONE).then_some(Millis(e.last_confirmed_at)),
+        last_confirmed_at: (row.last_confirmed_at != NONE).then_some(Millis(row.last_confirmed_at)),
     })
 }
 
@@ -497,5 +639,102 @@ mod tests {
         index.upsert(&removed);
         assert!(index.nearby(&query(30.26, 120.15), Millis(0)).is_empty());
         assert_eq!(index.len(), 1);
+    }
+
+    /// A city's places as a plain list: what the index must agree with after any changes.
+    struct Model {
+        places: HashMap<u128, PlacePin>,
+    }
+
+    impl Model {
+        fn nearest(&self, q: &NearbyQuery) -> Vec<(u128, String)> {
+            let mut found: Vec<(f64, u128, String)> = self
+                .places
+                .iter()
+                .filter(|(_, p)| p.status != StatusKind::Removed && q.kinds.allows(p.kind))
+                .filter(|(_, p)| p.amenities.contains_all(q.amenities))
+                .map(|(id, p)| (q.center.distance_m(p.location), *id, p.name.clone()))
+                .filter(|(d, _, _)| *d <= q.radius_m)
+                .collect();
+            found.sort_by(|a, b| a.0.total_cmp(&b.0));
+            found.into_iter().take(q.limit).map(|(_, id, name)| (id, name)).collect()
+        }
+    }
+
+    fn random_pin(rng: &mut rand::rngs::StdRng, id: u128, version: i64) -> PlacePin {
+        use rand::Rng;
+        let mut p = pin(id, rng.random_range(30.20..30.35), rng.random_range(120.05..120.25));
+        p.kind = PlaceKind::ALL[rng.random_range(0..PlaceKind::ALL.len())];
+        p.amenities = Amenity::ALL.iter().copied().filter(|_| rng.random_bool(0.3)).collect();
+        // Names of every length, some needing JSON escapes, some sharing a prefix.
+        p.name = format!("驿站\"{}\"{}", id, "站".repeat(rng.random_range(0..40)));
+        p.version = version;
+        p
+    }
+
+    fn agrees(index: &PlaceIndex, model: &Model, rng: &mut rand::rngs::StdRng) {
+        use rand::Rng;
+        for _ in 0..60 {
+            let mut q = query(rng.random_range(30.20..30.35), rng.random_range(120.05..120.25));
+            q.radius_m = rng.random_range(200.0..8000.0);
+            q.limit = rng.random_range(1..60);
+            q.kinds = PlaceKind::ALL.iter().copied().filter(|_| rng.random_bool(0.5)).collect();
+            q.amenities = Amenity::ALL.iter().copied().filter(|_| rng.random_bool(0.05)).collect();
+            let got: Vec<(u128, String)> = index.nearby(&q, Millis(0)).into_iter().map(|h| (h.id, h.name)).collect();
+            assert_eq!(got, model.nearest(&q), "{q:?}");
+        }
+    }
+
+    #[test]
+    fn moves_renames_and_removals_keep_the_walk_equal_to_measuring_every_place() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(14);
+        let mut model = Model { places: HashMap::new() };
+        for id in 1..=3000 {
+            model.places.insert(id, random_pin(&mut rng, id, 1));
+        }
+        let index = PlaceIndex::build(model.places.values().cloned(), chrono_tz::Asia::Shanghai, 1);
+        agrees(&index, &model, &mut rng);
+        for version in 2..6000 {
+            let id = rng.random_range(1..=3600);
+            let mut next = random_pin(&mut rng, id, version);
+            match rng.random_range(0..4) {
+                // Renamed only, or with new amenities in place.
+                0 => {
+                    if let Some(old) = model.places.get(&id) {
+                        next.location = old.location;
+                    }
+                }
+                1 => next.status = StatusKind::Removed,
+                _ => {}
+            }
+            index.upsert(&next);
+            model.places.insert(id, next);
+        }
+        agrees(&index, &model, &mut rng);
+        assert_eq!(index.len(), model.places.values().filter(|p| p.status != StatusKind::Removed).count());
+        let dead_before = index.read().names.dead;
+        assert!(dead_before > 0);
+        index.write().relayout();
+        assert_eq!(index.read().names.dead, 0);
+        agrees(&index, &model, &mut rng);
+    }
+
+    #[test]
+    fn the_name_block_is_compacted_once_more_than_half_is_dead() {
+        let index = PlaceIndex::build([pin(1, 30.26, 120.15), pin(2, 30.27, 120.15)], chrono_tz::Asia::Shanghai, 1);
+        let long = "长".repeat(20_000);
+        for version in 2..200 {
+            let mut p = pin(1, 30.26, 120.15);
+            p.name = format!("{long}{version}");
+            p.version = version;
+            index.upsert(&p);
+        }
+        let inner = index.read();
+        assert!(inner.names.text.len() <= 2 * COMPACT_AFTER_DEAD_BYTES + 2 * 60_010, "{}", inner.names.text.len());
+        drop(inner);
+        let hits = index.nearby(&query(30.26, 120.15), Millis(0));
+        assert_eq!(hits[0].name, format!("{long}199"));
+        assert_eq!(hits[1].name, "驿站2");
     }
 }

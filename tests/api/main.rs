@@ -11,6 +11,7 @@ mod errors;
 mod helpers;
 mod hostile;
 mod media;
+mod nearby_paths;
 mod notifications;
 mod open311;
 mod places;
