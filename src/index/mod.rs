@@ -10,10 +10,12 @@
 //! not with how many places lie inside the radius. Nothing here touches SQL.
 //!
 //! Laid out for the walk's cache misses, not for tidiness:
-//! - the tree holds only what the walk reads before it accepts a place (the point, kind and
-//!   amenities, 40 bytes), so a node's children are one short run of memory;
-//! - the rest of each place (id, location as answers print it, status, hours, name) sits in one
-//!   table in the tree's own order, so the places one query returns are neighbours in memory too;
+//! - the tree holds only what the walk needs to decide about a place (point, kind, amenities,
+//!   status and its until-time, hours: 48 bytes, inside the 72 a tree node's child takes anyway),
+//!   so a node's children are one short run of memory and the walk never leaves the tree;
+//! - the rest of each place (id, location as answers print it, last check-in, name) sits in one
+//!   table in the tree's own order, so the places one query returns are neighbours in memory
+//!   too, and is read for all of them at once after the walk, so those reads overlap;
 //! - names live in one block in the same order, not in a separate allocation each;
 //! - the hours are a number into a table of distinct opening-hours texts (most places share a
 //!   handful).
@@ -39,7 +41,7 @@ const NONE: i64 = i64::MIN;
 /// Dead name bytes tolerated before the name block is compacted (and more than the live ones).
 const COMPACT_AFTER_DEAD_BYTES: usize = 1 << 20;
 
-/// One place in the tree: only what the walk reads to queue it.
+/// One place in the tree: what the walk reads to queue it and to decide about it.
 ///
 /// Smaller than a tree node (`NO_NICHE` below): otherwise rstar's bulk load would collect each
 /// leaf in place into the vector it was cut from, keeping that vector's whole capacity alive
@@ -47,10 +49,13 @@ const COMPACT_AFTER_DEAD_BYTES: usize = 1 << 20;
 #[derive(Debug, Clone)]
 struct Entry {
     point: [f64; 3],
+    status_until: i64,
     amenities: AmenitySet,
     /// The place's row in `Inner::rows`.
     row: u32,
+    hours: u32,
     kind: u8,
+    status: u8,
 }
 
 const _NO_NICHE: () =
@@ -60,6 +65,10 @@ impl Entry {
     fn kind(&self) -> PlaceKind {
         PlaceKind::ALL.get(self.kind as usize).copied().unwrap_or(PlaceKind::Station)
     }
+
+    fn status(&self) -> StatusKind {
+        StatusKind::ALL.get(self.status as usize).copied().unwrap_or(StatusKind::Open)
+    }
 }
 
 /// The rest of a place: what the walk reads once it reaches it, and what answers print.
@@ -68,17 +77,8 @@ struct Row {
     id: u128,
     /// The point as the unit sphere gives it back (what answers have always printed).
     location: Gcj02,
-    status_until: i64,
     last_confirmed_at: i64,
     name: NameSpan,
-    hours: u32,
-    status: u8,
-}
-
-impl Row {
-    fn status(&self) -> StatusKind {
-        StatusKind::ALL.get(self.status as usize).copied().unwrap_or(StatusKind::Open)
-    }
 }
 
 /// Where a name sits in the name block.
@@ -300,14 +300,24 @@ impl Inner {
     }
 
     /// A place's row as `pin` says, with its name taken from `name` (already in the block).
-    fn row(&mut self, pin: &PlacePin, id: u128, point: &[f64; 3], name: NameSpan) -> Row {
+    fn row(pin: &PlacePin, id: u128, point: &[f64; 3], name: NameSpan) -> Row {
         Row {
             id,
             location: from_unit_sphere(point),
-            status_until: pin.status_until.map_or(NONE, |m| m.0),
             last_confirmed_at: pin.last_confirmed_at.map_or(NONE, |m| m.0),
             name,
+        }
+    }
+
+    /// A place's tree entry as `pin` says.
+    fn entry(&mut self, pin: &PlacePin, point: [f64; 3], row: u32) -> Entry {
+        Entry {
+            point,
+            status_until: pin.status_until.map_or(NONE, |m| m.0),
+            amenities: pin.amenities,
+            row,
             hours: self.hours_id(&pin.hours_text),
+            kind: pin.kind as u8,
             status: pin.status as u8,
         }
     }
@@ -316,7 +326,7 @@ impl Inner {
     fn add(&mut self, pin: &PlacePin, id: u128) -> (Entry, Slot) {
         let point = to_unit_sphere(pin.location);
         let name = self.names.add(&pin.name);
-        let row = self.row(pin, id, &point, name);
+        let row = Inner::row(pin, id, &point, name);
         let at = match self.free_rows.pop() {
             Some(at) => {
                 self.rows[at as usize] = row;
@@ -327,7 +337,7 @@ impl Inner {
                 (self.rows.len() - 1) as u32
             }
         };
-        let entry = Entry { point, amenities: pin.amenities, row: at, kind: pin.kind as u8 };
+        let entry = self.entry(pin, point, at);
         (entry, Slot { point, version: pin.version, row: at, present: true })
     }
 
@@ -374,8 +384,8 @@ impl Inner {
             self.names.forget(old_name);
             self.names.add(&pin.name)
         };
-        self.rows[at as usize] = self.row(pin, id, &point, name);
-        let entry = Entry { point, amenities: pin.amenities, row: at, kind: pin.kind as u8 };
+        self.rows[at as usize] = Inner::row(pin, id, &point, name);
+        let entry = self.entry(pin, point, at);
         (entry, Slot { point, version: pin.version, row: at, present: true })
     }
 
@@ -493,14 +503,15 @@ impl PlaceIndex {
         for child in inner.tree.root().children() {
             push_near(&mut heap, child, q, &center, max_d2);
         }
-        let mut found = 0;
-        while found < q.limit {
+        // The places found, decided from the tree alone; their rows are read after the walk, all
+        // at once, so that the first reads of the rows overlap instead of stalling one by one.
+        let mut found: Vec<(&Entry, f64, Decision)> = Vec::with_capacity(q.limit.min(128));
+        while found.len() < q.limit {
             let Some(Near { d2, node }) = heap.pop() else { break };
             match node {
                 RTreeNode::Leaf(entry) => {
-                    if let Some(hit) = accept(&inner, entry, q, &moment, now) {
-                        found += 1;
-                        f(&HitRef { distance_m: chord_to_m(d2), ..hit });
+                    if let Some(decision) = decide(&inner, entry, q, &moment, now) {
+                        found.push((entry, d2, decision));
                     }
                 }
                 RTreeNode::Parent(parent) => {
@@ -508,6 +519,16 @@ impl PlaceIndex {
                         push_near(&mut heap, child, q, &center, max_d2);
                     }
                 }
+            }
+        }
+        for (entry, _, _) in &found {
+            if let Some(row) = inner.rows.get(entry.row as usize) {
+                std::hint::black_box(row.id as u8);
+            }
+        }
+        for (entry, d2, decision) in found {
+            if let Some(hit) = hit(&inner, entry, decision) {
+                f(&HitRef { distance_m: chord_to_m(d2), ..hit });
             }
         }
     }
@@ -525,7 +546,8 @@ impl PlaceIndex {
                 if d > q.radius_m {
                     return None;
                 }
-                accept(&inner, e, q, &moment, now).map(|h| HitRef { distance_m: d, ..h }.to_hit())
+                let decision = decide(&inner, e, q, &moment, now)?;
+                hit(&inner, e, decision).map(|h| HitRef { distance_m: d, ..h }.to_hit())
             })
             .collect();
         hits.sort_by(|a, b| a.distance_m.total_cmp(&b.distance_m));
@@ -553,27 +575,39 @@ fn push_near<'a>(
     }
 }
 
+/// What the filters decided about a place the walk reached, from its tree entry alone.
+#[derive(Debug, Clone, Copy)]
+struct Decision {
+    status: StatusKind,
+    open_now: bool,
+}
+
 /// The filters, applied to one place as the walk reaches it.
-fn accept<'a>(inner: &'a Inner, e: &Entry, q: &NearbyQuery, moment: &LocalMoment, now: Millis) -> Option<HitRef<'a>> {
+fn decide(inner: &Inner, e: &Entry, q: &NearbyQuery, moment: &LocalMoment, now: Millis) -> Option<Decision> {
     if !q.kinds.allows(e.kind()) || !e.amenities.contains_all(q.amenities) {
         return None;
     }
-    let row = inner.rows.get(e.row as usize)?;
-    let until = (row.status_until != NONE).then_some(Millis(row.status_until));
-    let status = effective_status(row.status(), until, now);
-    let hours_open = inner.hours.get(row.hours as usize).is_none_or(|h| h.is_open(moment));
+    let until = (e.status_until != NONE).then_some(Millis(e.status_until));
+    let status = effective_status(e.status(), until, now);
+    let hours_open = inner.hours.get(e.hours as usize).is_none_or(|h| h.is_open(moment));
     let open_now = is_open_now(status, hours_open);
     if q.open_now && !open_now {
         return None;
     }
+    Some(Decision { status, open_now })
+}
+
+/// A place found, with what its row holds.
+fn hit<'a>(inner: &'a Inner, e: &Entry, decision: Decision) -> Option<HitRef<'a>> {
+    let row = inner.rows.get(e.row as usize)?;
     Some(HitRef {
         id: row.id,
         kind: e.kind(),
         name: inner.names.get(row.name),
         location: row.location,
         distance_m: 0.0,
-        open_now,
-        status,
+        open_now: decision.open_now,
+        status: decision.status,
         amenities: e.amenities,
         last_confirmed_at: (row.last_confirmed_at != NONE).then_some(Millis(row.last_confirmed_at)),
     })
