@@ -18,15 +18,12 @@ use poem::{Endpoint, IntoResponse, Request, Response};
 use poem_openapi::OperationId;
 use poem_openapi::types::ParseFromParameter;
 
-use super::API_PREFIX;
 use super::places::{AmenityDto, CoordDto, NEARBY_LIMITS, NearbyParams, PlaceKindDto};
 use crate::state::AppState;
 
 /// The operation's full path and its `operationId` (for metrics and logs, as the typed one sets it).
 pub const PATH: &str = "/api/v1/places/nearby";
 const OPERATION_ID: &str = "places_nearby";
-
-const _PATH_IS_THE_API_S: () = assert!(PATH.len() > API_PREFIX.len());
 
 /// Middleware in front of the routes: answers a plainly spelled nearby search, passes on the rest.
 pub async fn serve_plain<E: Endpoint>(next: E, req: Request) -> poem::Result<Response> {
@@ -66,6 +63,7 @@ pub fn parse_plain(query: &str) -> Option<NearbyParams> {
     let mut limit = None;
     let mut kinds: Vec<PlaceKindDto> = Vec::new();
     let mut amenities: Vec<AmenityDto> = Vec::new();
+    let l = NEARBY_LIMITS;
     for pair in query.split('&') {
         let (key, value) = pair.split_once('=')?;
         match key {
@@ -75,19 +73,18 @@ pub fn parse_plain(query: &str) -> Option<NearbyParams> {
             "radius_m" => once(&mut radius_m, parse::<u32>(value)?)?,
             "open_now" => once(&mut open_now, parse::<bool>(value)?)?,
             "limit" => once(&mut limit, parse::<u32>(value)?)?,
-            "kind" => kinds.push(parse::<PlaceKindDto>(value)?),
-            "amenity" => amenities.push(parse::<AmenityDto>(value)?),
+            "kind" => push_within(&mut kinds, parse::<PlaceKindDto>(value)?, l.max_kinds)?,
+            "amenity" => push_within(&mut amenities, parse::<AmenityDto>(value)?, l.max_amenities)?,
             _ => return None,
         }
     }
-    let l = NEARBY_LIMITS;
     let params = NearbyParams {
         lat: lat.filter(|v| (-l.max_lat..=l.max_lat).contains(v))?,
         lng: lng.filter(|v| (-l.max_lng..=l.max_lng).contains(v))?,
         coord,
         radius_m: within(radius_m, l.radius_m)?,
-        kinds: (kinds.len() <= l.max_kinds).then_some(kinds)?,
-        amenities: (amenities.len() <= l.max_amenities).then_some(amenities)?,
+        kinds,
+        amenities,
         open_now,
         limit: within(limit, l.limit)?,
     };
@@ -104,6 +101,11 @@ fn once<T>(slot: &mut Option<T>, value: T) -> Option<()> {
     slot.is_none().then(|| *slot = Some(value))
 }
 
+/// Adds a repeated value, giving up at once past the limit (a head of thousands of `kind=` stops here).
+fn push_within<T>(values: &mut Vec<T>, value: T, max: usize) -> Option<()> {
+    (values.len() < max).then(|| values.push(value))
+}
+
 /// An optional number inside its declared range (absent is fine: the default applies).
 fn within(value: Option<u32>, range: std::ops::RangeInclusive<u32>) -> Option<Option<u32>> {
     match value {
@@ -115,6 +117,15 @@ fn within(value: Option<u32>, range: std::ops::RangeInclusive<u32>) -> Option<Op
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_path_is_the_operation_s_own() {
+        let spec = crate::api::document::spec_json();
+        let spec: serde_json::Value = serde_json::from_str(&spec).expect("the spec is JSON");
+        let operation = &spec["paths"]["/places/nearby"]["get"];
+        assert_eq!(operation["operationId"], OPERATION_ID);
+        assert_eq!(PATH, format!("{}/places/nearby", super::super::API_PREFIX));
+    }
 
     #[test]
     fn only_plain_spellings_within_the_limits_are_taken() {

@@ -70,8 +70,8 @@ fn utc(m: Option<Millis>) -> Option<DateTime<Utc>> {
 }
 
 /// The limits `places_nearby` declares on its parameters (in its `#[oai(validator)]`s, which
-/// cannot name constants); the plain path (`api::nearby_fast`) keeps to them, and a test checks
-/// them against the spec.
+/// cannot name constants); the plain path (`api::nearby_fast`) keeps to them, and
+/// `tests/api/nearby_paths.rs` asks both paths each limit and one past it, so a mismatch shows.
 pub struct NearbyLimits {
     pub max_lat: f64,
     pub max_lng: f64,
